@@ -1,0 +1,124 @@
+"""ctypes binding of native/libhotfix.so (see native/hotfix.h).
+
+One table declares every prototype; the library returns JSON for lists, so
+this module stays a thin layer: open images, ask questions, raise
+NativeError with the library's own text.
+"""
+import ctypes
+import json
+import os
+
+from .errors import HotfixError
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_PLACES = [
+    os.environ.get("HOTFIX_NATIVE_LIB", ""),
+    os.path.join(_HERE, "..", "native", "libhotfix.so"),   # a source checkout
+    os.path.join(_HERE, "libhotfix.so"),                   # an installed package
+    "/usr/local/lib/hotfix/libhotfix.so",
+]
+
+JUMP_ABS14, JUMP_R11, JUMP_REL32 = 1, 2, 3
+ABI_VERSION = 1
+
+
+class NativeError(HotfixError):
+    pass
+
+
+_c = ctypes
+_PROTOTYPES = {
+    "hf_abi_version": (_c.c_int, []),
+    "hf_strerror": (_c.c_char_p, [_c.c_int]),
+    "hf_error_detail": (_c.c_char_p, []),
+    "hf_free": (None, [_c.c_void_p]),
+    "hf_open": (_c.c_int, [_c.c_char_p, _c.POINTER(_c.c_void_p)]),
+    "hf_close": (None, [_c.c_void_p]),
+    "hf_symbols_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
+    "hf_diff_json": (_c.c_int, [_c.c_void_p, _c.c_void_p, _c.c_char_p, _c.POINTER(_c.c_void_p)]),
+    "hf_sites_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
+    "hf_encode_jump": (_c.c_int, [_c.c_int, _c.c_uint64, _c.c_uint64, _c.c_char_p, _c.c_size_t,
+                                  _c.POINTER(_c.c_size_t)]),
+    "hf_jump_size": (_c.c_size_t, [_c.c_int]),
+}
+
+_lib = None
+
+
+def lib():
+    global _lib
+    if _lib is None:
+        for place in _PLACES:
+            if place and os.path.exists(place):
+                loaded = ctypes.CDLL(os.path.abspath(place))
+                break
+        else:
+            raise NativeError("libhotfix.so is not built: run `make` at the top of the hotfix "
+                              "repository.")
+        for name, (res, args) in _PROTOTYPES.items():
+            fn = getattr(loaded, name)
+            fn.restype, fn.argtypes = res, args
+        if loaded.hf_abi_version() != ABI_VERSION:
+            raise NativeError("libhotfix.so is out of date: run `make` again.")
+        _lib = loaded
+    return _lib
+
+
+def _check(status):
+    if status:
+        raise NativeError(lib().hf_error_detail().decode(errors="replace"))
+
+
+def _json(call, *args):
+    out = ctypes.c_void_p()
+    _check(call(*args, ctypes.byref(out)))
+    try:
+        return json.loads(ctypes.string_at(out.value).decode())
+    finally:
+        lib().hf_free(out)
+
+
+class Image:
+    """An ELF file opened once and asked several questions."""
+
+    def __init__(self, path):
+        self.path = path
+        handle = ctypes.c_void_p()
+        _check(lib().hf_open(os.fsencode(path), ctypes.byref(handle)))
+        self._handle = handle
+        self._symbols = None
+
+    def close(self):
+        if self._handle:
+            lib().hf_close(self._handle)
+            self._handle = None
+
+    __del__ = close
+
+    def symbols(self):
+        """{"type", "got", "symbols": [...]} as hf_symbols_json describes."""
+        if self._symbols is None:
+            self._symbols = _json(lib().hf_symbols_json, self._handle)
+        return self._symbols
+
+    def sites(self):
+        return _json(lib().hf_sites_json, self._handle)
+
+    def diff(self, base, base_functions=None):
+        """Compare this object's functions with base (an Image).  With
+        base_functions [(name, address, size)] base is a linked image."""
+        text = None
+        if base_functions is not None:
+            text = "".join("%s %x %x\n" % f for f in base_functions).encode()
+        return _json(lib().hf_diff_json, self._handle, base._handle, text)
+
+
+def encode_jump(kind, source, target):
+    buf = ctypes.create_string_buffer(16)
+    n = ctypes.c_size_t()
+    _check(lib().hf_encode_jump(kind, source, target, buf, len(buf), ctypes.byref(n)))
+    return buf.raw[:n.value]
+
+
+def jump_size(kind):
+    return lib().hf_jump_size(kind)

@@ -1,0 +1,1298 @@
+/* libhotfix: reading ELF files, diffing functions, finding rebinding sites
+ * and encoding jumps.  See hotfix.h for the interface.
+ *
+ * The file reads as a pipeline: open an image (sections, symbols, dynamic
+ * relocations), then the three questions hotfix asks of ELF files:
+ *   1. what symbols does it define, and how much room has each function;
+ *   2. which functions of a freshly compiled object differ from the code
+ *      the program runs (another object, or the linked image itself);
+ *   3. where does a linked patch refer to code or data (so that those
+ *      references can be bound to the program's live storage after load).
+ */
+#define _GNU_SOURCE
+#include "hotfix.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <libelf.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ errors */
+
+static const char *const error_text[] = {
+#define HF_TEXT(code, text) text,
+    HF_ERRORS(HF_TEXT)
+#undef HF_TEXT
+};
+
+static __thread char error_detail[1024];
+
+const char *hf_strerror(int status)
+{
+    if (status < 0 || status >= HF_NERRORS)
+        return "unknown error";
+    return error_text[status];
+}
+
+const char *hf_error_detail(void) { return error_detail; }
+
+static hf_status fail(hf_status st, const char *path, const char *fmt, ...)
+{
+    char what[512] = "";
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof what, fmt, ap);
+        va_end(ap);
+    }
+    snprintf(error_detail, sizeof error_detail, "%s: %s%s%s", path ? path : "?",
+             hf_strerror(st), what[0] ? ": " : "", what);
+    return st;
+}
+
+int hf_abi_version(void) { return HF_ABI_VERSION; }
+void hf_free(void *p) { free(p); }
+
+/* -------------------------------------------------------------- JSON text */
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    int oom;
+} strbuf;
+
+static void sb_grow(strbuf *sb, size_t more)
+{
+    if (sb->oom || sb->len + more + 1 <= sb->cap)
+        return;
+    size_t cap = sb->cap ? sb->cap : 4096;
+    while (cap < sb->len + more + 1)
+        cap *= 2;
+    char *n = realloc(sb->buf, cap);
+    if (!n) {
+        sb->oom = 1;
+        return;
+    }
+    sb->buf = n;
+    sb->cap = cap;
+}
+
+static void sb_printf(strbuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    sb_grow(sb, (size_t)n);
+    if (sb->oom)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
+    va_end(ap);
+    sb->len += (size_t)n;
+}
+
+static void sb_json_string(strbuf *sb, const char *s)
+{
+    sb_printf(sb, "\"");
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            sb_printf(sb, "\\%c", c);
+        else if (c < 0x20 || c >= 0x7f)
+            sb_printf(sb, "\\u%04x", c);
+        else
+            sb_printf(sb, "%c", c);
+    }
+    sb_printf(sb, "\"");
+}
+
+static hf_status sb_finish(strbuf *sb, char **out, const char *path)
+{
+    if (sb->oom) {
+        free(sb->buf);
+        return fail(HF_ENOMEM, path, NULL);
+    }
+    *out = sb->buf;
+    return HF_OK;
+}
+
+/* ------------------------------------------------------------------ images */
+
+typedef struct {
+    const char *name;
+    GElf_Shdr sh;
+    Elf_Data *data;
+    size_t rela; /* index of the static RELA section applying here, or 0 */
+} section;
+
+typedef struct {
+    const char *name;
+    GElf_Sym sym;
+    unsigned char type, bind;
+    const char *file; /* STT_FILE group of a local symbol */
+} symbol;
+
+typedef struct {
+    uint64_t offset;
+    uint32_t type;
+    int64_t addend;
+    const char *sym; /* name of the dynamic symbol, or NULL */
+} dynrel;
+
+struct hf_image {
+    char *path;
+    int fd;
+    Elf *elf;
+    GElf_Ehdr eh;
+    size_t nsec;
+    section *sec;
+    size_t symtab;   /* section index of .symtab (0: none) */
+    symbol *sym;     /* indexed like .symtab */
+    size_t nsym;
+    symbol **byaddr; /* defined, non-section symbols sorted by (section, value) */
+    size_t nbyaddr;
+    dynrel *dyn;     /* dynamic relocations, sorted by offset */
+    size_t ndyn;
+    uint64_t got;
+};
+
+static int by_addr(const void *a, const void *b)
+{
+    const symbol *x = *(symbol *const *)a, *y = *(symbol *const *)b;
+    if (x->sym.st_shndx != y->sym.st_shndx)
+        return x->sym.st_shndx < y->sym.st_shndx ? -1 : 1;
+    if (x->sym.st_value != y->sym.st_value)
+        return x->sym.st_value < y->sym.st_value ? -1 : 1;
+    /* Sized symbols first, so that a lookup finds a real object before a
+     * zero-sized marker at the same address. */
+    if ((x->sym.st_size == 0) != (y->sym.st_size == 0))
+        return x->sym.st_size == 0 ? 1 : -1;
+    return 0;
+}
+
+static int by_offset(const void *a, const void *b)
+{
+    const dynrel *x = a, *y = b;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static hf_status read_symbols(hf_image *img)
+{
+    section *st = &img->sec[img->symtab];
+    size_t n = st->sh.sh_entsize ? st->sh.sh_size / st->sh.sh_entsize : 0;
+    img->sym = calloc(n ? n : 1, sizeof *img->sym);
+    img->byaddr = calloc(n ? n : 1, sizeof *img->byaddr);
+    if (!img->sym || !img->byaddr)
+        return fail(HF_ENOMEM, img->path, NULL);
+    img->nsym = n;
+    const char *file = "";
+    for (size_t i = 0; i < n; i++) {
+        symbol *s = &img->sym[i];
+        if (!gelf_getsym(st->data, (int)i, &s->sym))
+            return fail(HF_EELF, img->path, "%s", elf_errmsg(-1));
+        s->name = elf_strptr(img->elf, st->sh.sh_link, s->sym.st_name);
+        if (!s->name)
+            s->name = "";
+        s->type = GELF_ST_TYPE(s->sym.st_info);
+        s->bind = GELF_ST_BIND(s->sym.st_info);
+        if (s->type == STT_FILE)
+            file = s->name;
+        s->file = s->bind == STB_LOCAL ? file : "";
+        if (s->type == STT_SECTION && s->sym.st_shndx < img->nsec)
+            s->name = img->sec[s->sym.st_shndx].name;
+        if (!strcmp(s->name, "_GLOBAL_OFFSET_TABLE_") && s->sym.st_shndx != SHN_UNDEF)
+            img->got = s->sym.st_value;
+        if (s->sym.st_shndx != SHN_UNDEF && s->sym.st_shndx < img->nsec &&
+            s->type != STT_SECTION && s->type != STT_FILE && s->name[0])
+            img->byaddr[img->nbyaddr++] = s;
+    }
+    qsort(img->byaddr, img->nbyaddr, sizeof *img->byaddr, by_addr);
+    return HF_OK;
+}
+
+static hf_status read_dynamic_relocations(hf_image *img)
+{
+    size_t total = 0;
+    for (size_t i = 1; i < img->nsec; i++)
+        if (img->sec[i].sh.sh_type == SHT_RELA && img->sec[i].sh.sh_link != img->symtab)
+            total += img->sec[i].sh.sh_size / (img->sec[i].sh.sh_entsize ? img->sec[i].sh.sh_entsize : 24);
+    img->dyn = calloc(total ? total : 1, sizeof *img->dyn);
+    if (!img->dyn)
+        return fail(HF_ENOMEM, img->path, NULL);
+    for (size_t i = 1; i < img->nsec; i++) {
+        section *s = &img->sec[i];
+        if (s->sh.sh_type != SHT_RELA || s->sh.sh_link == img->symtab)
+            continue;
+        size_t n = s->sh.sh_size / (s->sh.sh_entsize ? s->sh.sh_entsize : 24);
+        Elf_Scn *symscn = elf_getscn(img->elf, s->sh.sh_link);
+        Elf_Data *symdata = symscn ? elf_getdata(symscn, NULL) : NULL;
+        GElf_Shdr symsh;
+        if (symscn)
+            gelf_getshdr(symscn, &symsh);
+        for (size_t j = 0; j < n; j++) {
+            GElf_Rela r;
+            if (!gelf_getrela(s->data, (int)j, &r))
+                break;
+            dynrel *d = &img->dyn[img->ndyn++];
+            d->offset = r.r_offset;
+            d->type = GELF_R_TYPE(r.r_info);
+            d->addend = r.r_addend;
+            d->sym = NULL;
+            GElf_Sym ds;
+            if (GELF_R_SYM(r.r_info) && symdata && gelf_getsym(symdata, (int)GELF_R_SYM(r.r_info), &ds))
+                d->sym = elf_strptr(img->elf, symsh.sh_link, ds.st_name);
+        }
+    }
+    qsort(img->dyn, img->ndyn, sizeof *img->dyn, by_offset);
+    return HF_OK;
+}
+
+hf_status hf_open(const char *path, hf_image **out)
+{
+    *out = NULL;
+    if (elf_version(EV_CURRENT) == EV_NONE)
+        return fail(HF_EELF, path, "%s", elf_errmsg(-1));
+    hf_image *img = calloc(1, sizeof *img);
+    if (!img)
+        return fail(HF_ENOMEM, path, NULL);
+    img->path = strdup(path);
+    img->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (img->fd < 0) {
+        hf_status st = fail(HF_EOPEN, path, "%s", strerror(errno));
+        hf_close(img);
+        return st;
+    }
+    hf_status st = HF_OK;
+    img->elf = elf_begin(img->fd, ELF_C_READ_MMAP, NULL);
+    if (!img->elf || elf_kind(img->elf) != ELF_K_ELF || !gelf_getehdr(img->elf, &img->eh)) {
+        st = fail(HF_EELF, path, "%s", elf_errmsg(-1));
+        goto out;
+    }
+    if (img->eh.e_machine != EM_X86_64) {
+        st = fail(HF_EMACHINE, path, "e_machine %d", img->eh.e_machine);
+        goto out;
+    }
+    size_t shstrndx;
+    if (elf_getshdrnum(img->elf, &img->nsec) || elf_getshdrstrndx(img->elf, &shstrndx)) {
+        st = fail(HF_EELF, path, "%s", elf_errmsg(-1));
+        goto out;
+    }
+    img->sec = calloc(img->nsec ? img->nsec : 1, sizeof *img->sec);
+    if (!img->sec) {
+        st = fail(HF_ENOMEM, path, NULL);
+        goto out;
+    }
+    for (size_t i = 1; i < img->nsec; i++) {
+        Elf_Scn *scn = elf_getscn(img->elf, i);
+        section *s = &img->sec[i];
+        if (!scn || !gelf_getshdr(scn, &s->sh)) {
+            st = fail(HF_EELF, path, "%s", elf_errmsg(-1));
+            goto out;
+        }
+        s->name = elf_strptr(img->elf, shstrndx, s->sh.sh_name);
+        if (!s->name)
+            s->name = "";
+        s->data = elf_getdata(scn, NULL);
+        if (s->sh.sh_type == SHT_SYMTAB)
+            img->symtab = i;
+    }
+    if (!img->symtab) {
+        st = fail(HF_ENOSYMTAB, path, NULL);
+        goto out;
+    }
+    for (size_t i = 1; i < img->nsec; i++) {
+        section *s = &img->sec[i];
+        if (s->sh.sh_type == SHT_RELA && s->sh.sh_link == img->symtab && s->sh.sh_info < img->nsec)
+            img->sec[s->sh.sh_info].rela = i;
+    }
+    if ((st = read_symbols(img)) || (st = read_dynamic_relocations(img)))
+        goto out;
+out:
+    if (st) {
+        hf_close(img);
+        return st;
+    }
+    *out = img;
+    return HF_OK;
+}
+
+void hf_close(hf_image *img)
+{
+    if (!img)
+        return;
+    if (img->elf)
+        elf_end(img->elf);
+    if (img->fd >= 0)
+        close(img->fd);
+    free(img->sec);
+    free(img->sym);
+    free(img->byaddr);
+    free(img->dyn);
+    free(img->path);
+    free(img);
+}
+
+/* Bytes of a section, or NULL for NOBITS/empty. */
+static const unsigned char *section_bytes(const hf_image *img, size_t idx)
+{
+    const section *s = &img->sec[idx];
+    if (s->sh.sh_type == SHT_NOBITS || !s->data || !s->data->d_buf)
+        return NULL;
+    return s->data->d_buf;
+}
+
+/* In a linked image: the bytes at a link-time address, with how many
+ * follow in the same section.  NOBITS memory reads as NULL. */
+static const unsigned char *bytes_at(const hf_image *img, uint64_t addr, size_t *avail)
+{
+    for (size_t i = 1; i < img->nsec; i++) {
+        const section *s = &img->sec[i];
+        if (!(s->sh.sh_flags & SHF_ALLOC) || addr < s->sh.sh_addr ||
+            addr >= s->sh.sh_addr + s->sh.sh_size)
+            continue;
+        const unsigned char *b = section_bytes(img, i);
+        if (!b)
+            return NULL;
+        *avail = s->sh.sh_addr + s->sh.sh_size - addr;
+        return b + (addr - s->sh.sh_addr);
+    }
+    return NULL;
+}
+
+static size_t section_of(const hf_image *img, uint64_t addr)
+{
+    for (size_t i = 1; i < img->nsec; i++) {
+        const section *s = &img->sec[i];
+        if ((s->sh.sh_flags & SHF_ALLOC) && addr >= s->sh.sh_addr &&
+            addr < s->sh.sh_addr + s->sh.sh_size)
+            return i;
+    }
+    return 0;
+}
+
+/* Symbols whose address is exactly addr, in a linked image: the first
+ * index into byaddr, and how many. */
+static size_t symbols_at(const hf_image *img, uint64_t addr, size_t *count)
+{
+    size_t shndx = section_of(img, addr);
+    size_t lo = 0, hi = img->nbyaddr;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const symbol *s = img->byaddr[mid];
+        if (s->sym.st_shndx < shndx || (s->sym.st_shndx == shndx && s->sym.st_value < addr))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t n = 0;
+    while (lo + n < img->nbyaddr && img->byaddr[lo + n]->sym.st_shndx == shndx &&
+           img->byaddr[lo + n]->sym.st_value == addr)
+        n++;
+    *count = n;
+    return lo;
+}
+
+/* A symbol defined in section shndx of an object covering offset off. */
+static const symbol *symbol_covering(const hf_image *img, size_t shndx, uint64_t off)
+{
+    const symbol *best = NULL;
+    for (size_t i = 0; i < img->nbyaddr; i++) {
+        const symbol *s = img->byaddr[i];
+        if (s->sym.st_shndx != shndx || s->sym.st_value > off)
+            continue;
+        if (off < s->sym.st_value + (s->sym.st_size ? s->sym.st_size : 1))
+            if (!best || s->sym.st_size > best->sym.st_size)
+                best = s;
+    }
+    return best;
+}
+
+/* --------------------------------------------------------------- symbols */
+
+static const char *type_name(unsigned char t)
+{
+    switch (t) {
+    case STT_FUNC:
+    case STT_GNU_IFUNC:
+        return "func";
+    case STT_OBJECT:
+        return "object";
+    case STT_TLS:
+        return "tls";
+    default:
+        return "notype";
+    }
+}
+
+static const char *bind_name(unsigned char b)
+{
+    return b == STB_LOCAL ? "local" : b == STB_WEAK ? "weak" : "global";
+}
+
+/* Room at a function: up to the next symbol that starts after it, or the
+ * end of its section.  Padding after a function belongs to its room. */
+static uint64_t room_of(const hf_image *img, size_t i)
+{
+    const symbol *s = img->byaddr[i];
+    const section *sec = &img->sec[s->sym.st_shndx];
+    uint64_t end = sec->sh.sh_addr + sec->sh.sh_size;
+    if (img->eh.e_type == ET_REL)
+        end = sec->sh.sh_size;
+    for (size_t j = i + 1; j < img->nbyaddr; j++) {
+        const symbol *t = img->byaddr[j];
+        if (t->sym.st_shndx != s->sym.st_shndx)
+            break;
+        if (t->sym.st_value > s->sym.st_value) {
+            end = t->sym.st_value;
+            break;
+        }
+    }
+    return end - s->sym.st_value;
+}
+
+hf_status hf_symbols_json(hf_image *img, char **out)
+{
+    strbuf sb = {0};
+    const char *kind = img->eh.e_type == ET_REL ? "rel" : img->eh.e_type == ET_DYN ? "dyn" : "exec";
+    sb_printf(&sb, "{\"type\":\"%s\",\"got\":%" PRIu64 ",\"symbols\":[", kind, img->got);
+    for (size_t i = 0; i < img->nbyaddr; i++) {
+        const symbol *s = img->byaddr[i];
+        if (s->sym.st_shndx >= img->nsec)
+            continue;
+        const section *sec = &img->sec[s->sym.st_shndx];
+        sb_printf(&sb, "%s{\"name\":", i ? "," : "");
+        sb_json_string(&sb, s->name);
+        sb_printf(&sb, ",\"value\":%" PRIu64 ",\"size\":%" PRIu64 ",\"type\":\"%s\",\"bind\":\"%s\",\"section\":",
+                  (uint64_t)s->sym.st_value, (uint64_t)s->sym.st_size, type_name(s->type), bind_name(s->bind));
+        sb_json_string(&sb, sec->name);
+        sb_printf(&sb, ",\"writable\":%s,\"file\":", (sec->sh.sh_flags & SHF_WRITE) ? "true" : "false");
+        sb_json_string(&sb, s->file);
+        sb_printf(&sb, ",\"room\":%" PRIu64 "}", s->type == STT_FUNC ? room_of(img, i) : 0);
+    }
+    sb_printf(&sb, "]}");
+    return sb_finish(&sb, out, img->path);
+}
+
+/* ------------------------------------------------------ relocation facts */
+
+/* How many bytes a relocation's field has, and whether it is relative to
+ * the place (then the referenced address is field + place + 4 for the
+ * usual disp32-at-the-end encoding). */
+static int field_width(uint32_t type)
+{
+    switch (type) {
+    case R_X86_64_64:
+    case R_X86_64_PC64:
+    case R_X86_64_GOTOFF64:
+    case R_X86_64_GOT64:
+    case R_X86_64_GOTPCREL64:
+    case R_X86_64_GOTPC64:
+    case R_X86_64_PLTOFF64:
+    case R_X86_64_SIZE64:
+        return 8;
+    case R_X86_64_16:
+    case R_X86_64_PC16:
+        return 2;
+    case R_X86_64_8:
+    case R_X86_64_PC8:
+        return 1;
+    case R_X86_64_TLSDESC_CALL:
+    case R_X86_64_NONE:
+        return 0;
+    default:
+        return 4;
+    }
+}
+
+static int is_pcrel(uint32_t type)
+{
+    switch (type) {
+    case R_X86_64_PC32:
+    case R_X86_64_PLT32:
+    case R_X86_64_GOTPCREL:
+    case R_X86_64_GOTPCRELX:
+    case R_X86_64_REX_GOTPCRELX:
+    case R_X86_64_GOTPC32:
+    case R_X86_64_GOTTPOFF:
+    case R_X86_64_TLSGD:
+    case R_X86_64_TLSLD:
+    case R_X86_64_GOTPC32_TLSDESC:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int is_gotpcrel(uint32_t type)
+{
+    return type == R_X86_64_GOTPCREL || type == R_X86_64_GOTPCRELX || type == R_X86_64_REX_GOTPCRELX;
+}
+
+/* The linker may rewrite the instruction in front of these fields (GOT
+ * loads relaxed to lea, TLS models relaxed): how many bytes it may touch. */
+static int rewritable_prefix(uint32_t type)
+{
+    switch (type) {
+    case R_X86_64_GOTPCRELX:
+        return 2;
+    case R_X86_64_REX_GOTPCRELX:
+    case R_X86_64_GOTTPOFF:
+        return 3;
+    case R_X86_64_TLSGD:
+    case R_X86_64_TLSLD:
+    case R_X86_64_GOTPC32_TLSDESC:
+        return 4;
+    default:
+        return 0;
+    }
+}
+
+static int is_tls(uint32_t type)
+{
+    switch (type) {
+    case R_X86_64_GOTTPOFF:
+    case R_X86_64_TLSGD:
+    case R_X86_64_TLSLD:
+    case R_X86_64_DTPOFF32:
+    case R_X86_64_TPOFF32:
+    case R_X86_64_GOTPC32_TLSDESC:
+    case R_X86_64_TLSDESC_CALL:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int64_t read_field(const unsigned char *p, int width)
+{
+    switch (width) {
+    case 8: {
+        int64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    case 4: {
+        int32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    case 2: {
+        int16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    case 1:
+        return (int8_t)p[0];
+    default:
+        return 0;
+    }
+}
+
+/* Names compared across two compiles: GCC numbers function-local statics
+ * ("count.0") in an order that changes when the file is edited. */
+static size_t normalized_length(const symbol *s)
+{
+    size_t n = strlen(s->name);
+    if (s->type != STT_OBJECT || s->bind != STB_LOCAL)
+        return n;
+    size_t i = n;
+    while (i > 0 && s->name[i - 1] >= '0' && s->name[i - 1] <= '9')
+        i--;
+    if (i < n && i > 0 && s->name[i - 1] == '.')
+        return i - 1;
+    return n;
+}
+
+static int same_name(const symbol *a, const symbol *b)
+{
+    size_t n = normalized_length(a);
+    return n == normalized_length(b) && !strncmp(a->name, b->name, n);
+}
+
+/* ----------------------------------------------------------------- diff */
+
+/* What a relocation of the new object refers to, in terms that survive a
+ * recompile and a link: a symbol by name (and, for read-only objects, its
+ * contents), the bytes of an anonymous literal, a jump table, or something
+ * only another object can match. */
+typedef enum { REF_SYM, REF_BYTES, REF_TABLE, REF_OTHER } ref_kind;
+
+typedef struct {
+    ref_kind kind;
+    const symbol *sym;          /* REF_SYM */
+    int64_t off;                /* addend relative to sym (REF_SYM), or section offset */
+    const unsigned char *bytes; /* REF_BYTES, or the contents of a read-only REF_SYM */
+    size_t nbytes;
+    const char *section;        /* REF_OTHER */
+} ref;
+
+typedef struct {
+    uint64_t offset; /* within the function */
+    uint32_t type;
+    int64_t addend;
+    size_t symidx;
+} reloc;
+
+typedef struct {
+    const hf_image *img;
+    const symbol *sym;
+    size_t shndx;
+    const unsigned char *code;
+    uint64_t size;
+    reloc *rel;
+    size_t nrel;
+} function;
+
+static int by_reloc_offset(const void *a, const void *b)
+{
+    const reloc *x = a, *y = b;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static hf_status load_function(const hf_image *img, const symbol *s, function *f)
+{
+    memset(f, 0, sizeof *f);
+    f->img = img;
+    f->sym = s;
+    f->shndx = s->sym.st_shndx;
+    f->size = s->sym.st_size;
+    const unsigned char *b = section_bytes(img, f->shndx);
+    if (!b || s->sym.st_value + f->size > img->sec[f->shndx].sh.sh_size)
+        return fail(HF_EELF, img->path, "no code for %s", s->name);
+    f->code = b + s->sym.st_value;
+    size_t ri = img->sec[f->shndx].rela;
+    if (!ri)
+        return HF_OK;
+    const section *rs = &img->sec[ri];
+    size_t n = rs->sh.sh_size / (rs->sh.sh_entsize ? rs->sh.sh_entsize : 24);
+    f->rel = calloc(n ? n : 1, sizeof *f->rel);
+    if (!f->rel)
+        return fail(HF_ENOMEM, img->path, NULL);
+    for (size_t j = 0; j < n; j++) {
+        GElf_Rela r;
+        if (!gelf_getrela(rs->data, (int)j, &r))
+            return fail(HF_EELF, img->path, "%s", elf_errmsg(-1));
+        if (r.r_offset < s->sym.st_value || r.r_offset >= s->sym.st_value + f->size)
+            continue;
+        reloc *x = &f->rel[f->nrel++];
+        x->offset = r.r_offset - s->sym.st_value;
+        x->type = GELF_R_TYPE(r.r_info);
+        x->addend = r.r_addend;
+        x->symidx = GELF_R_SYM(r.r_info);
+    }
+    qsort(f->rel, f->nrel, sizeof *f->rel, by_reloc_offset);
+    return HF_OK;
+}
+
+/* Does any relocation of section shndx fall into [off, off+len)? */
+static int has_relocations_in(const hf_image *img, size_t shndx, uint64_t off, uint64_t len)
+{
+    size_t ri = img->sec[shndx].rela;
+    if (!ri)
+        return 0;
+    const section *rs = &img->sec[ri];
+    size_t n = rs->sh.sh_size / (rs->sh.sh_entsize ? rs->sh.sh_entsize : 24);
+    for (size_t j = 0; j < n; j++) {
+        GElf_Rela r;
+        if (gelf_getrela(rs->data, (int)j, &r) && r.r_offset >= off && r.r_offset < off + len)
+            return 1;
+    }
+    return 0;
+}
+
+static int is_label(const symbol *s);
+
+/* The size of an anonymous literal at off in a section: a string up to its
+ * NUL, an entry of a merge section, or up to the next place anything in
+ * the object refers to. */
+static uint64_t literal_size(const hf_image *img, size_t shndx, uint64_t off)
+{
+    const section *s = &img->sec[shndx];
+    const unsigned char *b = section_bytes(img, shndx);
+    if (!b || off >= s->sh.sh_size)
+        return 0;
+    uint64_t left = s->sh.sh_size - off;
+    if (s->sh.sh_flags & SHF_STRINGS) {
+        const unsigned char *z = memchr(b + off, 0, left);
+        return z ? (uint64_t)(z - (b + off)) + 1 : left;
+    }
+    if ((s->sh.sh_flags & SHF_MERGE) && s->sh.sh_entsize)
+        return s->sh.sh_entsize < left ? s->sh.sh_entsize : left;
+    uint64_t next = s->sh.sh_size;
+    for (size_t i = 1; i < img->nsec; i++) {
+        const section *rs = &img->sec[i];
+        if (rs->sh.sh_type != SHT_RELA || rs->sh.sh_link != img->symtab)
+            continue;
+        size_t n = rs->sh.sh_size / (rs->sh.sh_entsize ? rs->sh.sh_entsize : 24);
+        for (size_t j = 0; j < n; j++) {
+            GElf_Rela r;
+            if (!gelf_getrela(rs->data, (int)j, &r))
+                continue;
+            const symbol *t = &img->sym[GELF_R_SYM(r.r_info)];
+            if (!is_label(t) || t->sym.st_shndx != shndx)
+                continue;
+            int64_t at = (int64_t)t->sym.st_value + r.r_addend + (is_pcrel(GELF_R_TYPE(r.r_info)) ? 4 : 0);
+            if (at > (int64_t)off && (uint64_t)at < next)
+                next = (uint64_t)at;
+        }
+    }
+    /* A trailing string in a plain .rodata: stop at its NUL. */
+    const unsigned char *z = memchr(b + off, 0, next - off);
+    if (z && (uint64_t)(z - b) + 1 < next && next - off > 16)
+        next = (uint64_t)(z - b) + 1;
+    return next - off;
+}
+
+/* Is this symbol a label the assembler kept (.LC0 in a per-function
+ * string section) rather than an object of its own? */
+static int is_label(const symbol *s)
+{
+    return s->type == STT_SECTION || (s->type == STT_NOTYPE && s->bind == STB_LOCAL && !s->sym.st_size);
+}
+
+static ref object_ref(const hf_image *img, const reloc *r)
+{
+    ref x = {0};
+    const symbol *s = &img->sym[r->symidx];
+    int bias = is_pcrel(r->type) ? 4 : 0;
+    if (is_label(s) && s->sym.st_shndx != SHN_UNDEF && s->sym.st_shndx < img->nsec) {
+        size_t shndx = s->sym.st_shndx;
+        const section *sec = &img->sec[shndx];
+        int64_t base = (int64_t)s->sym.st_value + r->addend;
+        int64_t at = base + bias;
+        /* An instruction with an immediate after its displacement puts the
+         * place further back (addend -5, -6, -8): try those too. */
+        static const int extra[] = {0, 1, 2, 4};
+        const symbol *in = NULL;
+        for (size_t k = 0; !in && k < sizeof extra / sizeof *extra; k++)
+            if (at + extra[k] >= 0)
+                in = symbol_covering(img, shndx, (uint64_t)(at + extra[k]));
+        if (in && !is_label(in)) {
+            s = in;
+            x.off = base - (int64_t)in->sym.st_value;
+        } else if ((sec->sh.sh_flags & SHF_ALLOC) && !(sec->sh.sh_flags & (SHF_EXECINSTR | SHF_WRITE)) &&
+                   at >= 0) {
+            uint64_t n = literal_size(img, shndx, (uint64_t)at);
+            if (has_relocations_in(img, shndx, (uint64_t)at, n ? n : 1)) {
+                x.kind = REF_TABLE;
+                return x;
+            }
+            x.kind = REF_BYTES;
+            x.off = at;
+            x.bytes = section_bytes(img, shndx) + at;
+            x.nbytes = n;
+            return x;
+        } else {
+            x.kind = REF_OTHER;
+            x.section = sec->name;
+            x.off = base;
+            return x;
+        }
+    } else {
+        x.off = r->addend;
+    }
+    x.kind = REF_SYM;
+    x.sym = s;
+    /* A read-only object is code in all but name: its contents count. */
+    if (s->type == STT_OBJECT && s->sym.st_shndx != SHN_UNDEF && s->sym.st_shndx < img->nsec) {
+        const section *sec = &img->sec[s->sym.st_shndx];
+        const unsigned char *b = section_bytes(img, s->sym.st_shndx);
+        if (b && !(sec->sh.sh_flags & SHF_WRITE) &&
+            !has_relocations_in(img, s->sym.st_shndx, s->sym.st_value, s->sym.st_size)) {
+            x.bytes = b + s->sym.st_value;
+            x.nbytes = s->sym.st_size;
+        }
+    }
+    return x;
+}
+
+static int same_ref(const ref *a, const ref *b)
+{
+    if (a->kind != b->kind || a->off != b->off)
+        return 0;
+    switch (a->kind) {
+    case REF_SYM:
+        if (!same_name(a->sym, b->sym))
+            return 0;
+        break;
+    case REF_OTHER:
+        return !strcmp(a->section, b->section);
+    default:
+        break;
+    }
+    if (a->nbytes != b->nbytes || (a->nbytes && memcmp(a->bytes, b->bytes, a->nbytes)))
+        return 0;
+    return 1;
+}
+
+/* The address a GOT slot of a linked image will hold, from its dynamic
+ * relocation; 0 with *name set when it names a symbol instead. */
+static uint64_t got_slot_target(const hf_image *img, uint64_t slot, const char **name)
+{
+    *name = NULL;
+    size_t lo = 0, hi = img->ndyn;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (img->dyn[mid].offset < slot)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < img->ndyn && img->dyn[lo].offset == slot) {
+        const dynrel *d = &img->dyn[lo];
+        if (d->type == R_X86_64_RELATIVE)
+            return (uint64_t)d->addend;
+        *name = d->sym;
+        return 0;
+    }
+    size_t avail;
+    const unsigned char *b = bytes_at(img, slot, &avail);
+    return b && avail >= 8 ? (uint64_t)read_field(b, 8) : 0;
+}
+
+/* The symbol a PLT stub of a linked image calls, or NULL. */
+static const char *plt_target(const hf_image *img, uint64_t addr)
+{
+    for (size_t i = 1; i < img->nsec; i++) {
+        const section *s = &img->sec[i];
+        if (addr < s->sh.sh_addr || addr >= s->sh.sh_addr + s->sh.sh_size)
+            continue;
+        const unsigned char *b = section_bytes(img, i);
+        if (!b)
+            return NULL;
+        /* Every stub style has an indirect jmp through its GOT slot:
+         * ff 25 disp32 (possibly after endbr64 / bnd prefix). */
+        uint64_t base = addr - (addr - s->sh.sh_addr) % 16;
+        for (uint64_t p = base; p + 6 <= base + 16 && p + 6 <= s->sh.sh_addr + s->sh.sh_size; p++) {
+            const unsigned char *q = b + (p - s->sh.sh_addr);
+            if (q[0] == 0xff && q[1] == 0x25) {
+                uint64_t slot = p + 6 + (uint64_t)read_field(q + 2, 4);
+                const char *name;
+                uint64_t t = got_slot_target(img, slot, &name);
+                if (name)
+                    return name;
+                size_t n;
+                size_t k = symbols_at(img, t, &n);
+                return n ? img->byaddr[k]->name : NULL;
+            }
+        }
+        return NULL;
+    }
+    return NULL;
+}
+
+static int name_is(const char *linked, const symbol *s)
+{
+    /* Undefined symbols of an object may carry a version in the image
+     * (printf@GLIBC_2.2.5 in .symtab, printf in .dynsym). */
+    size_t n = normalized_length(s);
+    return !strncmp(linked, s->name, n) && (linked[n] == 0 || linked[n] == '@');
+}
+
+/* Does a field of the linked image refer to what the object's relocation
+ * refers to? */
+static int image_matches(const hf_image *img, uint64_t place, const unsigned char *field,
+                         const reloc *r, const ref *want, const unsigned char *objcode)
+{
+    int width = field_width(r->type);
+    int64_t v = read_field(field, width);
+    if (is_tls(r->type) || width == 0)
+        return 1; /* the thread pointer model may be relaxed: masked only */
+    if (want->kind == REF_TABLE)
+        return 1; /* a jump table of code already compared byte for byte */
+    if (want->kind == REF_OTHER)
+        return 0;
+    uint64_t ref_addr;
+    if (is_pcrel(r->type))
+        ref_addr = (uint64_t)v + place;
+    else if (r->type == R_X86_64_GOTOFF64)
+        ref_addr = (uint64_t)v + img->got;
+    else
+        ref_addr = (uint64_t)v;
+    if (want->kind == REF_BYTES) {
+        size_t avail;
+        const unsigned char *b = bytes_at(img, ref_addr + (is_pcrel(r->type) ? 4 : 0), &avail);
+        return b && avail >= want->nbytes && !memcmp(b, want->bytes, want->nbytes);
+    }
+    /* REF_SYM: the symbol's address in the image is ref_addr - off. */
+    uint64_t target = ref_addr - (uint64_t)want->off;
+    if (is_gotpcrel(r->type)) {
+        int prefix = rewritable_prefix(r->type);
+        int relaxed = prefix && memcmp(field - 2, objcode - 2, 2) != 0;
+        if (!relaxed) {
+            const char *name;
+            target = got_slot_target(img, target, &name);
+            if (name)
+                return name_is(name, want->sym);
+        }
+    }
+    size_t n;
+    size_t k = symbols_at(img, target, &n);
+    for (size_t i = 0; i < n; i++) {
+        const symbol *s = img->byaddr[k + i];
+        if (name_is(s->name, want->sym) || same_name(s, want->sym)) {
+            if (want->nbytes) {
+                size_t avail;
+                const unsigned char *b = bytes_at(img, target, &avail);
+                return b && avail >= want->nbytes && !memcmp(b, want->bytes, want->nbytes);
+            }
+            return 1;
+        }
+    }
+    const char *plt = plt_target(img, target);
+    return plt && name_is(plt, want->sym);
+}
+
+typedef struct {
+    const char *why;
+    uint64_t at;
+} verdict;
+
+/* Compare a function of the new object with the same function of a
+ * baseline object. */
+static int same_as_object(const function *n, const function *b, verdict *why)
+{
+    if (n->size != b->size) {
+        why->why = "size";
+        return 0;
+    }
+    if (n->nrel != b->nrel) {
+        why->why = "references";
+        return 0;
+    }
+    uint64_t pos = 0;
+    for (size_t i = 0; i <= n->nrel; i++) {
+        uint64_t upto = i < n->nrel ? n->rel[i].offset : n->size;
+        if (i < n->nrel && (n->rel[i].offset != b->rel[i].offset || n->rel[i].type != b->rel[i].type)) {
+            why->why = "references";
+            why->at = n->rel[i].offset;
+            return 0;
+        }
+        if (upto > pos && memcmp(n->code + pos, b->code + pos, upto - pos)) {
+            why->why = "code";
+            why->at = pos;
+            return 0;
+        }
+        if (i == n->nrel)
+            break;
+        ref x = object_ref(n->img, &n->rel[i]);
+        ref y = object_ref(b->img, &b->rel[i]);
+        if (!same_ref(&x, &y)) {
+            why->why = "reference target";
+            why->at = n->rel[i].offset;
+            return 0;
+        }
+        uint64_t end = n->rel[i].offset + (uint64_t)field_width(n->rel[i].type);
+        pos = end > pos ? end : pos;
+    }
+    return 1;
+}
+
+/* Compare a function of the new object with its linked counterpart at
+ * link-time address addr of the image. */
+static int same_as_image(const function *n, const hf_image *img, uint64_t addr, uint64_t size,
+                         verdict *why)
+{
+    if (n->size != size) {
+        why->why = "size";
+        return 0;
+    }
+    size_t avail;
+    const unsigned char *code = bytes_at(img, addr, &avail);
+    if (!code || avail < size) {
+        why->why = "no code in the program";
+        return 0;
+    }
+    uint64_t pos = 0;
+    for (size_t i = 0; i <= n->nrel; i++) {
+        uint64_t upto = i < n->nrel ? n->rel[i].offset : n->size;
+        if (i < n->nrel) {
+            uint64_t pre = (uint64_t)rewritable_prefix(n->rel[i].type);
+            if (upto >= pre)
+                upto -= pre;
+        }
+        if (upto > pos && memcmp(n->code + pos, code + pos, upto - pos)) {
+            why->why = "code";
+            why->at = pos;
+            return 0;
+        }
+        if (i == n->nrel)
+            break;
+        const reloc *r = &n->rel[i];
+        ref want = object_ref(n->img, r);
+        if (!image_matches(img, addr + r->offset, code + r->offset, r, &want, n->code + r->offset)) {
+            why->why = "reference target";
+            why->at = r->offset;
+            return 0;
+        }
+        uint64_t end = r->offset + (uint64_t)field_width(r->type);
+        pos = end > pos ? end : pos;
+    }
+    return 1;
+}
+
+typedef struct {
+    char *name;
+    uint64_t addr, size;
+    int seen;
+} base_func;
+
+static size_t parse_base_funcs(const char *text, base_func **out)
+{
+    size_t cap = 64, n = 0;
+    base_func *v = calloc(cap, sizeof *v);
+    const char *p = text;
+    while (v && p && *p) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        char line[1024];
+        if (len < sizeof line) {
+            memcpy(line, p, len);
+            line[len] = 0;
+            char name[1000];
+            unsigned long long a, s;
+            if (sscanf(line, "%999s %llx %llx", name, &a, &s) == 3) {
+                if (n == cap) {
+                    base_func *w = realloc(v, (cap *= 2) * sizeof *v);
+                    if (!w)
+                        break;
+                    v = w;
+                }
+                v[n].name = strdup(name);
+                v[n].addr = a;
+                v[n].size = s;
+                v[n].seen = 0;
+                n++;
+            }
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    *out = v;
+    return n;
+}
+
+static const symbol *find_function(const hf_image *img, const char *name)
+{
+    for (size_t i = 0; i < img->nbyaddr; i++) {
+        const symbol *s = img->byaddr[i];
+        if (s->type == STT_FUNC && !strcmp(s->name, name))
+            return s;
+    }
+    return NULL;
+}
+
+static void emit_refs(strbuf *sb, const function *f)
+{
+    sb_printf(sb, ",\"refs\":[");
+    int first = 1;
+    for (size_t i = 0; i < f->nrel; i++) {
+        ref x = object_ref(f->img, &f->rel[i]);
+        if (x.kind != REF_SYM || x.sym->type != STT_FUNC || x.sym == f->sym)
+            continue;
+        sb_printf(sb, "%s", first ? "" : ",");
+        sb_json_string(sb, x.sym->name);
+        first = 0;
+    }
+    sb_printf(sb, "]");
+}
+
+hf_status hf_diff_json(hf_image *newobj, hf_image *base, const char *base_funcs, char **out)
+{
+    if (!newobj || !base || newobj->eh.e_type != ET_REL)
+        return fail(HF_EARG, newobj ? newobj->path : NULL, "the new file must be an object");
+    base_func *bf = NULL;
+    size_t nbf = base_funcs ? parse_base_funcs(base_funcs, &bf) : 0;
+    strbuf sb = {0};
+    hf_status st = HF_OK;
+    sb_printf(&sb, "{\"functions\":[");
+    int first = 1;
+    for (size_t i = 0; i < newobj->nbyaddr; i++) {
+        const symbol *s = newobj->byaddr[i];
+        if (s->type != STT_FUNC || !s->sym.st_size)
+            continue;
+        function f, b;
+        if ((st = load_function(newobj, s, &f)))
+            goto out;
+        const char *status = "new";
+        verdict why = {"", 0};
+        if (base_funcs) {
+            for (size_t j = 0; j < nbf; j++) {
+                if (bf[j].seen || strcmp(bf[j].name, s->name))
+                    continue;
+                bf[j].seen = 1;
+                status = same_as_image(&f, base, bf[j].addr, bf[j].size, &why) ? "same" : "changed";
+                break;
+            }
+        } else {
+            const symbol *bs = find_function(base, s->name);
+            if (bs) {
+                if ((st = load_function(base, bs, &b))) {
+                    free(f.rel);
+                    goto out;
+                }
+                status = same_as_object(&f, &b, &why) ? "same" : "changed";
+                free(b.rel);
+            }
+        }
+        sb_printf(&sb, "%s{\"name\":", first ? "" : ",");
+        sb_json_string(&sb, s->name);
+        sb_printf(&sb, ",\"status\":\"%s\",\"why\":", status);
+        sb_json_string(&sb, why.why);
+        sb_printf(&sb, ",\"at\":%" PRIu64 ",\"size\":%" PRIu64, why.at, f.size);
+        emit_refs(&sb, &f);
+        sb_printf(&sb, "}");
+        first = 0;
+        free(f.rel);
+    }
+    sb_printf(&sb, "],\"removed\":[");
+    first = 1;
+    if (base_funcs) {
+        for (size_t j = 0; j < nbf; j++)
+            if (!bf[j].seen) {
+                sb_printf(&sb, "%s", first ? "" : ",");
+                sb_json_string(&sb, bf[j].name);
+                first = 0;
+            }
+    } else {
+        for (size_t j = 0; j < base->nbyaddr; j++) {
+            const symbol *s = base->byaddr[j];
+            if (s->type == STT_FUNC && s->sym.st_size && !find_function(newobj, s->name)) {
+                sb_printf(&sb, "%s", first ? "" : ",");
+                sb_json_string(&sb, s->name);
+                first = 0;
+            }
+        }
+    }
+    sb_printf(&sb, "]}");
+out:
+    for (size_t j = 0; j < nbf; j++)
+        free(bf[j].name);
+    free(bf);
+    if (st) {
+        free(sb.buf);
+        return st;
+    }
+    return sb_finish(&sb, out, newobj->path);
+}
+
+/* ------------------------------------------------------- rebinding sites */
+
+hf_status hf_sites_json(hf_image *so, char **out)
+{
+    strbuf sb = {0};
+    sb_printf(&sb, "[");
+    int first = 1;
+    for (size_t i = 1; i < so->nsec; i++) {
+        const section *rs = &so->sec[i];
+        if (rs->sh.sh_type != SHT_RELA || rs->sh.sh_link != so->symtab || rs->sh.sh_info >= so->nsec)
+            continue;
+        const section *target = &so->sec[rs->sh.sh_info];
+        if (!(target->sh.sh_flags & SHF_ALLOC) || !strcmp(target->name, ".eh_frame"))
+            continue;
+        size_t n = rs->sh.sh_size / (rs->sh.sh_entsize ? rs->sh.sh_entsize : 24);
+        for (size_t j = 0; j < n; j++) {
+            GElf_Rela r;
+            if (!gelf_getrela(rs->data, (int)j, &r))
+                return fail(HF_EELF, so->path, "%s", elf_errmsg(-1));
+            uint32_t type = GELF_R_TYPE(r.r_info);
+            const symbol *s = &so->sym[GELF_R_SYM(r.r_info)];
+            const char *kind;
+            uint64_t tgt = 0;
+            size_t avail;
+            const unsigned char *field = bytes_at(so, r.r_offset, &avail);
+            int64_t v = field && avail >= 8 ? read_field(field, 8) : 0;
+            switch (type) {
+            case R_X86_64_GOTOFF64:
+                kind = "gotoff64";
+                tgt = (uint64_t)v + so->got;
+                break;
+            case R_X86_64_GOT64:
+                kind = "got64";
+                tgt = (uint64_t)v + so->got;
+                break;
+            case R_X86_64_PLTOFF64:
+                kind = "pltoff64";
+                break;
+            case R_X86_64_64:
+                kind = "abs64";
+                if (s->sym.st_shndx != SHN_UNDEF)
+                    tgt = s->sym.st_value + (uint64_t)r.r_addend;
+                break;
+            default:
+                continue;
+            }
+            sb_printf(&sb, "%s{\"at\":%" PRIu64 ",\"kind\":\"%s\",\"sym\":", first ? "" : ",",
+                      (uint64_t)r.r_offset, kind);
+            sb_json_string(&sb, s->type == STT_SECTION ? "" : s->name);
+            sb_printf(&sb, ",\"target\":%" PRIu64 "}", tgt);
+            first = 0;
+        }
+    }
+    sb_printf(&sb, "]");
+    return sb_finish(&sb, out, so->path);
+}
+
+/* ------------------------------------------------------------------ jumps */
+
+size_t hf_jump_size(int kind)
+{
+    switch (kind) {
+    case HF_JUMP_ABS14:
+        return 14;
+    case HF_JUMP_R11:
+        return 13;
+    case HF_JUMP_REL32:
+        return 5;
+    default:
+        return 0;
+    }
+}
+
+hf_status hf_encode_jump(int kind, uint64_t from, uint64_t to, unsigned char *buf, size_t cap,
+                         size_t *len)
+{
+    size_t n = hf_jump_size(kind);
+    if (!n)
+        return fail(HF_EARG, NULL, "unknown jump kind %d", kind);
+    if (cap < n)
+        return fail(HF_ESPACE, NULL, "%zu bytes needed", n);
+    switch (kind) {
+    case HF_JUMP_ABS14:
+        /* jmp *0(%rip) reads the target from the 8 bytes that follow it. */
+        buf[0] = 0xff;
+        buf[1] = 0x25;
+        memset(buf + 2, 0, 4);
+        memcpy(buf + 6, &to, 8);
+        break;
+    case HF_JUMP_R11:
+        /* r11 is a scratch register at a function's entry in the SysV ABI;
+         * rax is not: %al carries the vector count into variadic calls. */
+        buf[0] = 0x49;
+        buf[1] = 0xbb;
+        memcpy(buf + 2, &to, 8);
+        buf[10] = 0x41;
+        buf[11] = 0xff;
+        buf[12] = 0xe3;
+        break;
+    case HF_JUMP_REL32: {
+        int64_t d = (int64_t)(to - (from + 5));
+        if (d < INT32_MIN || d > INT32_MAX)
+            return fail(HF_ERANGE, NULL, "%#" PRIx64 " -> %#" PRIx64, from, to);
+        int32_t d32 = (int32_t)d;
+        buf[0] = 0xe9;
+        memcpy(buf + 1, &d32, 4);
+        break;
+    }
+    }
+    *len = n;
+    return HF_OK;
+}

@@ -1,0 +1,89 @@
+/* libhotfix: the ELF- and machine-level work of hotfix.
+ *
+ * Called from Python through ctypes (hotfix/native.py).  Every function
+ * returns an hf_status; on failure hf_error_detail() says which file and
+ * what libelf reported.  Nothing here prints or exits.  Results that are
+ * lists are returned as JSON text allocated with malloc: release them with
+ * hf_free().
+ */
+#ifndef HOTFIX_NATIVE_H
+#define HOTFIX_NATIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HF_ABI_VERSION 1
+
+/* One table for every error: code, then the sentence hf_strerror gives. */
+#define HF_ERRORS(X)                                                   \
+    X(HF_OK, "no error")                                               \
+    X(HF_EOPEN, "cannot open the file")                                \
+    X(HF_EELF, "not a readable ELF file")                              \
+    X(HF_ENOSYMTAB, "the file has no symbol table (is it stripped?)")  \
+    X(HF_EMACHINE, "unsupported machine (only x86-64 is supported)")   \
+    X(HF_ENOMEM, "out of memory")                                      \
+    X(HF_EARG, "bad argument")                                         \
+    X(HF_ERANGE, "the jump target is out of reach of this jump kind")  \
+    X(HF_ESPACE, "the buffer is too small")
+
+typedef enum {
+#define HF_ENUM(code, text) code,
+    HF_ERRORS(HF_ENUM)
+#undef HF_ENUM
+    HF_NERRORS
+} hf_status;
+
+/* Jump kinds, smallest first is NOT the order of preference: the caller
+ * picks the kind that fits the room it has. */
+typedef enum {
+    HF_JUMP_ABS14 = 1, /* jmp *0(%rip); .quad target   (14 bytes, clobbers nothing) */
+    HF_JUMP_R11 = 2,   /* movabs $target,%r11; jmp *%r11 (13 bytes, r11 is scratch) */
+    HF_JUMP_REL32 = 3, /* jmp rel32                      (5 bytes, target within 2 GiB) */
+} hf_jump_kind;
+
+typedef struct hf_image hf_image;
+
+int hf_abi_version(void);
+const char *hf_strerror(int status);
+/* The last failure of this thread, with the file name and libelf's text. */
+const char *hf_error_detail(void);
+void hf_free(void *p);
+
+hf_status hf_open(const char *path, hf_image **out);
+void hf_close(hf_image *img);
+
+/* Defined symbols as a JSON array of objects:
+ *   {"name", "value", "size", "type": "func"|"object"|"tls"|"notype",
+ *    "bind": "local"|"global"|"weak", "section", "writable": bool,
+ *    "file": STT_FILE group of a local symbol or "", "room": bytes from the
+ *    symbol to the next symbol or the end of its section (functions only)}
+ * plus, for shared objects and executables, "got" (the address of
+ * _GLOBAL_OFFSET_TABLE_ or 0) in the enclosing object:
+ *   {"type": "exec"|"dyn"|"rel", "got": N, "symbols": [...]} */
+hf_status hf_symbols_json(hf_image *img, char **out);
+
+/* Which functions of an object compiled with -ffunction-sections differ
+ * from the baseline.  The baseline is either another such object
+ * (base_funcs == NULL) or a linked image, in which case base_funcs lists the
+ * unit's functions there, one "NAME ADDRESS SIZE\n" per line (link-time
+ * addresses, hexadecimal).  JSON result:
+ *   {"functions": [{"name", "status": "same"|"changed"|"new", "why",
+ *                   "size", "refs": [names of functions it references]}],
+ *    "removed": [names in the baseline only]} */
+hf_status hf_diff_json(hf_image *newobj, hf_image *base, const char *base_funcs,
+                       char **out);
+
+/* The places in a linked patch (built with --emit-relocs) where it refers
+ * to code or data, for rebinding after load.  JSON array of
+ *   {"at": address of the field, "kind": "gotoff64"|"got64"|"pltoff64"|"abs64",
+ *    "sym": symbol name or "", "target": address it refers to, or for got64
+ *    the address of the GOT slot, or 0 when only the symbol is known} */
+hf_status hf_sites_json(hf_image *so, char **out);
+
+/* Encode a jump from `from` to `to` into buf; *len gets its length. */
+hf_status hf_encode_jump(int kind, uint64_t from, uint64_t to, unsigned char *buf,
+                         size_t cap, size_t *len);
+/* The length of a jump kind, or 0 for an unknown kind. */
+size_t hf_jump_size(int kind);
+
+#endif
