@@ -81,6 +81,8 @@ def _json(call, *args):
 class Image:
     """An ELF file opened once and asked several questions."""
 
+    _handle = None
+
     def __init__(self, path):
         self.path = path
         handle = ctypes.c_void_p()

@@ -274,7 +274,9 @@ hf_status hf_open(const char *path, hf_image **out)
     hf_status st = HF_OK;
     img->elf = elf_begin(img->fd, ELF_C_READ_MMAP, NULL);
     if (!img->elf || elf_kind(img->elf) != ELF_K_ELF || !gelf_getehdr(img->elf, &img->eh)) {
-        st = fail(HF_EELF, path, "%s", elf_errmsg(-1));
+        /* A file of another kind is no libelf error: say nothing more. */
+        int e = elf_errno();
+        st = fail(HF_EELF, path, e ? "%s" : NULL, elf_errmsg(e));
         goto out;
     }
     if (img->eh.e_machine != EM_X86_64) {
@@ -477,6 +479,17 @@ hf_status hf_symbols_json(hf_image *img, char **out)
         sb_printf(&sb, ",\"writable\":%s,\"file\":", (sec->sh.sh_flags & SHF_WRITE) ? "true" : "false");
         sb_json_string(&sb, s->file);
         sb_printf(&sb, ",\"room\":%" PRIu64 "}", s->type == STT_FUNC ? room_of(img, i) : 0);
+    }
+    /* What the file needs from elsewhere: the names a patch must bind. */
+    sb_printf(&sb, "],\"undefined\":[");
+    int first = 1;
+    for (size_t i = 1; i < img->nsym; i++) {
+        const symbol *s = &img->sym[i];
+        if (s->sym.st_shndx != SHN_UNDEF || s->bind == STB_LOCAL || !s->name[0])
+            continue;
+        sb_printf(&sb, "%s", first ? "" : ",");
+        sb_json_string(&sb, s->name);
+        first = 0;
     }
     sb_printf(&sb, "]}");
     return sb_finish(&sb, out, img->path);
@@ -817,7 +830,9 @@ static ref object_ref(const hf_image *img, const reloc *r)
 
 static int same_ref(const ref *a, const ref *b)
 {
-    if (a->kind != b->kind || a->off != b->off)
+    /* An anonymous literal is known by its bytes alone: its offset moves
+     * when an earlier literal of a plain .rodata (as at -O0) is edited. */
+    if (a->kind != b->kind || (a->kind != REF_BYTES && a->off != b->off))
         return 0;
     switch (a->kind) {
     case REF_SYM:

@@ -1,0 +1,200 @@
+"""hotfix for GDB: `source REPO/gdb/hotfix_gdb.py` (after `make` at REPO).
+
+The GDB side of hotfix's Debugger interface, and the `hotfix` command.
+Everything else lives in the debugger-independent core (REPO/hotfix).
+"""
+import os
+import signal
+import sys
+import threading
+import traceback
+
+import gdb
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if os.path.isdir(os.path.join(_REPO, "hotfix")) and _REPO not in sys.path:
+    sys.path.insert(0, _REPO)
+
+from hotfix import command as core            # noqa: E402
+from hotfix.debugger import CallFailed, Debugger, Frame, Location, Thread  # noqa: E402
+from hotfix.errors import HotfixError          # noqa: E402
+
+MAX_FRAMES = 512
+
+
+class GdbDebugger(Debugger):
+    name = "gdb"
+
+    def _inferior(self):
+        return gdb.selected_inferior()
+
+    def process_state(self):
+        inf = self._inferior()
+        if not inf.pid:
+            return "none"
+        threads = inf.threads()
+        if any(t.is_running() for t in threads):
+            return "running"
+        return "stopped" if threads else "none"
+
+    def pid(self):
+        return self._inferior().pid
+
+    def executable(self):
+        return self._inferior().progspace.filename or ""
+
+    def symbol_address(self, name):
+        try:
+            return int(gdb.parse_and_eval("(unsigned long)&%s" % name))
+        except gdb.error:
+            return None
+
+    def read_memory(self, address, size):
+        return self._inferior().read_memory(address, size).tobytes()
+
+    def write_memory(self, address, data):
+        self._inferior().write_memory(address, data)
+
+    def threads(self):
+        out = []
+        selected = gdb.selected_thread()
+        frame = gdb.selected_frame() if selected else None
+        try:
+            for t in sorted(self._inferior().threads(), key=lambda t: t.num):
+                t.switch()
+                frames = []
+                f = gdb.newest_frame()
+                level = 0
+                while f is not None and level < MAX_FRAMES:
+                    sal = f.find_sal()
+                    frames.append(Frame(level, f.pc(), f.name() or "",
+                                        sal.symtab.filename if sal.symtab else "", sal.line or 0))
+                    try:
+                        f = f.older()
+                    except gdb.error:
+                        break
+                    level += 1
+                out.append(Thread(t.num, t.name or "", frames))
+        finally:
+            if selected is not None and selected.is_valid():
+                selected.switch()
+                if frame is not None and frame.is_valid():
+                    frame.select()
+        return out
+
+    def call(self, expression, thread_id, timeout):
+        # GDB 13 has no timeout for inferior calls; other threads run during
+        # the call (scheduler-locking "replay" is off for normal execution),
+        # which lets a thread holding the loader or malloc lock finish.
+        selected = gdb.selected_thread()
+        target = [t for t in self._inferior().threads() if t.num == thread_id]
+        paused = [b for b in gdb.breakpoints() if b.enabled and b.is_valid()]
+        unwind = gdb.parameter("unwindonsignal")
+        try:
+            if target:
+                target[0].switch()
+            for b in paused:
+                b.enabled = False
+            gdb.execute("set unwindonsignal on", to_string=True)
+            return int(gdb.parse_and_eval(expression)) & ((1 << 64) - 1)
+        except gdb.error as e:
+            raise CallFailed(str(e).splitlines()[0])
+        finally:
+            gdb.execute("set unwindonsignal %s" % ("on" if unwind else "off"), to_string=True)
+            for b in paused:
+                if b.is_valid():
+                    b.enabled = True
+            if selected is not None and selected.is_valid():
+                selected.switch()
+
+    def resume_for(self, seconds):
+        # A synchronous continue that a timer ends with SIGINT, which GDB
+        # keeps from the program (SIGINT is "nopass" by default).
+        pid = self.pid()
+        timer = threading.Timer(seconds, os.kill, (pid, signal.SIGINT))
+        timer.start()
+        try:
+            gdb.execute("continue", to_string=True)
+        finally:
+            timer.cancel()
+
+    def breakpoint_locations(self):
+        out = []
+        for b in gdb.breakpoints():
+            if not b.is_valid() or b.type != gdb.BP_BREAKPOINT:
+                continue
+            for i, loc in enumerate(b.locations, 1):
+                if loc.address is not None:
+                    out.append(Location("%d.%d" % (b.number, i), loc.address, b.enabled and loc.enabled))
+        return out
+
+    def set_location_enabled(self, key, enabled):
+        number, index = (int(x) for x in key.split("."))
+        for b in gdb.breakpoints():
+            if b.number == number:
+                b.locations[index - 1].enabled = enabled
+
+    def write(self, text):
+        gdb.write(text + "\n")
+
+
+class DebugParameter(gdb.Parameter):
+    """Show Python tracebacks of hotfix's internal errors."""
+    set_doc = "Set whether hotfix shows tracebacks of internal errors."
+    show_doc = "Show whether hotfix shows tracebacks of internal errors."
+
+    def __init__(self):
+        super().__init__("hotfix debug", gdb.COMMAND_MAINTENANCE, gdb.PARAM_BOOLEAN)
+        self.value = bool(os.environ.get("HOTFIX_DEBUG"))
+
+    def get_show_string(self, value):
+        return "hotfix debug is %s." % value
+
+
+class SetHotfix(gdb.Command):
+    """Settings of the hotfix command."""
+
+    def __init__(self):
+        super().__init__("set hotfix", gdb.COMMAND_DATA, prefix=True)
+
+
+class ShowHotfix(gdb.Command):
+    """Settings of the hotfix command."""
+
+    def __init__(self):
+        super().__init__("show hotfix", gdb.COMMAND_DATA, prefix=True)
+
+
+class HotfixCommand(gdb.Command):
+    __doc__ = core.help_text()
+
+    def __init__(self, debug):
+        super().__init__("hotfix", gdb.COMMAND_RUNNING)
+        self.debugger = GdbDebugger()
+        self.debug = debug
+
+    def invoke(self, argument, from_tty):
+        self.dont_repeat()
+        try:
+            core.run(self.debugger, gdb.string_to_argv(argument))
+        except HotfixError as e:
+            raise gdb.GdbError("hotfix: %s" % e)
+        except gdb.GdbError:
+            raise
+        except Exception as e:          # a bug of ours: one line, traceback on request
+            if self.debug.value:
+                traceback.print_exc()
+            raise gdb.GdbError("hotfix: internal error: %s: %s (`set hotfix debug on` shows the "
+                               "traceback)" % (type(e).__name__, e))
+
+    def complete(self, text, word):
+        if word is None:
+            return gdb.COMPLETE_NONE
+        if word.startswith("-"):
+            return [o for o in core.options() if o.startswith(word)]
+        return gdb.COMPLETE_FILENAME
+
+
+SetHotfix()
+ShowHotfix()
+HotfixCommand(DebugParameter())

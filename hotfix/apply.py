@@ -1,0 +1,211 @@
+"""Carrying out a plan in the process: load, check, write — all or nothing.
+
+Order matters (see DESIGN.md):
+  1. dlopen the patch on a thread that holds no loader or malloc lock,
+     letting the other threads run during the call so lock holders finish;
+  2. with every thread stopped again: the stack check (no changed function
+     active, no pc or return address inside bytes about to be overwritten);
+  3. rebind the patch's references (the patch is not reachable yet), then
+     write the jumps.  Every write is read back; any failure restores every
+     byte written, in reverse order.
+"""
+import time
+from dataclasses import dataclass, field
+from typing import List
+
+from . import native
+from .debugger import CallFailed
+from .errors import HotfixError
+from .program import read_c_string
+
+RTLD_NOW = 2
+# Frames that may hold the loader lock or a malloc arena lock.
+UNSAFE_FRAMES = ("malloc", "free", "calloc", "realloc", "_int_", "__libc_malloc", "__libc_free",
+                 "_dl_", "dlopen", "dlclose", "__GI___libc_", "pthread_mutex", "__lll_lock", "tcache",
+                 "_IO_", "__pthread_mutex")
+CALL_TIMEOUT = 30.0
+
+
+class ActiveFunction(HotfixError):
+    pass
+
+
+@dataclass
+class Write:
+    address: int
+    data: bytes
+    what: str
+    old: bytes = b""
+
+
+@dataclass
+class Applied:
+    writes: List[Write] = field(default_factory=list)
+    disabled_locations: List[str] = field(default_factory=list)
+
+
+def _unsafe(thread):
+    for f in thread.frames:
+        name = f.function or ""
+        if any(name.startswith(p) or p in name for p in UNSAFE_FRAMES):
+            return f
+    return None
+
+
+def pick_calling_thread(dbg):
+    """A thread whose stack holds no loader/malloc frame, preferring the
+    selected one order the debugger gives."""
+    threads = dbg.threads()
+    for t in threads:
+        if _unsafe(t) is None:
+            return t.id
+    t = threads[0]
+    raise HotfixError("every thread is inside the memory allocator or the dynamic loader "
+                      "(thread %d: %s); continue the program a little and try again, or use --wait."
+                      % (t.id, _unsafe(t).function))
+
+
+class Loader:
+    """Inferior calls: one scratch page per process for strings (GDB would
+    otherwise allocate string literals with the inferior's malloc)."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def _call(self, dbg, expr, thread):
+        try:
+            return dbg.call(expr, thread, CALL_TIMEOUT)
+        except CallFailed as e:
+            raise HotfixError("calling %s in the program failed: %s" % (expr.split("(")[1], e))
+
+    def scratch(self, dbg, thread):
+        state = self.session.process
+        if not state.scratch:
+            if not dbg.symbol_address("mmap"):
+                raise HotfixError("the program has no mmap to call (is it statically linked?).")
+            page = self._call(dbg, "(unsigned long)mmap(0, 4096, 3, 34, -1, 0)", thread)
+            if page in (0, (1 << 64) - 1, -1):
+                raise HotfixError("the program could not map a page for hotfix (mmap failed).")
+            state.scratch = page
+        return state.scratch
+
+    def dlopen(self, dbg, path):
+        if not dbg.symbol_address("dlopen"):
+            raise HotfixError("the program cannot load a patch: no dlopen in it (statically linked?).")
+        thread = pick_calling_thread(dbg)
+        page = self.scratch(dbg, thread)
+        data = path.encode() + b"\0"
+        if len(data) > 4096:
+            raise HotfixError("the patch path is too long.")
+        dbg.write_memory(page, data)
+        handle = self._call(dbg, "(unsigned long)dlopen((char *)0x%x, %d)" % (page, RTLD_NOW), thread)
+        if not handle:
+            err = self._call(dbg, "(unsigned long)dlerror()", thread)
+            text = read_c_string(dbg, err) if err else "unknown error"
+            raise HotfixError("the program could not load the patch: %s" % text)
+        bias = int.from_bytes(dbg.read_memory(handle, 8), "little")
+        return handle, bias
+
+    def dlclose(self, dbg, handle):
+        try:
+            thread = pick_calling_thread(dbg)
+            self._call(dbg, "(int)dlclose((void *)0x%x)" % handle, thread)
+        except HotfixError:
+            pass        # an unused patch left mapped is harmless
+
+
+def check_stacks(dbg, redirects, jump_ranges):
+    """Refuse when a function to be replaced is running, or when a pc or
+    return address lies in bytes a jump would overwrite."""
+    problems = []
+    for t in dbg.threads():
+        for f in t.frames:
+            for r in redirects:
+                for e in r.entries:
+                    inside = e.address <= f.pc < e.address + e.size or (f.level and f.pc == e.address + e.size)
+                    if inside:
+                        problems.append("%s is active in thread %d, frame #%d: %s"
+                                        % (r.function, t.id, f.level, f.where()))
+            for lo, hi, name in jump_ranges:
+                if lo <= f.pc < hi:
+                    problems.append("thread %d, frame #%d has its %s inside the entry of %s"
+                                    % (t.id, f.level, "pc" if f.level == 0 else "return address", name))
+    return sorted(set(problems), key=problems.index)
+
+
+def wait_until_safe(dbg, redirects, jump_ranges, wait):
+    """The stack check, retried while --wait allows."""
+    deadline = time.monotonic() + (wait or 0)
+    delay = 0.005
+    while True:
+        problems = check_stacks(dbg, redirects, jump_ranges)
+        if not problems:
+            return
+        if wait is None or time.monotonic() >= deadline:
+            hint = "" if wait is not None else " Use --wait to retry until it returns."
+            if wait is not None:
+                hint = " (still so after waiting %g s)." % wait
+            raise ActiveFunction("cannot patch now: %s.%s" % ("; ".join(problems), hint))
+        dbg.resume_for(delay)
+        delay = min(delay * 2, 0.2)
+
+
+def write_all(dbg, writes, verbose_out=None):
+    """Write every change, reading each back; on any failure restore every
+    byte already written, newest first, and re-raise."""
+    done = []
+    try:
+        for w in writes:
+            w.old = dbg.read_memory(w.address, len(w.data))
+            dbg.write_memory(w.address, w.data)
+            done.append(w)
+            if dbg.read_memory(w.address, len(w.data)) != w.data:
+                raise HotfixError("writing %s at 0x%x did not stick." % (w.what, w.address))
+            if verbose_out:
+                verbose_out("  write 0x%x %s (%s)" % (w.address, w.data.hex(), w.what))
+    except Exception as e:
+        failures = []
+        for w in reversed(done):
+            try:
+                dbg.write_memory(w.address, w.old)
+            except Exception as e2:       # report, keep restoring the rest
+                failures.append("0x%x: %s" % (w.address, e2))
+        if failures:
+            raise HotfixError("a write failed (%s) and restoring failed too at %s."
+                              % (e, ", ".join(failures)))
+        if isinstance(e, HotfixError):
+            raise
+        raise HotfixError("writing the patch failed (%s); every byte written was restored." % e)
+    return done
+
+
+def rebind_writes(plan, so_bias):
+    got = plan.got + so_bias
+    out = []
+    for r in plan.rebinds:
+        at = r.at + so_bias
+        value = r.target + r.offset
+        if r.kind in ("gotoff64", "pltoff64"):
+            value -= got       # the code adds the GOT's runtime address back
+        out.append(Write(at, (value & (1 << 64) - 1).to_bytes(8, "little"), r.what))
+    return out
+
+
+def jump_writes(plan, so_bias):
+    out = []
+    for r in plan.redirects:
+        target = r.target + so_bias
+        for e in r.entries:
+            at = e.address + r.skip
+            out.append(Write(at, native.encode_jump(r.kind, at, target),
+                             "jump %s (%s) -> new" % (r.function, e.version)))
+    return out
+
+
+def jump_ranges(plan):
+    out = []
+    for r in plan.redirects:
+        n = native.jump_size(r.kind)
+        for e in r.entries:
+            out.append((e.address + r.skip, e.address + r.skip + n, r.function))
+    return out

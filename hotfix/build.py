@@ -1,0 +1,114 @@
+"""Building a patch: compile the edited unit and link it into a .so.
+
+Two compiles of the same source run side by side:
+  * the *diff object*: the original command plus -ffunction-sections
+    -fdata-sections, so that its functions can be compared with the code
+    the program runs (same flags, same code) and with earlier patches;
+  * the *patch object*: the same plus what loading needs.  -fPIC
+    -mcmodel=large makes every reference to the unit's own code and data a
+    64-bit GOT-relative immediate (GOTOFF64) and every outside reference a
+    GOT slot, so after loading every one of them can be pointed at the
+    program's live function or variable, however far away it is.
+    -fvisibility=hidden keeps the unit's own references local (and keeps
+    inlining as in a non-PIC build); -falign-functions=16 leaves room to
+    patch the patch.
+
+Compilers run from the original directory with the file named as the
+original command names it (so __FILE__ and DW_AT_name stay the same), as
+argv lists, never through a shell.  Outputs go to a private 0700 directory.
+"""
+import os
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from .errors import HotfixError
+
+LOAD_FLAGS = ["-fPIC", "-mcmodel=large", "-fvisibility=hidden", "-falign-functions=16",
+              "-fno-semantic-interposition"]
+DIFF_FLAGS = ["-ffunction-sections", "-fdata-sections"]
+
+
+class CompileError(HotfixError):
+    pass
+
+
+@dataclass
+class Built:
+    diff_object: str
+    patch_object: str
+    compile_seconds: float
+
+
+def private_directory():
+    """A fresh 0700 directory for one session's patches."""
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    if not os.access(base, os.W_OK):
+        base = tempfile.gettempdir()
+    return tempfile.mkdtemp(prefix="hotfix-", dir=base)
+
+
+def _run(argv, cwd, what):
+    try:
+        proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise CompileError("the compiler %s was not found." % argv[0])
+    if proc.returncode != 0:
+        text = proc.stdout.decode(errors="replace").rstrip()
+        raise CompileError("%s failed:\n%s" % (what, text))
+    return proc.stdout.decode(errors="replace")
+
+
+def compile_unit(command, workdir, stem):
+    """Compile both objects of one unit in parallel; raise CompileError with
+    the compiler's diagnostics (once) when the source does not compile."""
+    diff_o = os.path.join(workdir, stem + ".diff.o")
+    patch_o = os.path.join(workdir, stem + ".patch.o")
+    base = command.argv + DIFF_FLAGS
+    jobs = [
+        (base + ["-c", command.source, "-o", diff_o], "compiling %s" % command.source),
+        (base + LOAD_FLAGS + ["-w", "-c", command.source, "-o", patch_o],
+         "compiling %s for loading" % command.source),
+    ]
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(_run, argv, command.directory, what) for argv, what in jobs]
+        errors = []
+        for f in futures:
+            try:
+                f.result()
+            except CompileError as e:
+                errors.append(e)
+    if errors:
+        raise errors[0]
+    return Built(diff_o, patch_o, time.monotonic() - start)
+
+
+def link_patch(patch_object, output, bindings, libraries, compiler):
+    """Link the patch .so.  bindings {name: address} define the program's
+    own symbols the unit refers to (quoted in a linker script: ld's
+    expression parser reads names like `dbAdd` as numbers otherwise);
+    libraries are the shared objects the process has loaded, so that a
+    reference nothing can satisfy fails here (-z defs), naming the symbol."""
+    script = output + ".bind.ld"
+    with open(script, "w") as f:
+        for name, address in sorted(bindings.items()):
+            f.write('"%s" = 0x%x;\n' % (name.replace('"', '\\"'), address))
+    argv = [compiler, "-shared", "-nostartfiles", "-o", output, patch_object, script,
+            "-Wl,--emit-relocs", "-Wl,-z,now", "-Wl,-z,defs", "-Wl,-Bsymbolic",
+            "-Wl,--as-needed"] + list(libraries)
+    start = time.monotonic()
+    try:
+        _run(argv, os.path.dirname(output), "linking the patch")
+    except CompileError as e:
+        missing = [line.split("undefined reference to")[-1].strip(" `'\u2018\u2019")
+                   for line in str(e).splitlines() if "undefined reference to" in line]
+        if missing:
+            names = sorted(set(missing))
+            raise HotfixError("the patch refers to %s, which the program does not define and "
+                              "no loaded library provides." % ", ".join("`%s'" % n for n in names))
+        raise
+    return time.monotonic() - start

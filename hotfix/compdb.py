@@ -1,0 +1,182 @@
+"""Finding the unit a user names, and the command that compiled it.
+
+A unit is named by its source file: as typed (relative to the current
+directory), absolute, or as DWARF names it.  Its command comes from a
+compile_commands.json near the executable, the unit's DW_AT_comp_dir (and
+upwards), or the current directory; failing that, from DW_AT_producer.
+"""
+import difflib
+import json
+import os
+import shlex
+from dataclasses import dataclass
+from typing import List
+
+from .errors import HotfixError
+
+
+@dataclass
+class CompileCommand:
+    directory: str
+    argv: List[str]        # the compiler and its flags, without -c/-o/-M*/file
+    source: str            # the file exactly as the original command names it
+    origin: str            # where the command came from, for messages
+    warning: str = ""      # said to the user when the command may be incomplete
+
+
+def find_unit(program, typed):
+    """The unit of the program whose source file is `typed`."""
+    candidates = []
+    wanted = os.path.normpath(os.path.abspath(typed))
+    wanted_real = os.path.realpath(typed)
+    for image in program.images():
+        if image.info is None or not image.info.has_debug_info():
+            continue
+        for unit in image.info.units():
+            if _is_runtime_unit(unit):
+                continue
+            candidates.append(unit)
+            if unit.path in (wanted,) or os.path.realpath(unit.path) == wanted_real:
+                return unit
+    # As DWARF names it (a relative name, or a suffix of the path).
+    norm = os.path.normpath(typed)
+    suffix = [u for u in candidates if u.name == norm or u.path.endswith(os.sep + norm)]
+    if len(suffix) == 1:
+        return suffix[0]
+    if len(suffix) > 1:
+        raise HotfixError("%s matches several units: %s; give the full path."
+                          % (typed, ", ".join(sorted(u.path for u in suffix))))
+    main = program.main_image()
+    if main.info is None or not main.info.has_debug_info():
+        raise HotfixError("%s has no debug information: build it with -g." % main.path)
+    names = sorted({u.name for u in candidates})
+    close = difflib.get_close_matches(typed, names, n=3, cutoff=0.3)
+    if not close:
+        base = os.path.basename(typed)
+        close = [n for n in names if os.path.basename(n) == base][:3]
+    hint = "; did you mean %s?" % " or ".join(close) if close else ""
+    raise HotfixError("%s is not a source file of the program%s" % (typed, hint))
+
+
+def _is_runtime_unit(unit):
+    # crt files and libc's own units are not the user's code.
+    return not unit.name or unit.name.endswith((".S", ".s", ".asm"))
+
+
+def database_places(unit, executable):
+    places = []
+    seen = set()
+
+    def add(directory):
+        while directory and directory not in seen:
+            seen.add(directory)
+            places.append(directory)
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+
+    add(os.path.dirname(os.path.abspath(executable)))
+    if unit.comp_dir:
+        add(unit.comp_dir)
+    add(os.getcwd())
+    for d in list(places):
+        build = os.path.join(d, "build")
+        if build not in seen:
+            seen.add(build)
+            places.append(build)
+    return places
+
+
+def find_compile_command(unit, executable, _cache={}):
+    for directory in database_places(unit, executable):
+        path = os.path.join(directory, "compile_commands.json")
+        if not os.path.isfile(path):
+            continue
+        entries = _load_database(path, _cache)
+        for entry in entries:
+            cmd = _match(entry, unit, path)
+            if cmd:
+                return cmd
+    return _from_producer(unit)
+
+
+def _load_database(path, cache):
+    st = os.stat(path)
+    key = (path, st.st_mtime_ns, st.st_size)
+    if key not in cache:
+        try:
+            with open(path) as f:
+                cache[key] = json.load(f)
+        except (OSError, ValueError) as e:
+            raise HotfixError("%s cannot be read: %s" % (path, e))
+    return cache[key]
+
+
+def _match(entry, unit, db_path):
+    directory = entry.get("directory", os.path.dirname(db_path))
+    file = entry.get("file", "")
+    if not file or os.path.normpath(os.path.join(directory, file)) != unit.path:
+        if os.path.realpath(os.path.join(directory, file)) != os.path.realpath(unit.path):
+            return None
+    if "arguments" in entry:
+        argv = list(entry["arguments"])
+    else:
+        argv = shlex.split(entry.get("command", ""))
+    if not argv:
+        return None
+    return CompileCommand(directory, clean_arguments(argv, file), file, db_path)
+
+
+# Flags that produce outputs or name inputs, not code: hotfix supplies its own.
+_DROP_WITH_VALUE = {"-o", "-MF", "-MT", "-MQ", "-MJ", "-L", "-l", "-Xlinker", "--output"}
+_DROP = {"-c", "-MD", "-MMD", "-M", "-MM", "-MP", "-MG", "-shared", "-static", "-pie", "-no-pie",
+         "-rdynamic", "-S", "-E", "-pipe"}
+_SOURCE_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".c++", ".C", ".i", ".ii", ".s", ".S", ".o", ".a", ".so")
+
+
+def clean_arguments(argv, source):
+    """The compiler and code-generation flags of a command, without the
+    outputs, the dependency files, link flags and other inputs (compile-and-
+    link entries from bear and friends)."""
+    out = [argv[0]]
+    skip = False
+    for arg in argv[1:]:
+        if skip:
+            skip = False
+            continue
+        if arg in _DROP_WITH_VALUE:
+            skip = True
+            continue
+        if arg in _DROP or arg.startswith(("-Wl,", "-l", "-L", "-o", "-MF", "-MT", "-MQ")) and arg != "-o":
+            continue
+        if arg == source or (not arg.startswith("-") and arg.endswith(_SOURCE_SUFFIXES)):
+            continue
+        out.append(arg)
+    return out
+
+
+def _from_producer(unit):
+    """DW_AT_producer records -O/-f/-m/-g but not -D/-I: a last resort."""
+    producer = unit.producer
+    words = producer.split()
+    if producer.startswith("GNU C++"):
+        compiler = "g++"
+    elif producer.startswith("GNU C"):
+        compiler = "gcc"
+    elif "clang" in producer:
+        compiler = "clang++" if unit.is_cxx else "clang"
+    else:
+        raise HotfixError("no compile command found for %s (no compile_commands.json and an "
+                          "unknown compiler: %r)." % (unit.name, producer))
+    flags = [w for w in words if w.startswith("-") and not w.startswith(("-mtune=generic", "-march=x86-64"))]
+    if "clang" in producer and not any(f.startswith("-O") for f in flags):
+        warning = ("no compile_commands.json lists %s, and clang did not record its flags: "
+                   "compiling with -g only (-O, -D and -I may be missing)." % unit.name)
+    else:
+        warning = ("no compile_commands.json lists %s: using the flags recorded in its debug "
+                   "information (-D and -I may be missing)." % unit.name)
+    if "-g" not in flags and not any(f.startswith("-g") for f in flags):
+        flags.append("-g")
+    return CompileCommand(unit.comp_dir or os.getcwd(), [compiler] + flags, unit.name,
+                          "DW_AT_producer", warning)

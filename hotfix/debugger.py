@@ -1,0 +1,101 @@
+"""The small interface the core needs from a debugger.
+
+gdb/hotfix_gdb.py and lldb/hotfix_lldb.py implement it; the core never
+imports gdb or lldb.  Addresses are plain ints in the process's address
+space.  Everything here is called with the process stopped, except
+`call`, during which the adapter may let other threads run.
+"""
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+
+@dataclass
+class Frame:
+    level: int
+    pc: int                 # for callers: the return address
+    function: str = ""      # as the debugger names it ("" if unknown)
+    file: str = ""
+    line: int = 0
+
+    def where(self):
+        place = "%s:%d" % (self.file, self.line) if self.file else "0x%x" % self.pc
+        return "%s (%s)" % (self.function or "??", place)
+
+
+@dataclass
+class Thread:
+    id: int                 # the number users see ("thread 2")
+    name: str = ""
+    frames: List[Frame] = field(default_factory=list)
+
+
+@dataclass
+class Location:
+    """One breakpoint location the debugger inserts into the process."""
+    key: str                # the adapter's handle, e.g. "1.2"
+    address: int
+    enabled: bool
+
+
+class CallFailed(Exception):
+    """An inferior call did not return normally (signal, timeout, error)."""
+
+
+class Debugger:
+    """What hotfix needs from GDB or LLDB."""
+
+    name = "debugger"
+
+    # --- the process -----------------------------------------------------
+    def process_state(self) -> str:
+        """"none" (no process), "running", or "stopped"."""
+        raise NotImplementedError
+
+    def pid(self) -> int:
+        raise NotImplementedError
+
+    def executable(self) -> str:
+        """Path of the main executable on this machine."""
+        raise NotImplementedError
+
+    def symbol_address(self, name: str) -> Optional[int]:
+        """Runtime address of a global symbol (function or data) anywhere
+        in the process, or None."""
+        raise NotImplementedError
+
+    # --- memory ----------------------------------------------------------
+    def read_memory(self, address: int, size: int) -> bytes:
+        raise NotImplementedError
+
+    def write_memory(self, address: int, data: bytes) -> None:
+        """Write even to read-only code pages."""
+        raise NotImplementedError
+
+    # --- threads ---------------------------------------------------------
+    def threads(self) -> List[Thread]:
+        """Every thread with its unwound frames, innermost first."""
+        raise NotImplementedError
+
+    def call(self, expression: str, thread_id: int, timeout: float) -> int:
+        """Evaluate a C expression that calls a function in the process on
+        the given thread and return its integer value.  Other threads may
+        run during the call (so lock holders can finish); user breakpoints
+        must not stop it; a signal aborts it and unwinds the call, raising
+        CallFailed.  Afterwards every thread is stopped again."""
+        raise NotImplementedError
+
+    def resume_for(self, seconds: float) -> None:
+        """Let the process run for a while, then stop it again (--wait)."""
+        raise NotImplementedError
+
+    # --- breakpoints -----------------------------------------------------
+    def breakpoint_locations(self) -> List[Location]:
+        raise NotImplementedError
+
+    def set_location_enabled(self, key: str, enabled: bool) -> None:
+        raise NotImplementedError
+
+    # --- output ----------------------------------------------------------
+    def write(self, text: str) -> None:
+        """Print a line (or lines) to the debugger's console."""
+        raise NotImplementedError

@@ -1,0 +1,249 @@
+"""Planning a patch: everything decided before the process is touched.
+
+A Plan says which functions changed (and so get a jump from every entry
+they had), which references of the patch are pointed at the program's live
+functions and variables, and what must be refused.  It is plain data:
+`--dry-run` prints it, unit tests build it, apply.py carries it out.
+
+Addresses in the patch are link-time addresses of the .so ("patch+0x..."):
+they become real once the loader has chosen where the .so lives.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from . import native
+from .errors import HotfixError
+
+ENDBR64 = b"\xf3\x0f\x1e\xfa"
+JUMP_KINDS = [(native.JUMP_ABS14, "abs14"), (native.JUMP_R11, "r11")]
+
+
+@dataclass
+class Entry:
+    """A place that must jump to the newest body of a function."""
+    function: str
+    address: int        # runtime address of the function's first byte
+    size: int           # the function's size (for the stack check)
+    room: int
+    version: str        # "original" or "patch N"
+
+
+@dataclass
+class Redirect:
+    function: str
+    target: int         # link-time address in the patch
+    entries: List[Entry]
+    kind: int = 0
+    kind_name: str = ""
+    skip: int = 0       # bytes kept at the entry (endbr64)
+
+
+@dataclass
+class Rebind:
+    """A field of the patch to point at the program's own storage/code."""
+    at: int             # link-time address of the field in the patch
+    kind: str           # gotoff64 | got64 | pltoff64 | abs64
+    target: int         # runtime address in the program
+    what: str           # for --verbose: "static counter", "function helper"
+    offset: int = 0     # within the target
+
+
+@dataclass
+class Plan:
+    unit: object
+    command: object
+    so_path: str = ""
+    changed: List[str] = field(default_factory=list)
+    new: List[str] = field(default_factory=list)
+    removed: List[str] = field(default_factory=list)
+    why: Dict[str, str] = field(default_factory=dict)
+    redirects: List[Redirect] = field(default_factory=list)
+    rebinds: List[Rebind] = field(default_factory=list)
+    statics_kept: List[str] = field(default_factory=list)
+    globals_bound: List[str] = field(default_factory=list)
+    new_statics: List[str] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    refusals: List[str] = field(default_factory=list)
+    got: int = 0        # link-time address of the patch's GOT
+    functions: Dict[str, dict] = field(default_factory=dict)   # patch symbols by name
+
+    @property
+    def nothing_changed(self):
+        return not self.changed and not self.new
+
+
+def is_clone(name):
+    """GCC's specialised copies carry changed signatures (foo.isra.0,
+    foo.constprop.1, foo.part.0) or are pieces of a function (foo.cold)."""
+    return "." in name
+
+
+def decide_changes(diff, plan):
+    """Fill plan.changed/new/removed from native's diff.  A changed clone
+    changes every function that calls it: unchanged callers would go on
+    calling the old clone."""
+    status = {f["name"]: f for f in diff["functions"]}
+    changed = {n for n, f in status.items() if f["status"] == "changed"}
+    frontier = [n for n in changed if is_clone(n)]
+    while frontier:
+        clone = frontier.pop()
+        for name, f in status.items():
+            if clone in f["refs"] and name not in changed and f["status"] != "new":
+                changed.add(name)
+                plan.why[name] = "calls %s, which changed" % clone
+                if is_clone(name):
+                    frontier.append(name)
+    for name in changed:
+        plan.why.setdefault(name, status[name]["why"])
+    # Clones and split parts are reached through their (changed) callers.
+    plan.changed = sorted(n for n in changed if not is_clone(n))
+    plan.new = sorted(n for n, f in status.items() if f["status"] == "new" and not is_clone(n))
+    plan.removed = sorted(n for n in diff["removed"] if not is_clone(n))
+    return changed
+
+
+def plan_redirects(plan, unit_functions, bias, history, memory):
+    """One Redirect per changed function: from its original entry and from
+    every earlier patch's entry, straight to the new body."""
+    originals = {f["name"]: f for f in unit_functions}
+    for name in plan.changed:
+        new = plan.functions.get(name)
+        orig = originals.get(name)
+        if new is None or orig is None:
+            continue
+        entries = [Entry(name, orig["value"] + bias, orig["size"], orig["room"], "original")]
+        for n, version in enumerate(history, 1):
+            old = version.functions.get(name)
+            if old:
+                entries.append(Entry(name, old["address"], old["size"], old["room"], "patch %d" % n))
+        r = Redirect(name, new["value"], entries)
+        first = memory(entries[0].address, 4)
+        if first == ENDBR64:
+            r.skip = 4
+        room = min(e.room for e in entries) - r.skip
+        for kind, kind_name in JUMP_KINDS:
+            if native.jump_size(kind) <= room:
+                r.kind, r.kind_name = kind, kind_name
+                break
+        else:
+            plan.refusals.append(
+                "%s is too small to patch: %d bytes of room at its entry, %d needed for a jump."
+                % (name, room, min(native.jump_size(k) for k, _ in JUMP_KINDS)))
+            continue
+        plan.redirects.append(r)
+
+
+def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_bias,
+                 bindings, unit_file, exe_image):
+    """Point every reference of the patch to something the program already
+    has at the program's own copy: its functions (so function pointers
+    compare equal and unchanged code is shared), its statics and globals
+    (one live instance, values continue)."""
+    funcs = sorted((s for s in so_symbols if s["type"] == "func" and s["size"]), key=lambda s: s["value"])
+    objects = sorted((s for s in so_symbols if s["type"] == "object" and s["size"]), key=lambda s: s["value"])
+    so_var_by_addr = sorted(so_vars.values(), key=lambda v: v.address)
+    orig_funcs = {f["name"]: f for f in exe_functions}
+    kept, bound, fresh = set(), set(), set()
+    slots = set()
+
+    def containing(table, address):
+        lo, hi = 0, len(table)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if table[mid]["value"] <= address:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo and address < table[lo - 1]["value"] + table[lo - 1]["size"]:
+            return table[lo - 1]
+        return None
+
+    def variable_at(address):
+        for v in so_var_by_addr:
+            if v.address <= address < v.address + max(v.size, 1):
+                return v
+        return None
+
+    for site in sites:
+        kind, target = site["kind"], site["target"]
+        if kind in ("got64", "pltoff64"):
+            name = site["sym"]
+            if name in bindings:
+                # A GOT slot is shared by every site that loads it: fill it once.
+                at = target if kind == "got64" else site["at"]
+                if (at, kind) not in slots:
+                    slots.add((at, kind))
+                    plan.rebinds.append(Rebind(at, kind, bindings[name], "symbol %s" % name))
+                bound.add(name)
+            continue
+        if not target:
+            if site["sym"] in bindings:
+                plan.rebinds.append(Rebind(site["at"], kind, bindings[site["sym"]], "symbol %s" % site["sym"]))
+                bound.add(site["sym"])
+            continue
+        f = containing(funcs, target)
+        if f is not None:
+            orig = orig_funcs.get(f["name"])
+            if orig is not None and not is_clone(f["name"]):
+                plan.rebinds.append(Rebind(site["at"], kind, orig["value"] + exe_bias,
+                                           "function %s" % f["name"], target - f["value"]))
+            continue
+        obj = containing(objects, target)
+        if obj is None or not obj["writable"]:
+            continue        # literals and constants: the new ones are right
+        var = variable_at(target)
+        old = None
+        if var is not None:
+            old = exe_vars.get((var.scope, var.name))
+            label = "%s in %s()" % (var.name, var.scope) if var.scope else var.name
+            if old is not None and (old.size != var.size or old.type != var.type):
+                plan.refusals.append(
+                    "the type of %s changed from `%s' to `%s': hotfix cannot carry its value "
+                    "across a layout change." % (label, old.type, var.type))
+                continue
+            offset = target - var.address
+            address = old.address if old else None
+        else:
+            # No DWARF location (optimised): match the symbol within the unit.
+            label = obj["name"].split(".")[0]
+            sym = exe_image.lookup(obj["name"], unit_file=unit_file)
+            if sym is None or sym["size"] != obj["size"]:
+                fresh.add(label)
+                continue
+            offset = target - obj["value"]
+            address = sym["value"]
+        if address is None:
+            fresh.add(label)
+            continue
+        plan.rebinds.append(Rebind(site["at"], kind, address + exe_bias, "variable %s" % label, offset))
+        (bound if var is not None and var.external else kept).add(label)
+    plan.statics_kept = sorted(kept)
+    plan.globals_bound = sorted(bound)
+    plan.new_statics = sorted(fresh)
+
+
+def describe(plan):
+    """The plan as lines of text, for --dry-run."""
+    lines = ["hotfix plan for %s (command from %s):" % (plan.unit.name, plan.command.origin)]
+    if plan.nothing_changed:
+        lines.append("  no function changed: nothing to do.")
+    for r in plan.redirects:
+        lines.append("  redirect %s (%s) -> patch+0x%x, %s jump from %s" % (
+            r.function, plan.why.get(r.function, ""), r.target, r.kind_name,
+            ", ".join("%s 0x%x" % (e.version, e.address) for e in r.entries)))
+    for n in plan.new:
+        lines.append("  new function %s" % n)
+    for n in plan.removed:
+        lines.append("  removed from the source, left in place: %s" % n)
+    if plan.statics_kept:
+        lines.append("  statics kept: %s" % ", ".join(plan.statics_kept))
+    if plan.globals_bound:
+        lines.append("  bound to the program: %s" % ", ".join(plan.globals_bound))
+    if plan.new_statics:
+        lines.append("  new statics (start from their initial value): %s" % ", ".join(plan.new_statics))
+    lines.append("  %d references of the patch rebound" % len(plan.rebinds))
+    for w in plan.warnings:
+        lines.append("  warning: %s" % w)
+    for w in plan.refusals:
+        lines.append("  refused: %s" % w)
+    return lines

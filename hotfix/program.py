@@ -1,0 +1,361 @@
+"""What the debugged program is made of: its loaded images, and for each
+image its units (DWARF compile units), functions, statics and types.
+
+Everything here is read lazily, once, and cached by file identity, so a
+second `hotfix` in a session pays for nothing it already knows.
+"""
+import os
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from elftools.elf.elffile import ELFFile
+
+from . import native
+from .errors import HotfixError
+
+
+@dataclass
+class Variable:
+    scope: str          # enclosing function, "" at file scope
+    name: str
+    address: int        # link-time address in its image
+    size: int
+    type: str           # a readable description, compared across versions
+    external: bool
+
+
+@dataclass
+class Unit:
+    image: "ImageInfo"
+    name: str           # DW_AT_name as the compiler saw it (may be relative)
+    comp_dir: str
+    producer: str
+    cu_offset: int
+    ranges: List[Tuple[int, int]]
+
+    @property
+    def path(self):
+        return os.path.normpath(os.path.join(self.comp_dir, self.name))
+
+    @property
+    def label(self):
+        return self.name
+
+    @property
+    def is_cxx(self):
+        return "C++" in self.producer
+
+
+class ImageInfo:
+    """One ELF file of the program: symbols (native) and DWARF (pyelftools)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.native = native.Image(path)
+        self._file = None
+        self._dwarf = None
+        self._units = None
+        self._by_name = None
+
+    # --- symbols ---------------------------------------------------------
+    def symbol_table(self):
+        return self.native.symbols()
+
+    def functions_by_name(self) -> Dict[str, List[dict]]:
+        if self._by_name is None:
+            table = {}
+            for s in self.symbol_table()["symbols"]:
+                table.setdefault(s["name"], []).append(s)
+            self._by_name = table
+        return self._by_name
+
+    def unit_functions(self, unit) -> List[dict]:
+        """Function symbols whose address lies in the unit's ranges."""
+        out = []
+        for s in self.symbol_table()["symbols"]:
+            if s["type"] == "func" and s["size"] and any(lo <= s["value"] < hi for lo, hi in unit.ranges):
+                out.append(s)
+        return out
+
+    def lookup(self, name, unit_file=None) -> Optional[dict]:
+        """A defined symbol by name: a global one, or a local one that is
+        unique (or unique within unit_file)."""
+        cands = [s for s in self.functions_by_name().get(name, ()) if s["type"] in ("func", "object", "notype")]
+        globals_ = [s for s in cands if s["bind"] != "local"]
+        if globals_:
+            return globals_[0]
+        if unit_file is not None:
+            mine = [s for s in cands if s["file"] == unit_file]
+            if len(mine) == 1:
+                return mine[0]
+        return cands[0] if len(cands) == 1 else None
+
+    # --- DWARF -----------------------------------------------------------
+    def _dwarf_info(self):
+        if self._dwarf is None:
+            self._file = open(self.path, "rb")
+            elf = ELFFile(self._file)
+            if not elf.has_dwarf_info() or not elf.get_section_by_name(".debug_info"):
+                raise HotfixError("%s has no debug information: build it with -g." % self.path)
+            self._dwarf = elf.get_dwarf_info(relocate_dwarf_sections=False)
+        return self._dwarf
+
+    def has_debug_info(self):
+        try:
+            self._dwarf_info()
+            return True
+        except HotfixError:
+            return False
+
+    def units(self) -> List[Unit]:
+        if self._units is None:
+            dwarf = self._dwarf_info()
+            units = []
+            for cu in dwarf.iter_CUs():
+                top = cu.get_top_DIE()
+                a = top.attributes
+                if "DW_AT_name" not in a:
+                    continue
+                units.append(Unit(
+                    image=self,
+                    name=_text(a["DW_AT_name"].value),
+                    comp_dir=_text(a["DW_AT_comp_dir"].value) if "DW_AT_comp_dir" in a else "",
+                    producer=_text(a["DW_AT_producer"].value) if "DW_AT_producer" in a else "",
+                    cu_offset=cu.cu_offset,
+                    ranges=_ranges(dwarf, cu, top),
+                ))
+            self._units = units
+        return self._units
+
+    def variables(self, unit) -> Dict[Tuple[str, str], Variable]:
+        """Statics and globals the unit defines, keyed by (scope, name)."""
+        dwarf = self._dwarf_info()
+        cu = dwarf.get_CU_at(unit.cu_offset)
+        out = {}
+        for die in cu.iter_DIEs():
+            if die.tag != "DW_TAG_variable" or "DW_AT_location" not in die.attributes:
+                continue
+            loc = die.attributes["DW_AT_location"]
+            if loc.form not in ("DW_FORM_exprloc", "DW_FORM_block1") or not loc.value or loc.value[0] != 0x03:
+                continue        # not a fixed address (DW_OP_addr): a local or TLS
+            address = int.from_bytes(bytes(loc.value[1:9]), "little")
+            spec = die
+            if "DW_AT_specification" in die.attributes:
+                spec = die.get_DIE_from_attribute("DW_AT_specification")
+            name = _name_of(spec)
+            if not name:
+                continue
+            scope = _enclosing_function(die)
+            size, type_text = _type_of(spec)
+            out[(scope, name)] = Variable(scope, name, address, size, type_text,
+                                          "DW_AT_external" in spec.attributes)
+        return out
+
+    def close(self):
+        self.native.close()
+        if self._file:
+            self._file.close()
+
+
+def _text(value):
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _name_of(die):
+    a = die.attributes
+    if "DW_AT_linkage_name" in a:
+        return _text(a["DW_AT_linkage_name"].value)
+    if "DW_AT_name" in a:
+        return _text(a["DW_AT_name"].value)
+    if "DW_AT_abstract_origin" in a:
+        return _name_of(die.get_DIE_from_attribute("DW_AT_abstract_origin"))
+    return ""
+
+
+def _enclosing_function(die):
+    parent = die.get_parent()
+    while parent is not None:
+        if parent.tag == "DW_TAG_subprogram":
+            target = parent
+            if "DW_AT_specification" in target.attributes:
+                target = target.get_DIE_from_attribute("DW_AT_specification")
+            return _name_of(target)
+        if parent.tag == "DW_TAG_compile_unit":
+            return ""
+        parent = parent.get_parent()
+    return ""
+
+
+def _ranges(dwarf, cu, top):
+    a = top.attributes
+    if "DW_AT_ranges" in a:
+        base = a["DW_AT_low_pc"].value if "DW_AT_low_pc" in a else 0
+        out = []
+        for r in dwarf.range_lists().get_range_list_at_offset(a["DW_AT_ranges"].value, cu=cu):
+            if not hasattr(r, "begin_offset"):
+                continue
+            if getattr(r, "is_absolute", False):
+                out.append((r.begin_offset, r.end_offset))
+            else:
+                out.append((base + r.begin_offset, base + r.end_offset))
+        return out
+    if "DW_AT_low_pc" in a and "DW_AT_high_pc" in a:
+        lo = a["DW_AT_low_pc"].value
+        hi = a["DW_AT_high_pc"].value
+        if a["DW_AT_high_pc"].form != "DW_FORM_addr":
+            hi += lo
+        return [(lo, hi)]
+    return []
+
+
+def _type_of(die, depth=0):
+    """(byte size, description) of a DIE's type; the description names
+    members with their offsets so that a layout change shows."""
+    if "DW_AT_type" not in die.attributes:
+        return 0, "void"
+    t = die.get_DIE_from_attribute("DW_AT_type")
+    return _describe(t, depth)
+
+
+_QUALIFIERS = {"DW_TAG_const_type": "const ", "DW_TAG_volatile_type": "volatile ",
+               "DW_TAG_atomic_type": "_Atomic ", "DW_TAG_restrict_type": ""}
+
+
+def _describe(t, depth):
+    tag = t.tag
+    a = t.attributes
+    name = _text(a["DW_AT_name"].value) if "DW_AT_name" in a else ""
+    size = a["DW_AT_byte_size"].value if "DW_AT_byte_size" in a else 0
+    if tag in _QUALIFIERS or tag == "DW_TAG_typedef":
+        inner_size, inner = _type_of(t, depth)
+        if tag == "DW_TAG_typedef":
+            return inner_size, "%s=%s" % (name, inner) if depth < 2 else name
+        return inner_size, _QUALIFIERS[tag] + inner
+    if tag == "DW_TAG_pointer_type":
+        if depth > 1:
+            return size or 8, "pointer"
+        _, inner = _type_of(t, depth + 1)
+        return size or 8, inner + " *"
+    if tag == "DW_TAG_array_type":
+        elem_size, elem = _type_of(t, depth)
+        count = 1
+        dims = []
+        for child in t.iter_children():
+            if child.tag == "DW_TAG_subrange_type":
+                ca = child.attributes
+                if "DW_AT_count" in ca:
+                    n = ca["DW_AT_count"].value
+                elif "DW_AT_upper_bound" in ca:
+                    n = ca["DW_AT_upper_bound"].value + 1
+                else:
+                    n = 0
+                dims.append(n)
+                count *= n
+        return size or elem_size * count, "%s%s" % (elem, "".join("[%d]" % d for d in dims))
+    if tag in ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_class_type"):
+        kw = {"DW_TAG_structure_type": "struct", "DW_TAG_union_type": "union"}.get(tag, "class")
+        if depth > 1:
+            return size, "%s %s (%d bytes)" % (kw, name, size)
+        members = []
+        for child in t.iter_children():
+            if child.tag == "DW_TAG_member":
+                ca = child.attributes
+                off = ca["DW_AT_data_member_location"].value if "DW_AT_data_member_location" in ca else 0
+                _, mt = _type_of(child, depth + 1)
+                members.append("%s %s@%s" % (mt, _name_of(child), off))
+        return size, "%s %s {%s} (%d bytes)" % (kw, name, "; ".join(members), size)
+    if tag == "DW_TAG_enumeration_type":
+        return size, "enum %s (%d bytes)" % (name, size)
+    if tag == "DW_TAG_subroutine_type":
+        return 0, "function"
+    return size, name or tag
+
+
+# ---------------------------------------------------------------- the process
+
+@dataclass
+class LoadedImage:
+    path: str
+    bias: int
+    info: Optional[ImageInfo]
+
+
+class Program:
+    """The debugged process as hotfix sees it: loaded images with their
+    load bias, read from the dynamic loader's link map."""
+
+    def __init__(self, debugger, cache):
+        self.debugger = debugger
+        self.cache = cache
+        self._images = None
+
+    def images(self) -> List[LoadedImage]:
+        if self._images is None:
+            exe = self.debugger.executable()
+            entries = read_link_map(self.debugger)
+            images = []
+            for i, (bias, name) in enumerate(entries):
+                path = exe if i == 0 or not name else name
+                if not os.path.isfile(path) or "linux-vdso" in path:
+                    continue
+                try:
+                    info = self.cache.image(path)
+                except native.NativeError:
+                    info = None     # stripped (system libraries are): nothing to bind there
+                images.append(LoadedImage(path, bias, info))
+            self._images = images
+        return self._images
+
+    def main_image(self):
+        return self.images()[0]
+
+    def image_for(self, info):
+        for im in self.images():
+            if im.info is info and info is not None:
+                return im
+        raise HotfixError("%s is not loaded in the process." % info.path)
+
+
+def read_link_map(debugger):
+    """[(l_addr, l_name)] from the dynamic loader's r_debug, the main
+    program first.  A static binary has none."""
+    r_debug = debugger.symbol_address("_r_debug")
+    if not r_debug:
+        raise HotfixError("the program is statically linked (no dynamic loader), so hotfix "
+                          "cannot load a patch into it.")
+    head = int.from_bytes(debugger.read_memory(r_debug + 8, 8), "little")
+    out = []
+    seen = 0
+    while head and seen < 4096:
+        raw = debugger.read_memory(head, 40)
+        l_addr, l_name, _l_ld, l_next = (int.from_bytes(raw[i:i + 8], "little") for i in (0, 8, 16, 24))
+        out.append((l_addr, read_c_string(debugger, l_name) if l_name else ""))
+        head = l_next
+        seen += 1
+    return out
+
+
+def read_c_string(debugger, address, limit=4096):
+    data = b""
+    while len(data) < limit:
+        chunk = debugger.read_memory(address + len(data), 256)
+        nul = chunk.find(b"\0")
+        if nul >= 0:
+            return (data + chunk[:nul]).decode(errors="replace")
+        data += chunk
+    return data.decode(errors="replace")
+
+
+class ImageCache:
+    """ImageInfo objects by (path, mtime, size): reused across commands."""
+
+    def __init__(self):
+        self._images = {}
+
+    def image(self, path):
+        st = os.stat(path)
+        key = (os.path.realpath(path), st.st_mtime_ns, st.st_size)
+        info = self._images.get(key)
+        if info is None:
+            info = self._images[key] = ImageInfo(path)
+        return info

@@ -1,0 +1,54 @@
+"""What hotfix remembers between commands: per process, the patches
+applied to each unit; per debugger, the images already read."""
+import os
+import shutil
+from dataclasses import dataclass, field
+from typing import Dict, List
+
+from .build import private_directory
+from .program import ImageCache
+
+
+@dataclass
+class Version:
+    """One applied patch of a unit."""
+    so_path: str
+    handle: int
+    bias: int
+    diff_object: str                 # the baseline for the next patch
+    functions: Dict[str, dict]       # name -> {"address", "size", "room"} at runtime
+    redirected: List[str]
+    writes: list                     # apply.Write, for a later revert
+
+
+@dataclass
+class ProcessState:
+    pid: int
+    scratch: int = 0
+    units: Dict[str, List[Version]] = field(default_factory=dict)   # unit path -> versions
+    patches: int = 0
+
+
+class Session:
+    def __init__(self):
+        self.cache = ImageCache()
+        self.process = None
+        self._workdir = None
+
+    def for_process(self, pid):
+        if self.process is None or self.process.pid != pid:
+            self.process = ProcessState(pid)
+        return self.process
+
+    @property
+    def workdir(self):
+        if self._workdir is None or not os.path.isdir(self._workdir):
+            self._workdir = private_directory()
+        return self._workdir
+
+    def history(self, unit):
+        return self.process.units.setdefault(unit.path, [])
+
+    def close(self):
+        if self._workdir:
+            shutil.rmtree(self._workdir, ignore_errors=True)
