@@ -1,0 +1,780 @@
+/* Unit tests for libhotfix (hotfix.h): jump encoding, error texts, opening
+ * files, the function diff against an object and against a linked program,
+ * symbols and room, and the rebinding sites of a linked patch.
+ *
+ * Built and run by `make -C native check`.  No framework: CHECK counts and
+ * prints `file:line: what` for each failure; the last line printed is
+ * `N passed, M failed`, and the exit status is non-zero if any failed.
+ * The diff tests compile small C sources with `cc` (run through
+ * posix_spawnp, no shell) in a temporary directory removed at the end.
+ */
+#define _GNU_SOURCE
+#include "hotfix.h"
+
+#include <ftw.h>
+#include <inttypes.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int passed, failed;
+
+#define CHECK(cond, ...) check_((cond) != 0, __FILE__, __LINE__, #cond, __VA_ARGS__)
+
+/* Print `file:line: what` (what = the message, or the condition's text). */
+static int check_(int ok, const char *file, int line, const char *cond, const char *fmt, ...)
+{
+    if (ok) {
+        passed++;
+        return 1;
+    }
+    failed++;
+    char what[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    printf("%s:%d: %s (%s)\n", file, line, what, cond);
+    fflush(stdout);
+    return 0;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+static char tmpdir[256];
+
+static const char *tmp(const char *name)
+{
+    static char bufs[8][512];
+    static int k;
+    char *p = bufs[k++ % 8];
+    snprintf(p, 512, "%s/%s", tmpdir, name);
+    return p;
+}
+
+static int write_file(const char *name, const char *text)
+{
+    FILE *f = fopen(tmp(name), "w");
+    if (!f)
+        return 0;
+    int ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok;
+}
+
+/* Run argv (argv[0] found on PATH) in tmpdir; true if it exited with 0. */
+static int run(char *const argv[])
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    /* Paths below are absolute, so no chdir is needed. */
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        printf("cannot run %s: %s\n", argv[0], strerror(rc));
+        return 0;
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid)
+        return 0;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        printf("command failed:");
+        for (int i = 0; argv[i]; i++)
+            printf(" %s", argv[i]);
+        printf("\n");
+        return 0;
+    }
+    return 1;
+}
+
+/* cc -g -OPT -c -ffunction-sections -fdata-sections SRC -o OBJ */
+static int compile(const char *src, const char *obj, const char *opt)
+{
+    char s[512], o[512];
+    snprintf(s, sizeof s, "%s", tmp(src));
+    snprintf(o, sizeof o, "%s", tmp(obj));
+    char *argv[] = {"cc", "-g", (char *)opt, "-c", "-ffunction-sections", "-fdata-sections",
+                    s, "-o", o, NULL};
+    return run(argv);
+}
+
+/* Diff of two files in tmpdir (base_funcs as for hf_diff_json); NULL on
+ * failure, which is itself reported. */
+static char *diff(const char *newname, const char *basename, const char *base_funcs)
+{
+    hf_image *n = NULL, *b = NULL;
+    char *out = NULL;
+    int st = hf_open(tmp(newname), &n);
+    if (!CHECK(st == HF_OK, "hf_open %s: %s", newname, hf_error_detail()))
+        return NULL;
+    st = hf_open(tmp(basename), &b);
+    if (CHECK(st == HF_OK, "hf_open %s: %s", basename, hf_error_detail())) {
+        st = hf_diff_json(n, b, base_funcs, &out);
+        CHECK(st == HF_OK && out, "hf_diff_json %s vs %s: %s", newname, basename, hf_error_detail());
+    }
+    hf_close(n);
+    hf_close(b);
+    return st == HF_OK ? out : NULL;
+}
+
+/* Does the diff list function `name` with status `status`? */
+static int has_status(const char *json, const char *name, const char *status)
+{
+    char pat[256];
+    snprintf(pat, sizeof pat, "{\"name\":\"%s\",\"status\":\"%s\"", name, status);
+    return json && strstr(json, pat) != NULL;
+}
+
+/* The status of function `name` in a diff, for messages. */
+static const char *status_of(const char *json, const char *name)
+{
+    static char st[32];
+    char pat[256];
+    snprintf(pat, sizeof pat, "{\"name\":\"%s\",\"status\":\"", name);
+    const char *p = json ? strstr(json, pat) : NULL;
+    if (!p)
+        return "(absent)";
+    p += strlen(pat);
+    size_t n = strcspn(p, "\"");
+    snprintf(st, sizeof st, "%.*s", (int)(n < 31 ? n : 31), p);
+    return st;
+}
+
+static int count(const char *json, const char *what)
+{
+    int n = 0;
+    for (const char *p = json; p && (p = strstr(p, what)); p += strlen(what))
+        n++;
+    return n;
+}
+
+/* Is `name` in the "removed" list of a diff? */
+static int is_removed(const char *json, const char *name)
+{
+    const char *p = json ? strstr(json, "\"removed\":[") : NULL;
+    if (!p)
+        return 0;
+    const char *end = strchr(p, ']');
+    char pat[256];
+    snprintf(pat, sizeof pat, "\"%s\"", name);
+    const char *q = strstr(p, pat);
+    return q && end && q < end;
+}
+
+/* A symbol of hf_symbols_json's output, scanned minimally. */
+typedef struct {
+    char name[128];
+    char type[16];
+    unsigned long long value, size, room;
+} jsym;
+
+static int scan_u64(const char *obj, const char *end, const char *key, unsigned long long *v)
+{
+    const char *p = strstr(obj, key);
+    if (!p || p > end)
+        return 0;
+    return sscanf(p + strlen(key), "%llu", v) == 1;
+}
+
+/* Parse the "symbols" array: returns how many (at most max). */
+static size_t scan_symbols(const char *json, jsym *out, size_t max)
+{
+    size_t n = 0;
+    const char *p = json ? strstr(json, "\"symbols\":[") : NULL;
+    while (p && n < max && (p = strstr(p, "{\"name\":\""))) {
+        p += strlen("{\"name\":\"");
+        const char *end = strchr(p, '}');
+        if (!end)
+            break;
+        jsym *s = &out[n];
+        memset(s, 0, sizeof *s);
+        size_t len = strcspn(p, "\"");
+        snprintf(s->name, sizeof s->name, "%.*s", (int)(len < 127 ? len : 127), p);
+        const char *t = strstr(p, "\"type\":\"");
+        if (t && t < end) {
+            t += strlen("\"type\":\"");
+            size_t tl = strcspn(t, "\"");
+            snprintf(s->type, sizeof s->type, "%.*s", (int)(tl < 15 ? tl : 15), t);
+        }
+        if (scan_u64(p, end, "\"value\":", &s->value) && scan_u64(p, end, "\"size\":", &s->size) &&
+            scan_u64(p, end, "\"room\":", &s->room))
+            n++;
+        p = end;
+    }
+    return n;
+}
+
+static const jsym *find_sym(const jsym *v, size_t n, const char *name, const char *type)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i].name, name) && (!type || !strcmp(v[i].type, type)))
+            return &v[i];
+    return NULL;
+}
+
+/* hf_symbols_json of a file in tmpdir, scanned; returns the count. */
+static size_t symbols_of(const char *name, jsym *out, size_t max, char **json)
+{
+    hf_image *img = NULL;
+    char *text = NULL;
+    size_t n = 0;
+    int st = hf_open(tmp(name), &img);
+    if (!CHECK(st == HF_OK, "hf_open %s: %s", name, hf_error_detail()))
+        return 0;
+    st = hf_symbols_json(img, &text);
+    if (CHECK(st == HF_OK && text, "hf_symbols_json %s: %s", name, hf_error_detail()))
+        n = scan_symbols(text, out, max);
+    hf_close(img);
+    if (json)
+        *json = text;
+    else
+        hf_free(text);
+    return n;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* --------------------------------------------------------------- jumps */
+
+static uint64_t le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void test_jumps(void)
+{
+    unsigned char buf[32];
+    size_t len = 0;
+    const uint64_t target = 0x1122334455667788ull;
+
+    CHECK(hf_jump_size(HF_JUMP_ABS14) == 14, "ABS14 size %zu", hf_jump_size(HF_JUMP_ABS14));
+    CHECK(hf_jump_size(HF_JUMP_R11) == 13, "R11 size %zu", hf_jump_size(HF_JUMP_R11));
+    CHECK(hf_jump_size(HF_JUMP_REL32) == 5, "REL32 size %zu", hf_jump_size(HF_JUMP_REL32));
+    CHECK(hf_jump_size(0) == 0 && hf_jump_size(4) == 0 && hf_jump_size(-1) == 0,
+          "unknown kinds have size 0");
+
+    memset(buf, 0xcc, sizeof buf);
+    int st = hf_encode_jump(HF_JUMP_ABS14, 0x400000, target, buf, sizeof buf, &len);
+    static const unsigned char abs14[] = {0xff, 0x25, 0, 0, 0, 0, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11};
+    CHECK(st == HF_OK && len == 14, "ABS14 encodes: st %d len %zu", st, len);
+    CHECK(!memcmp(buf, abs14, 14), "ABS14 bytes are ff 25 00000000 + le64 target");
+    CHECK(buf[14] == 0xcc, "ABS14 writes no more than 14 bytes");
+
+    memset(buf, 0xcc, sizeof buf);
+    st = hf_encode_jump(HF_JUMP_R11, 0x400000, target, buf, sizeof buf, &len);
+    static const unsigned char r11[] = {0x49, 0xbb, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x41, 0xff, 0xe3};
+    CHECK(st == HF_OK && len == 13, "R11 encodes: st %d len %zu", st, len);
+    CHECK(!memcmp(buf, r11, 13), "R11 bytes are 49 bb imm64 41 ff e3");
+    CHECK(le64(buf + 2) == target, "R11 immediate is the target");
+    CHECK(buf[13] == 0xcc, "R11 writes no more than 13 bytes");
+
+    /* REL32 forward, backward and at both ends of its reach. */
+    struct {
+        uint64_t from, to;
+        int32_t rel;
+    } rel[] = {
+        {0x401000, 0x402000, 0x2000 - 0x1005},
+        {0x402000, 0x401000, -0x1005},
+        {0x10000000, 0x10000005, 0},
+        {0x1000, 0x1000 + 5 + (uint64_t)INT32_MAX, INT32_MAX},
+        {0x100000000ull, 0x100000000ull + 5 - 0x80000000ull, INT32_MIN},
+    };
+    for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
+        memset(buf, 0xcc, sizeof buf);
+        len = 0;
+        st = hf_encode_jump(HF_JUMP_REL32, rel[i].from, rel[i].to, buf, 5, &len);
+        int32_t d;
+        memcpy(&d, buf + 1, 4);
+        CHECK(st == HF_OK && len == 5 && buf[0] == 0xe9 && d == rel[i].rel,
+              "REL32 %#" PRIx64 " -> %#" PRIx64 ": st %d len %zu op %02x rel %d, want %d", rel[i].from,
+              rel[i].to, st, len, buf[0], d, rel[i].rel);
+    }
+    st = hf_encode_jump(HF_JUMP_REL32, 0x1000, 0x1000 + 5 + (uint64_t)INT32_MAX + 1, buf, sizeof buf, &len);
+    CHECK(st == HF_ERANGE, "REL32 one past +2 GiB is out of range: st %d", st);
+    st = hf_encode_jump(HF_JUMP_REL32, 0x100000000ull, 0x100000000ull + 5 - 0x80000001ull, buf, sizeof buf, &len);
+    CHECK(st == HF_ERANGE, "REL32 one past -2 GiB is out of range: st %d", st);
+    st = hf_encode_jump(HF_JUMP_REL32, 0x400000, 0x7f0000000000ull, buf, sizeof buf, &len);
+    CHECK(st == HF_ERANGE, "REL32 from the program to a library is out of range: st %d", st);
+    CHECK(strlen(hf_error_detail()) > 0, "ERANGE has a detail");
+
+    st = hf_encode_jump(HF_JUMP_ABS14, 0, target, buf, 13, &len);
+    CHECK(st == HF_ESPACE, "ABS14 into 13 bytes: st %d", st);
+    st = hf_encode_jump(HF_JUMP_R11, 0, target, buf, 12, &len);
+    CHECK(st == HF_ESPACE, "R11 into 12 bytes: st %d", st);
+    st = hf_encode_jump(HF_JUMP_REL32, 0, 16, buf, 4, &len);
+    CHECK(st == HF_ESPACE, "REL32 into 4 bytes: st %d", st);
+    st = hf_encode_jump(HF_JUMP_REL32, 0, 16, NULL, 0, &len);
+    CHECK(st == HF_ESPACE, "REL32 into no buffer: st %d", st);
+
+    st = hf_encode_jump(0, 0, 16, buf, sizeof buf, &len);
+    CHECK(st == HF_EARG, "kind 0: st %d", st);
+    st = hf_encode_jump(99, 0, 16, buf, sizeof buf, &len);
+    CHECK(st == HF_EARG, "kind 99: st %d", st);
+}
+
+/* --------------------------------------------------------------- errors */
+
+static void test_errors(void)
+{
+    for (int i = 0; i < HF_NERRORS; i++) {
+        const char *a = hf_strerror(i);
+        CHECK(a && a[0], "hf_strerror(%d) is non-empty", i);
+        CHECK(a && strcmp(a, "unknown error"), "hf_strerror(%d) is not 'unknown error'", i);
+        for (int j = 0; j < i; j++)
+            CHECK(a && strcmp(a, hf_strerror(j)), "hf_strerror(%d) and (%d) differ", i, j);
+    }
+    CHECK(!strcmp(hf_strerror(-1), "unknown error"), "hf_strerror(-1): %s", hf_strerror(-1));
+    CHECK(!strcmp(hf_strerror(HF_NERRORS), "unknown error"), "hf_strerror(HF_NERRORS): %s",
+          hf_strerror(HF_NERRORS));
+    CHECK(!strcmp(hf_strerror(1000), "unknown error"), "hf_strerror(1000): %s", hf_strerror(1000));
+    CHECK(hf_abi_version() == HF_ABI_VERSION, "ABI version %d", hf_abi_version());
+}
+
+/* ----------------------------------------------------------------- open */
+
+static void test_open(void)
+{
+    hf_image *img = (hf_image *)1;
+    const char *missing = tmp("no-such-file.o");
+    int st = hf_open(missing, &img);
+    CHECK(st == HF_EOPEN, "missing file: st %d", st);
+    CHECK(img == NULL, "missing file: *out is NULL");
+    CHECK(strstr(hf_error_detail(), missing) != NULL, "detail names the file: %s", hf_error_detail());
+    CHECK(strstr(hf_error_detail(), hf_strerror(HF_EOPEN)) != NULL, "detail says what: %s",
+          hf_error_detail());
+
+    img = (hf_image *)1;
+    st = hf_open(__FILE__, &img);
+    CHECK(st == HF_EELF, "a C source is not ELF: st %d", st);
+    CHECK(img == NULL, "non-ELF: *out is NULL");
+    CHECK(strstr(hf_error_detail(), __FILE__) != NULL, "detail names the file: %s", hf_error_detail());
+    CHECK(strstr(hf_error_detail(), hf_strerror(HF_EELF)) != NULL && !strstr(hf_error_detail(), "no error"),
+          "detail says what, and no 'no error': %s", hf_error_detail());
+
+    write_file("empty.o", "");
+    st = hf_open(tmp("empty.o"), &img);
+    CHECK(st == HF_EELF, "an empty file is not ELF: st %d", st);
+}
+
+/* ------------------------------------------------------- diff: objects */
+
+static const char base_c[] =
+    "int f(int x) { return x * 3 + 7; }\n"
+    "int g(int x) { return x - 2; }\n"
+    "const char *s1(void) { return \"hello\"; }\n"
+    "const char *s2(void) { return \"world\"; }\n"
+    "int h(int x) { return x ^ 0x55; }\n";
+
+/* (b) one constant of f */
+static const char const_c[] =
+    "int f(int x) { return x * 3 + 9; }\n"
+    "int g(int x) { return x - 2; }\n"
+    "const char *s1(void) { return \"hello\"; }\n"
+    "const char *s2(void) { return \"world\"; }\n"
+    "int h(int x) { return x ^ 0x55; }\n";
+
+/* (c) the string s1 returns; s2's string moves in .rodata.str1.1 */
+static const char string_c[] =
+    "int f(int x) { return x * 3 + 7; }\n"
+    "int g(int x) { return x - 2; }\n"
+    "const char *s1(void) { return \"hellO!\"; }\n"
+    "const char *s2(void) { return \"world\"; }\n"
+    "int h(int x) { return x ^ 0x55; }\n";
+
+/* (d) h removed, k new */
+static const char newfn_c[] =
+    "int f(int x) { return x * 3 + 7; }\n"
+    "int g(int x) { return x - 2; }\n"
+    "const char *s1(void) { return \"hello\"; }\n"
+    "const char *s2(void) { return \"world\"; }\n"
+    "int k(int x) { return x | 0x40; }\n";
+
+static const char *const base_funcs_list[] = {"f", "g", "s1", "s2", "h"};
+
+static void test_diff_objects(const char *opt)
+{
+    char o[64];
+    printf("diff against an object at %s\n", opt);
+    if (!CHECK(write_file("base.c", base_c) && write_file("same.c", base_c) && write_file("const.c", const_c) &&
+                   write_file("string.c", string_c) && write_file("newfn.c", newfn_c),
+               "write sources"))
+        return;
+    const char *names[] = {"base", "same", "const", "string", "newfn"};
+    for (size_t i = 0; i < 5; i++) {
+        char c[64];
+        snprintf(c, sizeof c, "%s.c", names[i]);
+        snprintf(o, sizeof o, "%s.o", names[i]);
+        if (!CHECK(compile(c, o, opt), "compile %s %s", c, opt))
+            return;
+    }
+
+    /* (a) identical source: every function the same, nothing new or removed. */
+    char *j = diff("same.o", "base.o", NULL);
+    for (size_t i = 0; i < 5; i++)
+        CHECK(has_status(j, base_funcs_list[i], "same"), "%s identical: %s is %s", opt, base_funcs_list[i],
+              status_of(j, base_funcs_list[i]));
+    CHECK(count(j, "\"status\":") == 5, "%s identical: 5 functions, got %d", opt, count(j, "\"status\":"));
+    CHECK(j && strstr(j, "\"removed\":[]"), "%s identical: nothing removed", opt);
+    hf_free(j);
+
+    /* An object against itself. */
+    j = diff("base.o", "base.o", NULL);
+    CHECK(count(j, "\"status\":\"same\"") == 5, "%s itself: all same", opt);
+    hf_free(j);
+
+    /* (b) a changed constant: only f. */
+    j = diff("const.o", "base.o", NULL);
+    CHECK(has_status(j, "f", "changed"), "%s constant: f is %s", opt, status_of(j, "f"));
+    for (size_t i = 1; i < 5; i++)
+        CHECK(has_status(j, base_funcs_list[i], "same"), "%s constant: %s is %s", opt, base_funcs_list[i],
+              status_of(j, base_funcs_list[i]));
+    CHECK(count(j, "\"status\":\"changed\"") == 1, "%s constant: one change", opt);
+    hf_free(j);
+
+    /* (c) a changed string literal: s1, and not s2 whose string moved. */
+    j = diff("string.o", "base.o", NULL);
+    CHECK(has_status(j, "s1", "changed"), "%s string: s1 is %s", opt, status_of(j, "s1"));
+    CHECK(has_status(j, "s2", "same"), "%s string: s2 is %s", opt, status_of(j, "s2"));
+    CHECK(count(j, "\"status\":\"changed\"") == 1, "%s string: one change", opt);
+    hf_free(j);
+    /* And back: the same verdict the other way round. */
+    j = diff("base.o", "string.o", NULL);
+    CHECK(has_status(j, "s1", "changed"), "%s string (reverse): s1 is %s", opt, status_of(j, "s1"));
+    CHECK(has_status(j, "s2", "same"), "%s string (reverse): s2 is %s", opt, status_of(j, "s2"));
+    hf_free(j);
+
+    /* (d) a new function and a removed one. */
+    j = diff("newfn.o", "base.o", NULL);
+    CHECK(has_status(j, "k", "new"), "%s new: k is %s", opt, status_of(j, "k"));
+    CHECK(is_removed(j, "h"), "%s new: h is removed", opt);
+    CHECK(!is_removed(j, "f") && !is_removed(j, "k"), "%s new: only h removed", opt);
+    CHECK(!strstr(j ? j : "", "{\"name\":\"h\""), "%s new: h is not among the functions", opt);
+    for (size_t i = 0; i < 4; i++)
+        CHECK(has_status(j, base_funcs_list[i], "same"), "%s new: %s is %s", opt, base_funcs_list[i],
+              status_of(j, base_funcs_list[i]));
+    hf_free(j);
+}
+
+/* (e) at -O2 a static helper is inlined into its caller. */
+static void test_diff_inlined(void)
+{
+    printf("diff of an inlined static helper at -O2\n");
+    static const char a[] = "static int helper(int x) { return x * 5; }\n"
+                            "int caller(int x) { return helper(x) + 1; }\n"
+                            "int other(int x) { return x + 100; }\n";
+    static const char b[] = "static int helper(int x) { return x * 6; }\n"
+                            "int caller(int x) { return helper(x) + 1; }\n"
+                            "int other(int x) { return x + 100; }\n";
+    if (!CHECK(write_file("inl_a.c", a) && write_file("inl_b.c", b), "write sources"))
+        return;
+    if (!CHECK(compile("inl_a.c", "inl_a2.o", "-O2") && compile("inl_b.c", "inl_b2.o", "-O2") &&
+                   compile("inl_a.c", "inl_a0.o", "-O0") && compile("inl_b.c", "inl_b0.o", "-O0"),
+               "compile"))
+        return;
+    char *j = diff("inl_b2.o", "inl_a2.o", NULL);
+    CHECK(has_status(j, "caller", "changed"), "-O2 inlined helper: caller is %s", status_of(j, "caller"));
+    CHECK(has_status(j, "other", "same"), "-O2 inlined helper: other is %s", status_of(j, "other"));
+    hf_free(j);
+    /* At -O0 it is the helper that changes, and the caller calls it. */
+    j = diff("inl_b0.o", "inl_a0.o", NULL);
+    CHECK(has_status(j, "helper", "changed"), "-O0 helper: helper is %s", status_of(j, "helper"));
+    CHECK(has_status(j, "caller", "same"), "-O0 helper: caller is %s", status_of(j, "caller"));
+    CHECK(j && strstr(j, "\"name\":\"caller\"") &&
+              strstr(strstr(j, "\"name\":\"caller\""), "\"refs\":[\"helper\"]"),
+          "-O0 helper: caller refers to helper");
+    hf_free(j);
+}
+
+/* ------------------------------------------------ diff: linked program */
+
+static const char prog_a_c[] =
+    "#include <stdio.h>\n"
+    "int shared_counter = 1;\n"
+    "int twice(int x);\n"
+    "const char *greet(void);\n"
+    "int bump(void);\n"
+    "void say(void);\n"
+    "int helper_in_a(int x) { return x + 1; }\n"
+    "int main(void) { say(); printf(\"%d %d\\n\", twice(3), bump()); return 0; }\n";
+
+static const char prog_b_c[] =
+    "#include <stdio.h>\n"
+    "extern int shared_counter;\n"
+    "int helper_in_a(int x);\n"
+    "static int local_total;\n"
+    "static const int table[4] = {10, 20, 30, 40};\n"
+    "int twice(int x) { return helper_in_a(x) * 2 + table[x & 3]; }\n"
+    "const char *greet(void) { return \"hi there\"; }\n"
+    "int bump(void) { static int calls; calls++; local_total += 3; shared_counter++;\n"
+    "                 return local_total + shared_counter + calls; }\n"
+    "void say(void) { printf(\"%s!\\n\", greet()); }\n";
+
+/* bump adds 4 instead of 3 */
+static const char prog_b_edit_c[] =
+    "#include <stdio.h>\n"
+    "extern int shared_counter;\n"
+    "int helper_in_a(int x);\n"
+    "static int local_total;\n"
+    "static const int table[4] = {10, 20, 30, 40};\n"
+    "int twice(int x) { return helper_in_a(x) * 2 + table[x & 3]; }\n"
+    "const char *greet(void) { return \"hi there\"; }\n"
+    "int bump(void) { static int calls; calls++; local_total += 4; shared_counter++;\n"
+    "                 return local_total + shared_counter + calls; }\n"
+    "void say(void) { printf(\"%s!\\n\", greet()); }\n";
+
+/* greet's string grows: say's string moves in .rodata (at -O0). */
+static const char prog_b_string_c[] =
+    "#include <stdio.h>\n"
+    "extern int shared_counter;\n"
+    "int helper_in_a(int x);\n"
+    "static int local_total;\n"
+    "static const int table[4] = {10, 20, 30, 40};\n"
+    "int twice(int x) { return helper_in_a(x) * 2 + table[x & 3]; }\n"
+    "const char *greet(void) { return \"hi THERE!!\"; }\n"
+    "int bump(void) { static int calls; calls++; local_total += 3; shared_counter++;\n"
+    "                 return local_total + shared_counter + calls; }\n"
+    "void say(void) { printf(\"%s!\\n\", greet()); }\n";
+
+/* "NAME ADDR SIZE\n" for each function of object `obj` found in `prog`,
+ * both read through hf_symbols_json. */
+static char *base_funcs_for(const char *obj, const char *prog, int *nfuncs)
+{
+    static jsym os[512], ps[4096];
+    size_t no = symbols_of(obj, os, 512, NULL);
+    size_t np = symbols_of(prog, ps, 4096, NULL);
+    size_t cap = 4096, len = 0;
+    char *text = calloc(1, cap);
+    *nfuncs = 0;
+    for (size_t i = 0; text && i < no; i++) {
+        if (strcmp(os[i].type, "func") || !os[i].size)
+            continue;
+        const jsym *p = find_sym(ps, np, os[i].name, "func");
+        if (!CHECK(p != NULL, "%s: %s is in %s", obj, os[i].name, prog))
+            continue;
+        len += (size_t)snprintf(text + len, cap - len, "%s %llx %llx\n", p->name, p->value, p->size);
+        (*nfuncs)++;
+    }
+    return text;
+}
+
+static void test_diff_program(void)
+{
+    printf("diff against a linked program\n");
+    if (!CHECK(write_file("a.c", prog_a_c) && write_file("b.c", prog_b_c) && write_file("b_edit.c", prog_b_edit_c) &&
+                   write_file("b_string.c", prog_b_string_c),
+               "write sources"))
+        return;
+    char a[512], b[512], prog[512];
+    snprintf(a, sizeof a, "%s", tmp("a.c"));
+    snprintf(b, sizeof b, "%s", tmp("b.c"));
+    snprintf(prog, sizeof prog, "%s", tmp("prog"));
+    char *link[] = {"cc", "-g", "-O0", a, b, "-o", prog, NULL};
+    if (!CHECK(run(link), "link prog") || !CHECK(compile("b.c", "b.o", "-O0"), "compile b.c") ||
+        !CHECK(compile("b_edit.c", "b_edit.o", "-O0"), "compile b_edit.c") ||
+        !CHECK(compile("b_string.c", "b_string.o", "-O0"), "compile b_string.c"))
+        return;
+
+    int n = 0;
+    char *funcs = base_funcs_for("b.o", "prog", &n);
+    CHECK(n == 4, "b.c has 4 functions in prog, found %d", n);
+    const char *names[] = {"twice", "greet", "bump", "say"};
+
+    int before = failed;
+    char *j = diff("b.o", "prog", funcs);
+    for (size_t i = 0; i < 4; i++)
+        CHECK(has_status(j, names[i], "same"), "b.o vs prog: %s is %s", names[i], status_of(j, names[i]));
+    CHECK(j && strstr(j, "\"removed\":[]"), "b.o vs prog: nothing removed");
+    if (failed > before && j)
+        printf("%s\n", j);
+    hf_free(j);
+
+    j = diff("b_edit.o", "prog", funcs);
+    CHECK(has_status(j, "bump", "changed"), "edited b.c vs prog: bump is %s", status_of(j, "bump"));
+    for (size_t i = 0; i < 4; i++)
+        if (strcmp(names[i], "bump"))
+            CHECK(has_status(j, names[i], "same"), "edited b.c vs prog: %s is %s", names[i], status_of(j, names[i]));
+    hf_free(j);
+
+    j = diff("b_string.o", "prog", funcs);
+    CHECK(has_status(j, "greet", "changed"), "string of b.c vs prog: greet is %s", status_of(j, "greet"));
+    for (size_t i = 0; i < 4; i++)
+        if (strcmp(names[i], "greet"))
+            CHECK(has_status(j, names[i], "same"), "string of b.c vs prog: %s is %s", names[i],
+                  status_of(j, names[i]));
+    hf_free(j);
+    /* The same edit against the object b.c was compiled to. */
+    j = diff("b_string.o", "b.o", NULL);
+    CHECK(has_status(j, "greet", "changed"), "string of b.c vs b.o: greet is %s", status_of(j, "greet"));
+    CHECK(has_status(j, "say", "same"), "string of b.c vs b.o: say is %s", status_of(j, "say"));
+    hf_free(j);
+
+    /* A function the program has but the new object lacks is removed. */
+    if (funcs) {
+        size_t l = strlen(funcs);
+        char *more = malloc(l + 64);
+        if (more) {
+            snprintf(more, l + 64, "%sgone 1000 10\n", funcs);
+            j = diff("b.o", "prog", more);
+            CHECK(is_removed(j, "gone"), "a base function absent from the object is removed");
+            hf_free(j);
+            free(more);
+        }
+    }
+    free(funcs);
+
+    /* 5. symbols and room in the linked program. */
+    static jsym ps[4096];
+    char *json = NULL;
+    size_t np = symbols_of("prog", ps, 4096, &json);
+    const jsym *s = find_sym(ps, np, "bump", NULL);
+    if (CHECK(s != NULL, "prog lists bump")) {
+        CHECK(!strcmp(s->type, "func"), "bump is a func, not %s", s->type);
+        CHECK(s->size > 0, "bump has a size");
+        CHECK(s->room >= s->size, "bump's room %llu >= its size %llu", s->room, s->size);
+        CHECK(s->value != 0, "bump has an address");
+    }
+    s = find_sym(ps, np, "shared_counter", NULL);
+    if (CHECK(s != NULL, "prog lists shared_counter"))
+        CHECK(!strcmp(s->type, "object") && s->room == 0, "shared_counter is an object without room");
+    CHECK(json && !strncmp(json, "{\"type\":\"", 9), "symbols JSON starts with the image type");
+    CHECK(json && strstr(json, "\"name\":\"bump\",") &&
+              strstr(strstr(json, "\"name\":\"bump\","), "\"bind\":\"global\""),
+          "bump is global");
+    hf_free(json);
+
+    /* In an object, room reaches the end of the function's own section. */
+    static jsym os[512];
+    size_t no = symbols_of("b.o", os, 512, NULL);
+    s = find_sym(os, no, "say", "func");
+    if (CHECK(s != NULL, "b.o lists say"))
+        CHECK(s->room >= s->size && s->size > 0, "say's room %llu >= size %llu", s->room, s->size);
+}
+
+/* ------------------------------------------------------ rebinding sites */
+
+typedef struct {
+    unsigned long long at, target;
+    char kind[16], sym[128];
+} jsite;
+
+static size_t scan_sites(const char *json, jsite *out, size_t max)
+{
+    size_t n = 0;
+    const char *p = json;
+    while (p && n < max && (p = strstr(p, "{\"at\":"))) {
+        jsite *s = &out[n];
+        memset(s, 0, sizeof *s);
+        const char *end = strchr(p, '}');
+        if (!end)
+            break;
+        if (sscanf(p, "{\"at\":%llu,\"kind\":\"%15[^\"]\",\"sym\":\"%127[^\"]\",\"target\":%llu", &s->at, s->kind,
+                   s->sym, &s->target) == 4 ||
+            sscanf(p, "{\"at\":%llu,\"kind\":\"%15[^\"]\",\"sym\":\"\",\"target\":%llu", &s->at, s->kind,
+                   &s->target) == 3)
+            n++;
+        p = end;
+    }
+    return n;
+}
+
+static void test_sites(void)
+{
+    printf("rebinding sites of a patch .so\n");
+    static const char u_c[] = "static int counter;\n"
+                              "static int limit = 7;\n"
+                              "extern int outside;\n"
+                              "int step(void) { counter += limit; return counter + outside; }\n";
+    if (!CHECK(write_file("u.c", u_c), "write u.c"))
+        return;
+    char src[512], obj[512], so[512];
+    snprintf(src, sizeof src, "%s", tmp("u.c"));
+    snprintf(obj, sizeof obj, "%s", tmp("u.o"));
+    snprintf(so, sizeof so, "%s", tmp("p.so"));
+    char *cc[] = {"cc", "-g", "-fPIC", "-mcmodel=large", "-fvisibility=hidden", "-ffunction-sections",
+                  "-fdata-sections", "-c", src, "-o", obj, NULL};
+    char *ld[] = {"cc", "-shared", "-Wl,--emit-relocs", "-o", so, obj, NULL};
+    if (!CHECK(run(cc), "compile u.c") || !CHECK(run(ld), "link p.so"))
+        return;
+
+    static jsym syms[1024];
+    size_t ns = symbols_of("p.so", syms, 1024, NULL);
+    const jsym *counter = find_sym(syms, ns, "counter", "object");
+    const jsym *limit = find_sym(syms, ns, "limit", "object");
+    if (!CHECK(counter && limit, "p.so lists counter and limit"))
+        return;
+
+    hf_image *img = NULL;
+    char *json = NULL;
+    int st = hf_open(so, &img);
+    if (!CHECK(st == HF_OK, "hf_open p.so: %s", hf_error_detail()))
+        return;
+    st = hf_sites_json(img, &json);
+    CHECK(st == HF_OK && json, "hf_sites_json: %s", hf_error_detail());
+    hf_close(img);
+    if (!json)
+        return;
+
+    static jsite sites[1024];
+    size_t n = scan_sites(json, sites, 1024);
+    CHECK(n > 0, "p.so has sites");
+    int counter_found = 0, limit_found = 0, outside_found = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(sites[i].kind, "gotoff64") && sites[i].target == counter->value)
+            counter_found = 1;
+        if (!strcmp(sites[i].kind, "gotoff64") && sites[i].target == limit->value)
+            limit_found = 1;
+        if (!strcmp(sites[i].kind, "got64") && !strcmp(sites[i].sym, "outside"))
+            outside_found = 1;
+    }
+    CHECK(counter_found, "a gotoff64 site targets counter at %#llx", counter->value);
+    CHECK(limit_found, "a gotoff64 site targets limit at %#llx", limit->value);
+    CHECK(outside_found, "a got64 site names outside");
+    if (!counter_found || !limit_found || !outside_found)
+        printf("%s\n", json);
+    hf_free(json);
+}
+
+/* ----------------------------------------------------------------- main */
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    snprintf(tmpdir, sizeof tmpdir, "%s/hf-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        printf("0 passed, 1 failed\n");
+        return 1;
+    }
+
+    test_jumps();
+    test_errors();
+    test_open();
+    test_diff_objects("-O0");
+    test_diff_objects("-O2");
+    test_diff_inlined();
+    test_diff_program();
+    test_sites();
+
+    if (getenv("HF_TEST_KEEP"))
+        printf("kept %s\n", tmpdir);
+    else
+        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
