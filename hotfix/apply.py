@@ -9,6 +9,7 @@ Order matters (see DESIGN.md):
      write the jumps.  Every write is read back; any failure restores every
      byte written, in reverse order.
 """
+import re
 import time
 from dataclasses import dataclass, field
 from typing import List
@@ -24,6 +25,9 @@ UNSAFE_FRAMES = ("malloc", "free", "calloc", "realloc", "_int_", "__libc_malloc"
                  "_dl_", "dlopen", "dlclose", "__GI___libc_", "pthread_mutex", "__lll_lock", "tcache",
                  "_IO_", "__pthread_mutex")
 CALL_TIMEOUT = 30.0
+REL32_REACH = (1 << 31) - 4096
+PROT_READ_EXEC = 5
+MAP_NEAR = 0x100022        # MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE
 
 
 class ActiveFunction(HotfixError):
@@ -76,7 +80,9 @@ class Loader:
         try:
             return dbg.call(expr, thread, CALL_TIMEOUT)
         except CallFailed as e:
-            raise HotfixError("calling %s in the program failed: %s" % (expr.split("(")[1], e))
+            called = re.search(r"\)\s*(\w+)\(", expr)
+            raise HotfixError("calling %s in the program failed: %s"
+                              % (called.group(1) if called else expr, e))
 
     def scratch(self, dbg, thread):
         state = self.session.process
@@ -105,6 +111,40 @@ class Loader:
             raise HotfixError("the program could not load the patch: %s" % text)
         bias = int.from_bytes(dbg.read_memory(handle, 8), "little")
         return handle, bias
+
+    def trampolines(self, dbg, plan):
+        """A 16-byte slot within reach of every 5-byte jump of the plan,
+        from pages mapped near the code (MAP_FIXED_NOREPLACE at a hint:
+        a plain hint silently lands far away)."""
+        state = self.session.process
+        slots = {}
+        for r in plan.redirects:
+            for e in r.entries:
+                if e.kind != native.JUMP_REL32:
+                    continue
+                page = next((p for p in state.trampoline_pages
+                             if abs(p[0] - e.jump_start) < REL32_REACH and p[1] + 16 <= 4096), None)
+                if page is None:
+                    page = [self._map_near(dbg, e.jump_start), 0]
+                    state.trampoline_pages.append(page)
+                slots[e.jump_start] = page[0] + page[1]
+                page[1] += 16
+        return slots
+
+    def _map_near(self, dbg, address):
+        thread = pick_calling_thread(dbg)
+        base = address & ~0xFFF
+        for step in (1, -1, 4, -4, 16, -16, 64, -64, 256, -256, 1024, -1024):
+            hint = base + step * (1 << 20)
+            if hint <= 0:
+                continue
+            got = self._call(dbg, "(unsigned long)mmap((void *)0x%x, 4096, %d, %d, -1, 0)"
+                             % (hint, PROT_READ_EXEC, MAP_NEAR), thread)
+            if got == hint:
+                return got
+            if got not in (0, (1 << 64) - 1) and got < (1 << 63):
+                self._call(dbg, "(int)munmap((void *)0x%x, 4096)" % got, thread)
+        raise HotfixError("no free memory within 2 GiB of 0x%x for a trampoline page." % address)
 
     def dlclose(self, dbg, handle):
         try:
@@ -191,21 +231,25 @@ def rebind_writes(plan, so_bias):
     return out
 
 
-def jump_writes(plan, so_bias):
+def jump_writes(plan, so_bias, trampolines):
+    """The jumps, each entry straight to the new body; a 5-byte jump goes
+    through its trampoline slot, written first so it is never reached
+    half-made."""
     out = []
     for r in plan.redirects:
         target = r.target + so_bias
         for e in r.entries:
-            at = e.address + r.skip
-            out.append(Write(at, native.encode_jump(r.kind, at, target),
-                             "jump %s (%s) -> new" % (r.function, e.version)))
+            at = e.jump_start
+            what = "jump %s (%s) -> new" % (r.function, e.version)
+            if e.kind == native.JUMP_REL32:
+                slot = trampolines[at]
+                out.append(Write(slot, native.encode_jump(native.JUMP_ABS14, slot, target),
+                                 "trampoline for " + what))
+                out.append(Write(at, native.encode_jump(e.kind, at, slot), what))
+            else:
+                out.append(Write(at, native.encode_jump(e.kind, at, target), what))
     return out
 
 
 def jump_ranges(plan):
-    out = []
-    for r in plan.redirects:
-        n = native.jump_size(r.kind)
-        for e in r.entries:
-            out.append((e.address + r.skip, e.address + r.skip + n, r.function))
-    return out
+    return [(e.jump_start, e.jump_end, r.function) for r in plan.redirects for e in r.entries]

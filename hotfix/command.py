@@ -217,10 +217,11 @@ class Hotfix:
         loader = applying.Loader(self.session)
         start = time.monotonic()
         handle, bias = loader.dlopen(dbg, plan.so_path)
-        self.times["load"] = time.monotonic() - start
-        start = time.monotonic()
         disabled = []
         try:
+            trampolines = loader.trampolines(dbg, plan)
+            self.times["load"] = time.monotonic() - start
+            start = time.monotonic()
             ranges = applying.jump_ranges(plan)
             applying.wait_until_safe(dbg, plan.redirects, ranges, self.args.wait)
             # A breakpoint inside bytes we overwrite would be re-inserted over
@@ -230,7 +231,7 @@ class Hotfix:
                 if loc.enabled and any(lo <= loc.address < hi for lo, hi, _ in ranges):
                     dbg.set_location_enabled(loc.key, False)
                     disabled.append(loc.key)
-            writes = applying.rebind_writes(plan, bias) + applying.jump_writes(plan, bias)
+            writes = applying.rebind_writes(plan, bias) + applying.jump_writes(plan, bias, trampolines)
             verbose = dbg.write if self.args.verbose else None
             done = applying.write_all(dbg, writes, verbose)
         except Exception:

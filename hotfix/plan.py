@@ -15,7 +15,8 @@ from . import native
 from .errors import HotfixError
 
 ENDBR64 = b"\xf3\x0f\x1e\xfa"
-JUMP_KINDS = [(native.JUMP_ABS14, "abs14"), (native.JUMP_R11, "r11")]
+# Largest first: the 5-byte jump needs a trampoline slot mapped near the code.
+JUMP_KINDS = [(native.JUMP_ABS14, "abs14"), (native.JUMP_R11, "r11"), (native.JUMP_REL32, "rel32")]
 
 
 @dataclass
@@ -26,6 +27,17 @@ class Entry:
     size: int           # the function's size (for the stack check)
     room: int
     version: str        # "original" or "patch N"
+    kind: int = 0
+    kind_name: str = ""
+    skip: int = 0       # bytes kept at the entry (endbr64)
+
+    @property
+    def jump_start(self):
+        return self.address + self.skip
+
+    @property
+    def jump_end(self):
+        return self.address + self.skip + native.jump_size(self.kind)
 
 
 @dataclass
@@ -33,9 +45,6 @@ class Redirect:
     function: str
     target: int         # link-time address in the patch
     entries: List[Entry]
-    kind: int = 0
-    kind_name: str = ""
-    skip: int = 0       # bytes kept at the entry (endbr64)
 
 
 @dataclass
@@ -117,18 +126,20 @@ def plan_redirects(plan, unit_functions, bias, history, memory):
             if old:
                 entries.append(Entry(name, old["address"], old["size"], old["room"], "patch %d" % n))
         r = Redirect(name, new["value"], entries)
-        first = memory(entries[0].address, 4)
-        if first == ENDBR64:
-            r.skip = 4
-        room = min(e.room for e in entries) - r.skip
-        for kind, kind_name in JUMP_KINDS:
-            if native.jump_size(kind) <= room:
-                r.kind, r.kind_name = kind, kind_name
-                break
-        else:
+        for e in entries:
+            if memory(e.address, 4) == ENDBR64:
+                e.skip = 4
+            room = e.room - e.skip
+            for kind, kind_name in JUMP_KINDS:
+                if native.jump_size(kind) <= room:
+                    e.kind, e.kind_name = kind, kind_name
+                    break
+        small = [e for e in entries if not e.kind]
+        if small:
             plan.refusals.append(
-                "%s is too small to patch: %d bytes of room at its entry, %d needed for a jump."
-                % (name, room, min(native.jump_size(k) for k, _ in JUMP_KINDS)))
+                "%s is too small to patch: %d bytes of room at its entry (%s), %d needed for a jump."
+                % (name, small[0].room - small[0].skip, small[0].version,
+                   min(native.jump_size(k) for k, _ in JUMP_KINDS)))
             continue
         plan.redirects.append(r)
 
@@ -228,9 +239,9 @@ def describe(plan):
     if plan.nothing_changed:
         lines.append("  no function changed: nothing to do.")
     for r in plan.redirects:
-        lines.append("  redirect %s (%s) -> patch+0x%x, %s jump from %s" % (
-            r.function, plan.why.get(r.function, ""), r.target, r.kind_name,
-            ", ".join("%s 0x%x" % (e.version, e.address) for e in r.entries)))
+        lines.append("  redirect %s (%s) -> patch+0x%x, from %s" % (
+            r.function, plan.why.get(r.function, ""), r.target,
+            ", ".join("%s 0x%x (%s jump)" % (e.version, e.address, e.kind_name) for e in r.entries)))
     for n in plan.new:
         lines.append("  new function %s" % n)
     for n in plan.removed:

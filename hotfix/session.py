@@ -25,6 +25,7 @@ class Version:
 class ProcessState:
     pid: int
     scratch: int = 0
+    trampoline_pages: list = field(default_factory=list)   # [page address, bytes used]
     units: Dict[str, List[Version]] = field(default_factory=dict)   # unit path -> versions
     patches: int = 0
 

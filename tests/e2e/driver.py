@@ -1,0 +1,175 @@
+"""A small neutral controller: one scenario, run under GDB or LLDB.
+
+A scenario is a list of steps (break at a function, run, continue, copy a
+file over a source, hotfix, ...).  The driver turns it into the
+debugger's own batch command line, runs it with the program's output
+going to a file, and returns both texts so tests can assert what a user
+would see: the program's own lines before and after, and hotfix's words.
+"""
+import os
+import shlex
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEBUGGERS = ["gdb", "lldb"]
+LLDB = shutil.which("lldb-19") or shutil.which("lldb-16") or "lldb-19"
+
+
+@dataclass
+class Result:
+    transcript: str     # what the debugger printed (hotfix's messages among it)
+    output: str         # what the program printed
+    returncode: int
+
+    def lines(self):
+        return self.output.splitlines()
+
+
+class Step:
+    def gdb(self, ctx):
+        raise NotImplementedError
+
+    def lldb(self, ctx):
+        raise NotImplementedError
+
+
+class Break(Step):
+    def __init__(self, where):
+        self.where = where
+
+    def gdb(self, ctx):
+        return ["break %s" % self.where]
+
+    def lldb(self, ctx):
+        if ":" in self.where:
+            f, line = self.where.rsplit(":", 1)
+            return ["breakpoint set --file %s --line %s" % (f, line)]
+        return ["breakpoint set --name %s" % self.where]
+
+
+class Delete(Step):
+    """Remove every breakpoint."""
+
+    def gdb(self, ctx):
+        return ["delete"]
+
+    def lldb(self, ctx):
+        return ["breakpoint delete --force"]
+
+
+class Run(Step):
+    def __init__(self, *args):
+        self.args = [str(a) for a in args]
+
+    def gdb(self, ctx):
+        return ["run %s > %s" % (" ".join(map(shlex.quote, self.args)), ctx.output)]
+
+    def lldb(self, ctx):
+        return ["process launch -o %s -- %s" % (ctx.output, " ".join(map(shlex.quote, self.args)))]
+
+
+class Continue(Step):
+    """Continue; with times=N, pass the current breakpoint N-1 more times."""
+
+    def __init__(self, times=1):
+        self.times = times
+
+    def gdb(self, ctx):
+        return ["continue" if self.times == 1 else "continue %d" % self.times]
+
+    def lldb(self, ctx):
+        return ["continue" if self.times == 1 else "process continue -i %d" % (self.times - 1)]
+
+
+class Copy(Step):
+    """Replace a source file (the user's edit)."""
+
+    def __init__(self, src, dst):
+        self.src, self.dst = src, dst
+
+    def gdb(self, ctx):
+        return ["shell cp %s %s" % (shlex.quote(self.src), shlex.quote(self.dst))]
+
+    def lldb(self, ctx):
+        return ["platform shell cp %s %s" % (shlex.quote(self.src), shlex.quote(self.dst))]
+
+
+class Command(Step):
+    """A command that reads the same in both debuggers (e.g. `hotfix ...`)."""
+
+    def __init__(self, text, lldb_text=None):
+        self.text, self.lldb_text = text, lldb_text
+
+    def gdb(self, ctx):
+        return [self.text]
+
+    def lldb(self, ctx):
+        return [self.lldb_text or self.text]
+
+
+def Hotfix(args):
+    return Command("hotfix " + args)
+
+
+class Kill(Step):
+    def gdb(self, ctx):
+        return ["kill"]
+
+    def lldb(self, ctx):
+        return ["process kill"]
+
+
+class _Context:
+    def __init__(self, output):
+        self.output = output
+
+
+def run(debugger, program, steps, cwd, timeout=120, env=None):
+    """Run the steps under `debugger` ("gdb" or "lldb") and return a Result."""
+    output = os.path.join(cwd, "program-output.txt")
+    if os.path.exists(output):
+        os.unlink(output)
+    ctx = _Context(output)
+    commands = []
+    for step in steps:
+        commands += getattr(step, debugger)(ctx)
+    if debugger == "gdb":
+        argv = ["gdb", "-nx", "-batch",
+                "-ex", "set pagination off", "-ex", "set confirm off", "-ex", "set style enabled off",
+                "-ex", "source %s" % os.path.join(REPO, "gdb", "hotfix_gdb.py"),
+                "-ex", "set hotfix debug on"]
+        for c in commands:
+            argv += ["-ex", c]
+        argv += [program]
+    else:
+        argv = [LLDB, "--no-lldbinit", "--no-use-colors", "-b",
+                "-O", "settings set interpreter.stop-command-source-on-error false",
+                "-O", "settings set auto-confirm true",
+                "-o", "command script import %s" % os.path.join(REPO, "lldb", "hotfix_lldb.py")]
+        for c in commands:
+            argv += ["-o", c]
+        argv += ["--", program]
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    full_env["HOTFIX_DEBUG"] = "1"
+    proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          stdin=subprocess.DEVNULL, timeout=timeout, env=full_env)
+    out = ""
+    if os.path.exists(output):
+        with open(output, errors="replace") as f:
+            out = f.read()
+    return Result(proc.stdout.decode(errors="replace"), out, proc.returncode)
+
+
+def hotfix_lines(result):
+    """The lines hotfix printed (its summary, warnings and errors)."""
+    return [line for line in result.transcript.splitlines() if "hotfix:" in line]
+
+
+def exited_normally(result, debugger):
+    t = result.transcript
+    if debugger == "gdb":
+        return "exited normally" in t
+    return "exited with status = 0" in t

@@ -1,0 +1,7 @@
+static int seen;
+
+int lib_value(int i)
+{
+    seen++;
+    return i + 1000 * seen;
+}

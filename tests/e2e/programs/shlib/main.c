@@ -1,0 +1,20 @@
+#include <stdio.h>
+#include <stdlib.h>
+
+int lib_value(int i);
+
+__attribute__((noinline)) void checkpoint(int frame)
+{
+    __asm__ volatile("" : : "r"(frame) : "memory");
+}
+
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 6;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (int i = 0; i < n; i++) {
+        checkpoint(i);
+        printf("frame %d: value=%d\n", i, lib_value(i));
+    }
+    return 0;
+}

@@ -1,0 +1,76 @@
+"""Every kind of storage stays live across a patch, under each compiler and
+optimisation level: a global of the program and one of the unit, a file
+static, a function-local static, a pointer to a static taken before the
+patch, and a function pointer taken before it (which must reach the new
+code and compare equal to the function's address in the new code)."""
+import re
+
+import pytest
+
+from driver import DEBUGGERS, Break, Continue, Copy, Delete, Hotfix, Run, exited_normally, hotfix_lines, run
+from programs import COMPILERS, LEVELS, build
+
+
+def frames(result):
+    out = {}
+    for line in result.lines():
+        m = re.match(r"frame (\d+): (\w+) calls=(\d+) counter=(\d+) total=(\d+) same_fn=(\d)", line)
+        if m:
+            out[int(m.group(1))] = (m.group(2),) + tuple(int(x) for x in m.groups()[2:])
+    return out
+
+
+def expected(n, patches):
+    """(label, calls, counter, total, same_fn) per frame; patches maps the
+    first frame of each version to (label, counter step)."""
+    label, step, counter, total = "v1", 1, 0, 0
+    out = {}
+    for i in range(n):
+        if i in patches:
+            label, step = patches[i]
+        counter += step
+        total += 2 * i
+        out[i] = (label, i + 1, counter, total, 1)
+    return out
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("opt", LEVELS)
+def test_state_carries_across_a_patch(tmp_path, debugger, cc, opt):
+    prog = build("state", tmp_path, ["main.c", "state.c"], cc=cc, opt=opt)
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(6), Continue(3),       # stopped before frame 3
+        Copy("state_v2.c", "state.c"), Hotfix("state.c"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    assert frames(result) == expected(6, {3: ("v2", 10)}), result.transcript
+    summary = [l for l in hotfix_lines(result) if "redirected" in l]
+    assert len(summary) == 1, result.transcript
+    assert re.search(r"hotfix: state.c: 3 functions redirected \(state_check, state_label, state_step\)",
+                     summary[0]), summary
+    assert "statics kept" in summary[0] and "compile" in summary[0]
+    assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_successive_patches_and_a_compile_error(tmp_path, debugger):
+    prog = build("state", tmp_path, ["main.c", "state.c"])
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(8), Continue(2),       # before frame 2
+        Copy("state_broken.c", "state.c"), Hotfix("state.c"),
+        Continue(),                                      # before frame 3
+        Copy("state_v2.c", "state.c"), Hotfix("state.c"),
+        Continue(2),                                     # before frame 5
+        Copy("state_v3.c", "state.c"), Hotfix("--verbose state.c"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    assert frames(result) == expected(8, {3: ("v2", 10), 5: ("v3", 100)}), result.transcript
+    lines = hotfix_lines(result)
+    # The compile error: the compiler's own diagnostic, and nothing changed.
+    assert any("state.c:21:44: error: expected" in l for l in result.transcript.splitlines()), result.transcript
+    assert any(l.startswith("hotfix: compiling state.c failed") for l in lines), lines
+    # The third version's jumps go from the original entry and from v2's.
+    jumps = [l for l in result.transcript.splitlines() if "write" in l and "jump state_step" in l]
+    assert any("(original)" in l for l in jumps) and any("(patch 1)" in l for l in jumps), jumps
+    assert exited_normally(result, debugger), result.transcript
