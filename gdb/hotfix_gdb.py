@@ -3,6 +3,7 @@
 The GDB side of hotfix's Debugger interface, and the `hotfix` command.
 Everything else lives in the debugger-independent core (REPO/hotfix).
 """
+import contextlib
 import os
 import signal
 import sys
@@ -82,28 +83,35 @@ class GdbDebugger(Debugger):
                     frame.select()
         return out
 
+    @contextlib.contextmanager
+    def _user_breakpoints_paused(self):
+        paused = [b for b in gdb.breakpoints() if b.is_valid() and b.enabled]
+        for b in paused:
+            b.enabled = False
+        try:
+            yield
+        finally:
+            for b in paused:
+                if b.is_valid():
+                    b.enabled = True
+
     def call(self, expression, thread_id, timeout):
         # GDB 13 has no timeout for inferior calls; other threads run during
         # the call (scheduler-locking "replay" is off for normal execution),
         # which lets a thread holding the loader or malloc lock finish.
         selected = gdb.selected_thread()
         target = [t for t in self._inferior().threads() if t.num == thread_id]
-        paused = [b for b in gdb.breakpoints() if b.enabled and b.is_valid()]
         unwind = gdb.parameter("unwindonsignal")
         try:
-            if target:
-                target[0].switch()
-            for b in paused:
-                b.enabled = False
-            gdb.execute("set unwindonsignal on", to_string=True)
-            return int(gdb.parse_and_eval(expression)) & ((1 << 64) - 1)
+            with self._user_breakpoints_paused():
+                if target:
+                    target[0].switch()
+                gdb.execute("set unwindonsignal on", to_string=True)
+                return int(gdb.parse_and_eval(expression)) & ((1 << 64) - 1)
         except gdb.error as e:
             raise CallFailed(str(e).splitlines()[0])
         finally:
             gdb.execute("set unwindonsignal %s" % ("on" if unwind else "off"), to_string=True)
-            for b in paused:
-                if b.is_valid():
-                    b.enabled = True
             if selected is not None and selected.is_valid():
                 selected.switch()
 
@@ -112,11 +120,12 @@ class GdbDebugger(Debugger):
         # keeps from the program (SIGINT is "nopass" by default).
         pid = self.pid()
         timer = threading.Timer(seconds, os.kill, (pid, signal.SIGINT))
-        timer.start()
-        try:
-            gdb.execute("continue", to_string=True)
-        finally:
-            timer.cancel()
+        with self._user_breakpoints_paused():
+            timer.start()
+            try:
+                gdb.execute("continue", to_string=True)
+            finally:
+                timer.cancel()
 
     def breakpoint_locations(self):
         out = []

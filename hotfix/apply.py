@@ -147,6 +147,8 @@ class Loader:
         raise HotfixError("no free memory within 2 GiB of 0x%x for a trampoline page." % address)
 
     def dlclose(self, dbg, handle):
+        if dbg.process_state() != "stopped":
+            return
         try:
             thread = pick_calling_thread(dbg)
             self._call(dbg, "(int)dlclose((void *)0x%x)" % handle, thread)
@@ -186,7 +188,10 @@ def wait_until_safe(dbg, redirects, jump_ranges, wait):
             if wait is not None:
                 hint = " (still so after waiting %g s)." % wait
             raise ActiveFunction("cannot patch now: %s.%s" % ("; ".join(problems), hint))
-        dbg.resume_for(delay)
+        dbg.resume_for(min(delay, max(deadline - time.monotonic(), 0.001)))
+        if dbg.process_state() != "stopped":
+            raise HotfixError("the program ended while hotfix waited for a safe moment; "
+                              "nothing was patched.")
         delay = min(delay * 2, 0.2)
 
 

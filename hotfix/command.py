@@ -124,6 +124,9 @@ class Hotfix:
         if main.info is None:
             raise HotfixError("%s has no symbol table (it is stripped): hotfix needs the "
                               "symbols and debug information of a -g build." % main.path)
+        if not main.info.symbol_table()["dynamic"]:
+            raise HotfixError("the program is statically linked (no dynamic loader), so hotfix "
+                              "cannot load a patch into it.")
         unit = find_unit(program, typed)
         image = program.image_for(unit.image)
         command = find_compile_command(unit, dbg.executable())
@@ -215,6 +218,10 @@ class Hotfix:
     def _apply(self, typed, plan, unit, history, built):
         dbg = self.dbg
         loader = applying.Loader(self.session)
+        ranges = applying.jump_ranges(plan)
+        # Refuse before loading anything when it is unsafe now; check again
+        # after the load, during which other threads ran.
+        applying.wait_until_safe(dbg, plan.redirects, ranges, self.args.wait)
         start = time.monotonic()
         handle, bias = loader.dlopen(dbg, plan.so_path)
         disabled = []
@@ -222,7 +229,6 @@ class Hotfix:
             trampolines = loader.trampolines(dbg, plan)
             self.times["load"] = time.monotonic() - start
             start = time.monotonic()
-            ranges = applying.jump_ranges(plan)
             applying.wait_until_safe(dbg, plan.redirects, ranges, self.args.wait)
             # A breakpoint inside bytes we overwrite would be re-inserted over
             # the jump: its location on the old code goes; the debugger has

@@ -465,7 +465,11 @@ hf_status hf_symbols_json(hf_image *img, char **out)
 {
     strbuf sb = {0};
     const char *kind = img->eh.e_type == ET_REL ? "rel" : img->eh.e_type == ET_DYN ? "dyn" : "exec";
-    sb_printf(&sb, "{\"type\":\"%s\",\"got\":%" PRIu64 ",\"symbols\":[", kind, img->got);
+    int dynamic = 0;
+    for (size_t i = 1; i < img->nsec; i++)
+        dynamic |= img->sec[i].sh.sh_type == SHT_DYNAMIC;
+    sb_printf(&sb, "{\"type\":\"%s\",\"dynamic\":%s,\"got\":%" PRIu64 ",\"symbols\":[", kind,
+              dynamic ? "true" : "false", img->got);
     for (size_t i = 0; i < img->nbyaddr; i++) {
         const symbol *s = img->byaddr[i];
         if (s->sym.st_shndx >= img->nsec)

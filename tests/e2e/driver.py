@@ -138,6 +138,7 @@ def run(debugger, program, steps, cwd, timeout=120, env=None):
     if debugger == "gdb":
         argv = ["gdb", "-nx", "-batch",
                 "-ex", "set pagination off", "-ex", "set confirm off", "-ex", "set style enabled off",
+                "-ex", "set breakpoint pending on",
                 "-ex", "source %s" % os.path.join(REPO, "gdb", "hotfix_gdb.py"),
                 "-ex", "set hotfix debug on"]
         for c in commands:
