@@ -17,10 +17,8 @@ if os.path.isdir(os.path.join(_REPO, "hotfix")) and _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
 from hotfix import command as core            # noqa: E402
-from hotfix.debugger import CallFailed, Debugger, Frame, Location, Thread  # noqa: E402
+from hotfix.debugger import MAX_FRAMES, CallFailed, Debugger, Frame, Location, Thread  # noqa: E402
 from hotfix.errors import HotfixError          # noqa: E402
-
-MAX_FRAMES = 512
 
 
 class GdbDebugger(Debugger):
@@ -154,7 +152,7 @@ class DebugParameter(gdb.Parameter):
 
     def __init__(self):
         super().__init__("hotfix debug", gdb.COMMAND_MAINTENANCE, gdb.PARAM_BOOLEAN)
-        self.value = bool(os.environ.get("HOTFIX_DEBUG"))
+        self.value = core.debug_default()
 
     def get_show_string(self, value):
         return "hotfix debug is %s." % value
@@ -187,14 +185,13 @@ class HotfixCommand(gdb.Command):
         try:
             core.run(self.debugger, gdb.string_to_argv(argument))
         except HotfixError as e:
-            raise gdb.GdbError("hotfix: %s" % e)
+            raise gdb.GdbError(core.error_text(e, "set hotfix debug on"))
         except gdb.GdbError:
             raise
         except Exception as e:          # a bug of ours: one line, traceback on request
             if self.debug.value:
                 traceback.print_exc()
-            raise gdb.GdbError("hotfix: internal error: %s: %s (`set hotfix debug on` shows the "
-                               "traceback)" % (type(e).__name__, e))
+            raise gdb.GdbError(core.error_text(e, "set hotfix debug on"))
 
     def complete(self, text, word):
         if word is None:

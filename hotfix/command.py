@@ -74,6 +74,22 @@ def options():
     return [a for action in PARSER._actions for a in action.option_strings]
 
 
+def debug_default():
+    """Whether tracebacks of internal errors are shown before the user
+    changes the setting (GDB: `set hotfix debug`, LLDB: `hotfix-config debug`)."""
+    return bool(os.environ.get("HOTFIX_DEBUG"))
+
+
+def error_text(error, debug_command):
+    """The one line an adapter shows for an exception out of run():
+    HotfixError's sentence, or for a bug of ours its type and text and the
+    command that turns tracebacks on."""
+    if isinstance(error, HotfixError):
+        return "hotfix: %s" % error
+    return ("hotfix: internal error: %s: %s (`%s` shows the traceback)"
+            % (type(error).__name__, error, debug_command))
+
+
 _session = None
 
 

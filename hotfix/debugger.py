@@ -8,6 +8,8 @@ space.  Everything here is called with the process stopped, except
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+# Adapters unwind at most this many frames per thread (deep recursion).
+MAX_FRAMES = 512
 
 @dataclass
 class Frame:

@@ -136,9 +136,10 @@ def plan_redirects(plan, unit_functions, bias, history, memory):
                     break
         small = [e for e in entries if not e.kind]
         if small:
+            room = small[0].room - small[0].skip
             plan.refusals.append(
-                "%s is too small to patch: %d bytes of room at its entry (%s), %d needed for a jump."
-                % (name, small[0].room - small[0].skip, small[0].version,
+                "%s is too small to patch: %d byte%s of room at its entry (%s), %d needed for a jump."
+                % (name, room, "" if room == 1 else "s", small[0].version,
                    min(native.jump_size(k) for k, _ in JUMP_KINDS)))
             continue
         plan.redirects.append(r)

@@ -89,7 +89,7 @@ def test_function_too_small_is_refused(tmp_path, debugger):
         Copy("game_tiny.c", "game.c"), Hotfix("game.c"),
         Delete(), Continue(),
     ], cwd=tmp_path)
-    assert any(re.search(r"hotfix: game.c: nothing was changed: tiny is too small to patch: 1 bytes of room "
+    assert any(re.search(r"hotfix: game.c: nothing was changed: tiny is too small to patch: 1 byte of room "
                          r"at its entry \(original\), 5 needed for a jump\.", l)
                for l in hotfix_lines(result)), result.transcript
     assert "tiny" not in result.output

@@ -1,0 +1,41 @@
+# hotfix: fix-and-continue for C in GDB and LLDB.
+#   make            build native/libhotfix.so (needed before loading the plugin)
+#   make demo       install what is missing, then patch the example game live under GDB
+#   make test       install what is missing, build, and run every test
+#   make install    install under $(PREFIX) (default /usr/local)
+PREFIX ?= /usr/local
+PYTHON ?= /usr/bin/python3
+SHARE = $(PREFIX)/share/hotfix
+
+all:
+	$(MAKE) -C native
+
+deps:
+	scripts/deps.sh
+
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) -C native check
+	$(PYTHON) -m pytest -q tests
+
+install: all
+	install -d $(SHARE)/hotfix $(SHARE)/gdb $(SHARE)/lldb $(SHARE)/native
+	install -m 644 hotfix/*.py $(SHARE)/hotfix/
+	install -m 644 gdb/hotfix_gdb.py $(SHARE)/gdb/
+	install -m 644 lldb/hotfix_lldb.py $(SHARE)/lldb/
+	install -m 755 native/libhotfix.so $(SHARE)/native/
+	@echo "hotfix installed.  Add to ~/.gdbinit:  source $(SHARE)/gdb/hotfix_gdb.py"
+	@echo "                 and to ~/.lldbinit: command script import $(SHARE)/lldb/hotfix_lldb.py"
+
+uninstall:
+	rm -rf $(SHARE)
+
+clean:
+	$(MAKE) -C native clean
+	$(MAKE) -C examples/jump clean
+
+.PHONY: all deps demo test install uninstall clean

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Install the Debian packages hotfix needs to build, run its demo and its
+# tests, if any is missing.  Debian 12; needs root (or sudo) to install.
+set -eu
+PACKAGES="make gcc clang binutils libc6-dev libelf-dev gdb python3 python3-pyelftools python3-pytest
+lldb-19 python3-lldb-19 cmake"
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "hotfix: installing Debian packages:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+# python3-lldb-N packages conflict with each other: keep exactly one (19).
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,162 @@
+"""Unit tests of the core with a fake debugger: no process, no compiler."""
+import json
+import os
+
+import pytest
+
+from hotfix import apply as applying
+from hotfix import command, compdb, plan
+from hotfix.debugger import Frame, Thread
+from hotfix.errors import HotfixError
+from hotfix.program import read_link_map
+
+from fake import FakeDebugger
+
+
+# --- compile commands --------------------------------------------------------
+
+def test_clean_arguments_keeps_code_flags_and_drops_outputs_and_links():
+    argv = ["cc", "-DNDEBUG", "-Iinclude", "-O2", "-g", "-MD", "-MF", "x.d", "-c", "src/a.c", "-o", "a.o",
+            "src/b.c", "-lm", "-L/opt/lib", "-Wl,--as-needed", "-o", "prog", "-include", "cfg.h"]
+    assert compdb.clean_arguments(argv, "src/a.c") == ["cc", "-DNDEBUG", "-Iinclude", "-O2", "-g",
+                                                       "-include", "cfg.h"]
+
+
+class FakeUnit:
+    def __init__(self, name, comp_dir, producer="GNU C17 12.2.0 -mtune=generic -march=x86-64 -g -O2"):
+        self.name, self.comp_dir, self.producer = name, comp_dir, producer
+        self.is_cxx = False
+
+    @property
+    def path(self):
+        return os.path.normpath(os.path.join(self.comp_dir, self.name))
+
+
+def test_compile_command_from_a_database_near_the_executable(tmp_path):
+    (tmp_path / "build").mkdir()
+    db = [{"directory": str(tmp_path), "file": "src/a.c", "command": "gcc -O1 -DX=1 -c src/a.c -o build/a.o"}]
+    (tmp_path / "build" / "compile_commands.json").write_text(json.dumps(db))
+    unit = FakeUnit("src/a.c", str(tmp_path))
+    cmd = compdb.find_compile_command(unit, str(tmp_path / "build" / "prog"))
+    assert cmd.argv == ["gcc", "-O1", "-DX=1"] and cmd.source == "src/a.c" and cmd.directory == str(tmp_path)
+    assert not cmd.warning
+
+
+def test_compile_command_falls_back_to_the_producer_with_a_warning(tmp_path):
+    unit = FakeUnit("a.c", str(tmp_path))
+    cmd = compdb.find_compile_command(unit, str(tmp_path / "prog"))
+    assert cmd.argv == ["gcc", "-g", "-O2"] and "-D and -I may be missing" in cmd.warning
+    clang = FakeUnit("a.c", str(tmp_path), producer="Debian clang version 14.0.6")
+    cmd = compdb.find_compile_command(clang, str(tmp_path / "prog"))
+    assert cmd.argv == ["clang", "-g"] and "clang did not record its flags" in cmd.warning
+
+
+# --- deciding what changed ---------------------------------------------------
+
+def test_a_changed_clone_changes_its_callers():
+    diff = {"functions": [
+        {"name": "update", "status": "same", "why": "", "refs": ["step.constprop.0"]},
+        {"name": "step.constprop.0", "status": "changed", "why": "code", "refs": []},
+        {"name": "draw", "status": "same", "why": "", "refs": []},
+        {"name": "fresh", "status": "new", "why": "", "refs": []},
+    ], "removed": ["gone", "gone.part.0"]}
+    p = plan.Plan(unit=None, command=None)
+    changed = plan.decide_changes(diff, p)
+    assert changed == {"update", "step.constprop.0"}
+    assert p.changed == ["update"] and p.new == ["fresh"] and p.removed == ["gone"]
+    assert p.why["update"] == "calls step.constprop.0, which changed"
+
+
+# --- writing all or nothing --------------------------------------------------
+
+def test_writes_are_read_back_and_all_restored_when_one_fails():
+    dbg = FakeDebugger(memory=bytes(range(256)) * 16)
+    before = bytes(dbg.memory)
+    writes = [applying.Write(0x100, b"\xaa" * 8, "a"), applying.Write(0x200, b"\xbb" * 8, "b"),
+              applying.Write(0x300, b"\xcc" * 8, "c")]
+    dbg.fail_write_at = 0x300
+    with pytest.raises(HotfixError, match="every byte written was restored"):
+        applying.write_all(dbg, writes)
+    assert bytes(dbg.memory) == before
+
+
+def test_a_write_that_does_not_stick_is_an_error_and_restores():
+    dbg = FakeDebugger()
+    dbg.ignore_write_at = 0x200
+    writes = [applying.Write(0x100, b"\x01" * 4, "a"), applying.Write(0x200, b"\x02" * 4, "jump f")]
+    with pytest.raises(HotfixError, match="writing jump f at 0x200 did not stick"):
+        applying.write_all(dbg, writes)
+    assert dbg.memory[0x100:0x104] == b"\0\0\0\0"
+
+
+def test_successful_writes_are_all_in_place():
+    dbg = FakeDebugger()
+    done = applying.write_all(dbg, [applying.Write(0x10, b"\x90" * 5, "x")])
+    assert dbg.memory[0x10:0x15] == b"\x90" * 5 and done[0].old == b"\0" * 5
+
+
+# --- the stack check ---------------------------------------------------------
+
+def _redirect(address=0x1000, size=0x40):
+    e = plan.Entry("update", address, size, 0x40, "original", kind=1, kind_name="abs14")
+    return plan.Redirect("update", 0x5000, [e])
+
+
+def test_an_active_function_is_named_with_thread_frame_and_line():
+    threads = [Thread(1, "main", [Frame(0, 0x9000, "checkpoint", "main.c", 7),
+                                  Frame(1, 0x1010, "update", "game.c", 15)])]
+    problems = applying.check_stacks(FakeDebugger(threads=threads), [_redirect()], [])
+    assert problems == ["update is active in thread 1, frame #1: update (game.c:15)"]
+
+
+def test_a_return_address_inside_the_jump_bytes_is_found():
+    threads = [Thread(3, "worker", [Frame(0, 0x9000, "sleep"), Frame(1, 0x2009, "tiny", "a.c", 3)])]
+    problems = applying.check_stacks(FakeDebugger(threads=threads), [], [(0x2000, 0x200e, "tiny")])
+    assert problems == ["thread 3, frame #1 has its return address inside the entry of tiny"]
+
+
+def test_wait_gives_up_with_a_clear_sentence():
+    class Busy(FakeDebugger):
+        def resume_for(self, seconds):
+            pass
+    threads = [Thread(1, "main", [Frame(0, 0x1004, "update", "game.c", 9)])]
+    with pytest.raises(applying.ActiveFunction, match=r"still so after waiting 0.05 s"):
+        applying.wait_until_safe(Busy(threads=threads), [_redirect()], [], 0.05)
+
+
+# --- the command's preconditions ---------------------------------------------
+
+@pytest.mark.parametrize("state,argv,message", [
+    ("none", ["a.c"], "the program is not running."),
+    ("running", ["a.c"], "the program is running: interrupt it first (Ctrl-C), then hotfix."),
+    ("stopped", [], "name the edited source file"),
+    ("stopped", ["--frobnicate", "a.c"], "unrecognized arguments: --frobnicate"),
+])
+def test_preconditions_are_one_sentence(state, argv, message):
+    with pytest.raises(HotfixError) as e:
+        command.run(FakeDebugger(state=state), argv)
+    assert message in str(e.value)
+
+
+def test_help_is_the_parser_text():
+    dbg = FakeDebugger()
+    command.run(dbg, ["--help"])
+    assert dbg.out[0].startswith("usage: hotfix [OPTIONS] FILE...") and "--dry-run" in dbg.out[0]
+
+
+def test_no_dynamic_loader_means_a_static_program():
+    with pytest.raises(HotfixError, match="statically linked"):
+        read_link_map(FakeDebugger(symbols={}))
+
+
+def test_link_map_is_walked_in_order():
+    mem = bytearray(0x1000)
+    def put(addr, *words):
+        for i, w in enumerate(words):
+            mem[addr + 8 * i:addr + 8 * i + 8] = w.to_bytes(8, "little")
+    put(0x100, 1, 0x200)                         # r_debug: version, r_map
+    put(0x200, 0x5555_0000, 0x400, 0, 0x300)     # main program: l_addr, l_name (""), l_ld, l_next
+    put(0x300, 0x7fff_0000, 0x410, 0, 0)
+    mem[0x410:0x41b] = b"/lib/x.so\0\0"
+    assert read_link_map(FakeDebugger(memory=bytes(mem), symbols={"_r_debug": 0x100})) == [
+        (0x5555_0000, ""), (0x7fff_0000, "/lib/x.so")]
