@@ -196,8 +196,12 @@ class HotfixCommand(gdb.Command):
     def complete(self, text, word):
         if word is None:
             return gdb.COMPLETE_NONE
-        if word.startswith("-"):
-            return [o for o in core.options() if o.startswith(word)]
+        # GDB breaks words at '-': complete the whole token, return the part
+        # from where GDB's word starts.
+        token = "" if not text or text[-1].isspace() else text.split()[-1]
+        if token.startswith("-"):
+            cut = len(token) - len(word)
+            return [o[cut:] for o in core.options() if o.startswith(token)]
         return gdb.COMPLETE_FILENAME
 
 

@@ -186,7 +186,8 @@ class Hotfix:
 
     def _check_command(self, typed, plan, image, history):
         """An unedited file whose code differs from the running code means
-        the compile command does not reproduce the program."""
+        the compile command does not reproduce the program (a stale database,
+        a missing -D): patching with it would swap in other code."""
         if history:
             return
         try:
@@ -194,9 +195,11 @@ class Hotfix:
         except OSError:
             return
         if unedited and plan.changed:
-            self.say("warning: %s is not newer than %s, yet %s differ from the running code: "
-                     "the compile command (from %s) may not be the one that built the program."
-                     % (typed, os.path.basename(image.path), ", ".join(plan.changed), plan.command.origin))
+            raise HotfixError(
+                "%s: the compile command (from %s) does not reproduce the running code: %s "
+                "differ%s although %s is not newer than %s; nothing was changed."
+                % (typed, plan.command.origin, ", ".join(plan.changed),
+                   "s" if len(plan.changed) == 1 else "", typed, os.path.basename(image.path)))
 
     def _bindings(self, program, patch_object, unit):
         """Runtime addresses of the program's own symbols the unit uses."""

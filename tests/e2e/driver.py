@@ -67,6 +67,7 @@ class Run(Step):
         return ["run %s > %s" % (" ".join(map(shlex.quote, self.args)), ctx.output)]
 
     def lldb(self, ctx):
+        # -o opens the file without O_TRUNC: run() removes it first.
         return ["process launch -o %s -- %s" % (ctx.output, " ".join(map(shlex.quote, self.args)))]
 
 
@@ -145,16 +146,26 @@ def run(debugger, program, steps, cwd, timeout=120, env=None):
             argv += ["-ex", c]
         argv += [program]
     else:
+        # lldb -b stops at the first -o command that fails whatever
+        # interpreter.stop-command-source-on-error says (its driver forces
+        # StopOnError), unlike gdb -batch; `command source -e false` goes on,
+        # so a scenario can continue after a refused hotfix.
+        script = os.path.join(cwd, "lldb-commands.txt")
+        with open(script, "w") as f:
+            f.write("".join(c + "\n" for c in commands))
         argv = [LLDB, "--no-lldbinit", "--no-use-colors", "-b",
-                "-O", "settings set interpreter.stop-command-source-on-error false",
                 "-O", "settings set auto-confirm true",
-                "-o", "command script import %s" % os.path.join(REPO, "lldb", "hotfix_lldb.py")]
-        for c in commands:
-            argv += ["-o", c]
-        argv += ["--", program]
+                "-o", "command script import %s" % os.path.join(REPO, "lldb", "hotfix_lldb.py"),
+                "-o", "command source -e false %s" % shlex.quote(script),
+                "--", program]
     full_env = dict(os.environ)
     full_env.update(env or {})
     full_env["HOTFIX_DEBUG"] = "1"
+    if debugger == "lldb":
+        # LLDB's embedded Python takes its home from the first python3 on
+        # PATH; under pyenv (which puts its own bin first) that is a Python
+        # without Debian's packages (elftools), so hotfix cannot import.
+        full_env.setdefault("PYTHONHOME", "/usr")
     proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           stdin=subprocess.DEVNULL, timeout=timeout, env=full_env)
     out = ""

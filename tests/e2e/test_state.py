@@ -3,6 +3,7 @@ optimisation level: a global of the program and one of the unit, a file
 static, a function-local static, a pointer to a static taken before the
 patch, and a function pointer taken before it (which must reach the new
 code and compare equal to the function's address in the new code)."""
+import os
 import re
 
 import pytest
@@ -74,3 +75,50 @@ def test_successive_patches_and_a_compile_error(tmp_path, debugger):
     jumps = [l for l in result.transcript.splitlines() if "write" in l and "jump state_step" in l]
     assert any("(original)" in l for l in jumps) and any("(patch 1)" in l for l in jumps), jumps
     assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_a_static_whose_type_changed_is_refused_by_name(tmp_path, debugger):
+    prog = build("state", tmp_path, ["main.c", "state.c"])
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(4), Continue(2),
+        Copy("state_type.c", "state.c"), Hotfix("state.c"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    assert any("hotfix: state.c: nothing was changed: the type of counter changed from `int' to `long int'"
+               in l for l in hotfix_lines(result)), result.transcript
+    assert frames(result) == expected(4, {}), result.output
+    assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, debugger):
+    prog = build("state", tmp_path, ["main.c", "state.c"])
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(4), Continue(2),
+        Copy("state_v2.c", "state.c"), Hotfix("--dry-run state.c"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    t = result.transcript
+    assert "hotfix plan for state.c (command from %s/compile_commands.json):" % tmp_path in t, t
+    assert re.search(r"redirect state_step \(\w[\w ]*\) -> patch\+0x[0-9a-f]+, from original 0x[0-9a-f]+ "
+                     r"\((abs14|r11|rel32) jump\)", t), t
+    assert "statics kept: calls in state_step(), counter" in t and "bound to the program:" in t, t
+    assert frames(result) == expected(4, {}), result.output      # nothing was patched
+    assert exited_normally(result, debugger), t
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_a_compile_command_that_does_not_reproduce_the_program_is_refused(tmp_path, debugger):
+    prog = build("state", tmp_path, ["main.c", "state.c"])
+    db = tmp_path / "compile_commands.json"
+    db.write_text(db.read_text().replace('"-O0"', '"-O2"'))     # a stale database
+    os.utime(tmp_path / "state.c", (1_000_000_000, 1_000_000_000))   # not edited since the build
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(4), Continue(2), Hotfix("state.c"), Delete(), Continue(),
+    ], cwd=tmp_path)
+    assert any(re.search(r"hotfix: state.c: the compile command \(from .*compile_commands.json\) does not "
+                         r"reproduce the running code: .* although state.c is not newer than prog; nothing "
+                         r"was changed\.", l) for l in hotfix_lines(result)), result.transcript
+    assert frames(result) == expected(4, {}), result.output
+    assert exited_normally(result, debugger)

@@ -1,0 +1,286 @@
+"""hotfix for LLDB: `command script import REPO/lldb/hotfix_lldb.py` (after `make` at REPO).
+
+The LLDB side of hotfix's Debugger interface, and the commands `hotfix` and
+`hotfix-config`.  Everything else lives in the debugger-independent core
+(REPO/hotfix).  This folder has no __init__.py on purpose: a package named
+`lldb` would shadow LLDB's own module.
+"""
+import os
+import shlex
+import sys
+import threading
+import time
+import traceback
+
+import lldb
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if os.path.isdir(os.path.join(_REPO, "hotfix")) and _REPO not in sys.path:
+    sys.path.insert(0, _REPO)
+
+from hotfix import command as core            # noqa: E402
+from hotfix.debugger import MAX_FRAMES, CallFailed, Debugger, Frame, Location, Thread  # noqa: E402
+from hotfix.errors import HotfixError          # noqa: E402
+
+MASK64 = (1 << 64) - 1
+# During an inferior call LLDB first runs the calling thread alone for this
+# long, then resumes every thread so a lock holder can finish (TryAllThreads).
+ONE_THREAD_SLICE = 0.1
+DEBUG_COMMAND = "hotfix-config debug on"
+
+_STATES = {
+    lldb.eStateStopped: "stopped",
+    lldb.eStateSuspended: "stopped",
+    lldb.eStateCrashed: "stopped",          # stopped at the crash, still there
+    lldb.eStateRunning: "running",
+    lldb.eStateStepping: "running",
+    lldb.eStateLaunching: "running",
+    lldb.eStateAttaching: "running",
+}
+_SYMBOL_TYPES = {lldb.eSymbolTypeCode: 0, lldb.eSymbolTypeData: 0, lldb.eSymbolTypeResolver: 1}
+
+settings = {"debug": core.debug_default()}
+
+
+def _error_text(sberror):
+    """SBError text without LLDB's "error: " and follow-up lines."""
+    text = (sberror.GetCString() or "unknown error").strip()
+    if text.startswith("error: "):
+        text = text[len("error: "):]
+    return text.splitlines()[0] if text else "unknown error"
+
+
+class LldbDebugger(Debugger):
+    """One command's view of LLDB: its target, and its result to print to."""
+    name = "lldb"
+
+    def __init__(self, debugger, exe_ctx=None, result=None):
+        self.debugger = debugger
+        target = exe_ctx.GetTarget() if exe_ctx is not None else None
+        self.target = target if target is not None and target.IsValid() else debugger.GetSelectedTarget()
+        self.result = result
+
+    def _process(self):
+        return self.target.GetProcess()
+
+    # --- the process -----------------------------------------------------
+    def process_state(self):
+        process = self._process()
+        if not process.IsValid():
+            return "none"
+        return _STATES.get(process.GetState(), "none")
+
+    def pid(self):
+        return self._process().GetProcessID()
+
+    def executable(self):
+        return self.target.GetExecutable().fullpath or ""
+
+    def symbol_address(self, name):
+        # Prefer global code or data; ld.so and libc both have a local mmap,
+        # libc's weak one counts as not external too.
+        found = []
+        symbols = self.target.FindSymbols(name)
+        for i in range(symbols.GetSize()):
+            sym = symbols.GetContextAtIndex(i).GetSymbol()
+            rank = _SYMBOL_TYPES.get(sym.GetType())
+            if not sym.IsValid() or rank is None:
+                continue
+            address = sym.GetStartAddress().GetLoadAddress(self.target)
+            if address != lldb.LLDB_INVALID_ADDRESS:
+                found.append((rank, not sym.IsExternal(), i, address))
+        return min(found)[3] if found else None
+
+    # --- memory ----------------------------------------------------------
+    def read_memory(self, address, size):
+        if size == 0:
+            return b""
+        error = lldb.SBError()
+        data = self._process().ReadMemory(address, size, error)
+        if error.Fail() or data is None or len(data) != size:
+            raise MemoryError("cannot read %d bytes at 0x%x: %s"
+                              % (size, address, _error_text(error) if error.Fail() else "short read"))
+        return bytes(data)
+
+    def write_memory(self, address, data):
+        if not data:
+            return
+        error = lldb.SBError()
+        written = self._process().WriteMemory(address, bytes(data), error)
+        if error.Fail() or written != len(data):
+            raise MemoryError("cannot write %d bytes at 0x%x: %s"
+                              % (len(data), address, _error_text(error) if error.Fail() else
+                                 "only %d written" % written))
+
+    # --- threads ---------------------------------------------------------
+    def threads(self):
+        out = []
+        process = self._process()
+        cwd = os.getcwd()
+        for i in range(process.GetNumThreads()):
+            t = process.GetThreadAtIndex(i)
+            frames = []
+            for level in range(min(t.GetNumFrames(), MAX_FRAMES)):
+                f = t.GetFrameAtIndex(level)
+                # A caller frame's GetPC() is its return address, as in GDB.
+                function = f.GetFunctionName() or f.GetSymbol().GetName() or ""
+                file, line = "", 0
+                entry = f.GetLineEntry()
+                if entry.IsValid() and entry.GetFileSpec().IsValid():
+                    file = entry.GetFileSpec().fullpath or ""
+                    line = entry.GetLine()
+                    if line == 0xFFFFFFFF:      # LLDB's "no line"
+                        file, line = "", 0
+                    # GDB names the file as the compiler did (src/jump.c);
+                    # LLDB resolves it: show it relative to where we are.
+                    if file.startswith(cwd + os.sep):
+                        file = os.path.relpath(file, cwd)
+                frames.append(Frame(level, f.GetPC(), function, file, line))
+            out.append(Thread(t.GetIndexID(), t.GetName() or "", frames))
+        return sorted(out, key=lambda t: t.id)
+
+    def call(self, expression, thread_id, timeout):
+        process = self._process()
+        thread = process.GetThreadByIndexID(thread_id)
+        if not thread.IsValid():
+            raise CallFailed("there is no thread %d." % thread_id)
+        selected = process.GetSelectedThread()
+        selected_frame = selected.GetSelectedFrame().GetFrameID() if selected.IsValid() else 0
+        # IgnoreBreakpoints covers the calling thread; the others run too
+        # (TryAllThreads), so pause every user breakpoint, as GDB's adapter does.
+        paused = [b for b in (self.target.GetBreakpointAtIndex(i)
+                              for i in range(self.target.GetNumBreakpoints())) if b.IsEnabled()]
+        options = lldb.SBExpressionOptions()
+        options.SetLanguage(lldb.eLanguageTypeC)
+        options.SetUnwindOnError(True)          # a signal aborts the call and unwinds it
+        options.SetIgnoreBreakpoints(True)
+        options.SetTryAllThreads(True)
+        options.SetTimeoutInMicroSeconds(int(timeout * 1e6))
+        options.SetOneThreadTimeoutInMicroSeconds(int(min(ONE_THREAD_SLICE, timeout) * 1e6))
+        # C code: no C++/ObjC exception breakpoints (a patch's constructors may
+        # throw and catch inside dlopen); GDB does not trap them either.
+        options.SetTrapExceptions(False)
+        options.SetSuppressPersistentResult(True)   # no $0, $1 ... left behind
+        options.SetAutoApplyFixIts(False)
+        try:
+            for b in paused:
+                b.SetEnabled(False)
+            process.SetSelectedThread(thread)
+            value = thread.GetFrameAtIndex(0).EvaluateExpression(expression, options)
+        finally:
+            for b in paused:
+                if b.IsValid():
+                    b.SetEnabled(True)
+            if selected.IsValid():
+                process.SetSelectedThread(selected)
+                selected.SetSelectedFrame(selected_frame)
+        error = value.GetError()
+        if not value.IsValid() or error.Fail():
+            raise CallFailed(_error_text(error))
+        # Sign-extended like GDB's int(value): (int)-1 is 2**64 - 1.
+        return value.GetValueAsSigned() & MASK64
+
+    def resume_for(self, seconds):
+        # A synchronous continue that a timer ends with an interrupt (the
+        # driver's Ctrl-C): LLDB stops the process with SIGSTOP, which it never
+        # passes to the program (`process handle SIGSTOP`: pass false).  An
+        # interrupt arriving after a breakpoint already stopped it is ignored.
+        process = self._process()
+        was_async = self.debugger.GetAsync()
+        self.debugger.SetAsync(False)
+        timer = threading.Timer(seconds, process.SendAsyncInterrupt)
+        timer.start()
+        try:
+            process.Continue()
+        finally:
+            timer.cancel()
+            self.debugger.SetAsync(was_async)
+
+    # --- breakpoints -----------------------------------------------------
+    def breakpoint_locations(self):
+        out = []
+        for i in range(self.target.GetNumBreakpoints()):
+            b = self.target.GetBreakpointAtIndex(i)
+            for j in range(b.GetNumLocations()):
+                loc = b.GetLocationAtIndex(j)
+                address = loc.GetLoadAddress()
+                if address != lldb.LLDB_INVALID_ADDRESS:
+                    out.append(Location("%d.%d" % (b.GetID(), loc.GetID()), address,
+                                        b.IsEnabled() and loc.IsEnabled()))
+        return out
+
+    def set_location_enabled(self, key, enabled):
+        number, index = (int(x) for x in key.split("."))
+        loc = self.target.FindBreakpointByID(number).FindLocationByID(index)
+        if loc.IsValid():
+            loc.SetEnabled(enabled)
+
+    # --- output ----------------------------------------------------------
+    def write(self, text):
+        if self.result is not None:
+            self.result.AppendMessage(text)
+        else:
+            out = self.debugger.GetOutputFile()
+            out.Write((text + "\n").encode())
+            out.Flush()
+
+
+class HotfixCommand:
+    """`hotfix [OPTIONS] FILE...` (see core.help_text())."""
+
+    def __init__(self, debugger, internal_dict):
+        pass
+
+    def get_short_help(self):
+        return core.SUMMARY
+
+    def get_long_help(self):
+        return core.help_text()
+
+    def __call__(self, debugger, command, exe_ctx, result):
+        # LLDB hands a script command one raw string.
+        try:
+            argv = shlex.split(command)
+        except ValueError as e:         # an unbalanced quote
+            result.SetError("hotfix: %s (see `hotfix --help`)." % str(e).lower())
+            return
+        try:
+            core.run(LldbDebugger(debugger, exe_ctx, result), argv)
+        except Exception as e:
+            if not isinstance(e, HotfixError) and settings["debug"]:
+                result.AppendMessage(traceback.format_exc().rstrip())
+            result.SetError(core.error_text(e, DEBUG_COMMAND))
+
+
+class ConfigCommand:
+    """`hotfix-config [debug [on|off]]`: LLDB's `set/show hotfix ...`."""
+
+    VALUES = {"on": True, "off": False, "true": True, "false": False, "1": True, "0": False,
+              "yes": True, "no": False}
+
+    def __init__(self, debugger, internal_dict):
+        pass
+
+    def get_short_help(self):
+        return "Show or change hotfix's settings."
+
+    def get_long_help(self):
+        return ("Usage: hotfix-config [debug [on|off]]\n\n"
+                "Without arguments, list the settings.\n"
+                "  debug   show Python tracebacks of hotfix's internal errors "
+                "(default: off, on if HOTFIX_DEBUG is set)")
+
+    def __call__(self, debugger, command, exe_ctx, result):
+        args = command.split()
+        if args and args[0] != "debug" or len(args) > 2 or len(args) == 2 and args[1].lower() not in self.VALUES:
+            result.SetError("hotfix-config: usage: hotfix-config [debug [on|off]]")
+            return
+        if len(args) == 2:
+            settings["debug"] = self.VALUES[args[1].lower()]
+        for name, value in settings.items():
+            result.AppendMessage("hotfix %s is %s." % (name, "on" if value else "off"))
+
+
+def __lldb_init_module(debugger, internal_dict):
+    for name, cls in (("hotfix", "HotfixCommand"), ("hotfix-config", "ConfigCommand")):
+        debugger.HandleCommand("command script add -o -c %s.%s %s" % (__name__, cls, name))
