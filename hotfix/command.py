@@ -8,6 +8,7 @@ import os
 import time
 
 from . import apply as applying
+from . import patches
 from .build import compile_unit, link_patch
 from .compdb import find_compile_command, find_unit
 from .errors import HotfixError
@@ -50,7 +51,7 @@ class _Parser(argparse.ArgumentParser):
 
 def make_parser():
     p = _Parser(prog="hotfix", description=SUMMARY, epilog=HELP_EPILOG, add_help=False,
-                usage="hotfix [OPTIONS] FILE...",
+                usage="hotfix [OPTIONS] FILE...\n       hotfix --revert FILE... | --revert --all | --status",
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="*", metavar="FILE", help="an edited source file of the program")
     p.add_argument("-n", "--dry-run", action="store_true",
@@ -59,6 +60,11 @@ def make_parser():
     p.add_argument("--wait", nargs="?", const=5.0, type=float, metavar="SECONDS",
                    help="if a changed function is running, let the program run and retry "
                         "for up to SECONDS (default 5)")
+    p.add_argument("--status", action="store_true",
+                   help="list the patches applied in this process and whether replaced code is running")
+    p.add_argument("--revert", action="store_true",
+                   help="put back the program's own code of each FILE (or of every unit with --all)")
+    p.add_argument("--all", action="store_true", help="with --revert: every patched unit")
     p.add_argument("-h", "--help", action="store_true", help="show this help")
     return p
 
@@ -106,7 +112,9 @@ def run(dbg, argv):
     if args.help:
         dbg.write(help_text())
         return
-    if not args.files:
+    if args.all and not args.revert:
+        raise ArgumentError("--all goes with --revert (see `hotfix --help`).")
+    if not args.files and not (args.status or args.all):
         raise ArgumentError("name the edited source file: hotfix FILE (see `hotfix --help`).")
     state = dbg.process_state()
     if state == "none":
@@ -115,8 +123,18 @@ def run(dbg, argv):
         raise HotfixError("the program is running: interrupt it first (Ctrl-C), then hotfix.")
     s = session()
     s.for_process(dbg.pid())
-    for file in args.files:
-        Hotfix(dbg, s, args).patch(file)
+    if args.status:
+        patches.status(dbg, s)
+    elif args.revert:
+        if args.all:
+            units = [path for path, versions in s.process.units.items() if versions]
+        else:
+            program = Program(dbg, s.cache)
+            units = [find_unit(program, f).path for f in args.files]
+        patches.revert(dbg, s, units, args.wait)
+    else:
+        for file in args.files:
+            Hotfix(dbg, s, args).patch(file)
 
 
 def _ms(seconds):
@@ -255,21 +273,28 @@ class Hotfix:
             for loc in dbg.breakpoint_locations():
                 if loc.enabled and any(lo <= loc.address < hi for lo, hi, _ in ranges):
                     dbg.set_location_enabled(loc.key, False)
-                    disabled.append(loc.key)
+                    disabled.append(loc)
             writes = applying.rebind_writes(plan, bias) + applying.jump_writes(plan, bias, trampolines)
             verbose = dbg.write if self.args.verbose else None
             done = applying.write_all(dbg, writes, verbose)
         except Exception:
-            for key in disabled:
-                dbg.set_location_enabled(key, True)
+            for loc in disabled:
+                dbg.set_location_enabled(loc.key, True)
             loader.dlclose(dbg, handle)
             raise
         self.times["patch"] = time.monotonic() - start
+        state = self.session.process
+        for w in done:
+            state.originals.setdefault(w.address, w.old)
+        state.disabled_locations += [loc.address for loc in disabled]
         functions = {name: {"address": sym["value"] + bias, "size": sym["size"], "room": sym["room"]}
                      for name, sym in plan.functions.items()}
+        entries = [(r.function, e.address, e.size) for r in plan.redirects for e in r.entries
+                   if e.version == "original"]
         history.append(Version(plan.so_path, handle, bias, built.diff_object, functions,
-                               [r.function for r in plan.redirects], done))
-        self.session.process.patches += 1
+                               [r.function for r in plan.redirects], done, typed, time.time(),
+                               plan.statics_kept, plan.globals_bound, entries))
+        state.patches += 1
         self.say(self._summary(typed, plan))
 
     def _summary(self, typed, plan):

@@ -18,13 +18,22 @@ class Version:
     diff_object: str                 # the baseline for the next patch
     functions: Dict[str, dict]       # name -> {"address", "size", "room"} at runtime
     redirected: List[str]
-    writes: list                     # apply.Write, for a later revert
+    writes: list                     # apply.Write, as written
+    unit: str = ""                   # as the user named it
+    when: float = 0.0
+    statics_kept: List[str] = field(default_factory=list)
+    globals_bound: List[str] = field(default_factory=list)
+    entries: List[tuple] = field(default_factory=list)   # (function, runtime address, size) jumped from
 
 
 @dataclass
 class ProcessState:
     pid: int
     scratch: int = 0
+    # The program's own bytes at every entry hotfix overwrote, from before
+    # the first write there: what --revert puts back.
+    originals: Dict[int, bytes] = field(default_factory=dict)
+    disabled_locations: List[int] = field(default_factory=list)   # breakpoint addresses hotfix disabled
     trampoline_pages: list = field(default_factory=list)   # [page address, bytes used]
     units: Dict[str, List[Version]] = field(default_factory=dict)   # unit path -> versions
     patches: int = 0

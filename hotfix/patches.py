@@ -1,0 +1,102 @@
+"""The patches applied in this process: --status lists them, --revert
+puts the program's own entries back.
+
+Reverting restores the original bytes at each original entry; the patched
+code stays mapped (a thread may still be inside it, and nothing that may be
+in use is ever freed), and the live variables were shared all along, so
+there is nothing else to undo.
+"""
+import os
+import time
+
+from . import apply as applying
+from .errors import HotfixError
+
+
+def _active(dbg, versions):
+    """Where a replaced function (any of its bodies) is running now."""
+    bodies = []
+    for n, v in enumerate(versions, 1):
+        for name in v.redirected:
+            f = v.functions.get(name)
+            if f:
+                bodies.append((f["address"], f["address"] + f["size"], "%s (patch %d)" % (name, n)))
+        for name, address, size in v.entries:
+            bodies.append((address, address + size, "%s (original)" % name))
+    out = []
+    for t in dbg.threads():
+        for f in t.frames:
+            for lo, hi, label in bodies:
+                if lo <= f.pc < hi or (f.level and f.pc == hi):
+                    out.append("%s in thread %d, frame #%d" % (label, t.id, f.level))
+    return sorted(set(out), key=out.index)
+
+
+def status(dbg, session):
+    state = session.process
+    units = [(path, versions) for path, versions in state.units.items() if versions]
+    if not units:
+        dbg.write("hotfix: no patches applied in process %d." % state.pid)
+        return
+    count = sum(len(v) for _, v in units)
+    dbg.write("hotfix: %d patch%s applied in process %d:" % (count, "" if count == 1 else "es", state.pid))
+    for path, versions in units:
+        for n, v in enumerate(versions, 1):
+            when = time.strftime("%H:%M:%S", time.localtime(v.when))
+            parts = ["redirected %s" % (", ".join(v.redirected) or "nothing")]
+            if v.statics_kept:
+                parts.append("statics kept: %s" % ", ".join(v.statics_kept))
+            if v.globals_bound:
+                parts.append("bound: %s" % ", ".join(v.globals_bound))
+            dbg.write("  %s patch %d at %s: %s" % (v.unit, n, when, "; ".join(parts)))
+        active = _active(dbg, versions)
+        dbg.write("  %s: %s" % (versions[-1].unit, "replaced code active now: " + "; ".join(active)
+                                if active else "no replaced function is active now"))
+
+
+def revert(dbg, session, unit_paths, wait):
+    """Put back the original entries of the given units (paths as keys of
+    the session's history)."""
+    state = session.process
+    plans = []
+    for path in unit_paths:
+        versions = state.units.get(path)
+        if not versions:
+            continue
+        addresses = sorted({address for v in versions for _, address, _ in v.entries})
+        writes = []
+        for address in addresses:
+            # Every byte hotfix wrote at this entry (the jump, after a kept
+            # endbr64) goes back to what the program had.
+            for w_address, old in sorted(state.originals.items()):
+                if address <= w_address < address + 16:
+                    writes.append(applying.Write(w_address, old, "original entry at 0x%x" % address))
+        names = sorted({name for v in versions for name, _, _ in v.entries})
+        plans.append((path, versions, writes, names))
+    if not plans:
+        raise HotfixError("nothing to revert: no patches applied%s." % (
+            "" if not unit_paths else " to " + ", ".join(os.path.basename(p) for p in unit_paths)))
+    # No thread may be part-way through a jump being removed.
+    ranges = [(w.address, w.address + len(w.old), w.what) for _, _, ws, _ in plans for w in ws]
+    deadline = time.monotonic() + (wait or 0)
+    while True:
+        problems = [p for p in applying.check_stacks(dbg, [], [(lo + 1, hi, what) for lo, hi, what in ranges])]
+        if not problems:
+            break
+        if wait is None or time.monotonic() >= deadline:
+            raise HotfixError("cannot revert now: %s." % "; ".join(problems))
+        dbg.resume_for(0.01)
+    all_writes = [w for _, _, ws, _ in plans for w in ws]
+    applying.write_all(dbg, all_writes)
+    for address in {w.address for w in all_writes}:
+        state.originals.pop(address, None)
+    # Breakpoints hotfix moved off the old entries work there again.
+    restored = [a for a in state.disabled_locations if any(lo <= a < hi for lo, hi, _ in ranges)]
+    for loc in dbg.breakpoint_locations():
+        if not loc.enabled and loc.address in restored:
+            dbg.set_location_enabled(loc.key, True)
+    state.disabled_locations = [a for a in state.disabled_locations if a not in restored]
+    for path, versions, _, names in plans:
+        state.units[path] = []
+        dbg.write("hotfix: %s: reverted %d function%s (%s) to the program's own code."
+                  % (versions[-1].unit, len(names), "" if len(names) == 1 else "s", ", ".join(names)))
