@@ -158,41 +158,64 @@ class Loader:
 
 def check_stacks(dbg, redirects, jump_ranges):
     """Refuse when a function to be replaced is running, or when a pc or
-    return address lies in bytes a jump would overwrite."""
+    return address lies in bytes a jump would overwrite.  A thread whose pc
+    is at an entry (or right after its endbr64) has not begun the function:
+    it will run whatever the entry holds when it resumes."""
     problems = []
     for t in dbg.threads():
         for f in t.frames:
             for r in redirects:
                 for e in r.entries:
+                    if f.level == 0 and e.address <= f.pc <= e.jump_start:
+                        continue
                     inside = e.address <= f.pc < e.address + e.size or (f.level and f.pc == e.address + e.size)
                     if inside:
                         problems.append("%s is active in thread %d, frame #%d: %s"
                                         % (r.function, t.id, f.level, f.where()))
             for lo, hi, name in jump_ranges:
-                if lo <= f.pc < hi:
+                if lo <= f.pc < hi and not (f.level == 0 and f.pc == lo):
                     problems.append("thread %d, frame #%d has its %s inside the entry of %s"
                                     % (t.id, f.level, "pc" if f.level == 0 else "return address", name))
     return sorted(set(problems), key=problems.index)
 
 
-def wait_until_safe(dbg, redirects, jump_ranges, wait):
-    """The stack check, retried while --wait allows."""
-    deadline = time.monotonic() + (wait or 0)
-    delay = 0.005
-    while True:
-        problems = check_stacks(dbg, redirects, jump_ranges)
-        if not problems:
-            return
-        if wait is None or time.monotonic() >= deadline:
-            hint = "" if wait is not None else " Use --wait to retry until it returns."
-            if wait is not None:
-                hint = " (still so after waiting %g s)." % wait
-            raise ActiveFunction("cannot patch now: %s.%s" % ("; ".join(problems), hint))
-        dbg.resume_for(min(delay, max(deadline - time.monotonic(), 0.001)))
-        if dbg.process_state() != "stopped":
-            raise HotfixError("the program ended while hotfix waited for a safe moment; "
-                              "nothing was patched.")
-        delay = min(delay * 2, 0.2)
+def _refusal(problems, wait):
+    if wait is None:
+        return ActiveFunction("cannot patch now: %s. Use --wait to retry until it returns."
+                              % "; ".join(problems))
+    return ActiveFunction("cannot patch now: %s (still so after waiting %g s)." % ("; ".join(problems), wait))
+
+
+def wait_until_safe(dbg, redirects, jump_ranges, wait, gate=False):
+    """The stack check, retried while --wait allows.  With gate, each entry
+    to be redirected holds the threads that call it (jmp .) while the
+    threads already inside finish; the entries get their bytes back before
+    this returns, whatever happens."""
+    problems = check_stacks(dbg, redirects, jump_ranges)
+    if not problems:
+        return
+    if wait is None:
+        raise _refusal(problems, wait)
+    gates = []
+    if gate:
+        gates = [Write(e.jump_start, native.encode_jump(native.JUMP_SELF, e.jump_start, e.jump_start),
+                       "gate at %s (%s)" % (r.function, e.version)) for r in redirects for e in r.entries]
+        write_all(dbg, gates)
+    try:
+        deadline = time.monotonic() + wait
+        delay = 0.002
+        while problems:
+            if time.monotonic() >= deadline:
+                raise _refusal(problems, wait)
+            dbg.resume_for(min(delay, max(deadline - time.monotonic(), 0.001)))
+            if dbg.process_state() != "stopped":
+                raise HotfixError("the program ended while hotfix waited for a safe moment; "
+                                  "nothing was patched.")
+            delay = min(delay * 2, 0.05 if gates else 0.2)
+            problems = check_stacks(dbg, redirects, jump_ranges)
+    finally:
+        if gates and dbg.process_state() == "stopped":
+            write_all(dbg, [Write(g.address, g.old, "remove " + g.what) for g in reversed(gates)])
 
 
 def write_all(dbg, writes, verbose_out=None):

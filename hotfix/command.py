@@ -256,9 +256,11 @@ class Hotfix:
         dbg = self.dbg
         loader = applying.Loader(self.session)
         ranges = applying.jump_ranges(plan)
-        # Refuse before loading anything when it is unsafe now; check again
-        # after the load, during which other threads ran.
-        applying.wait_until_safe(dbg, plan.redirects, ranges, self.args.wait)
+        # Refuse before loading anything when it is unsafe and there is no
+        # --wait; check again after the load, during which other threads ran,
+        # and wait there (with gates) if allowed.
+        if self.args.wait is None:
+            applying.wait_until_safe(dbg, plan.redirects, ranges, None)
         start = time.monotonic()
         handle, bias = loader.dlopen(dbg, plan.so_path)
         disabled = []
@@ -266,7 +268,7 @@ class Hotfix:
             trampolines = loader.trampolines(dbg, plan)
             self.times["load"] = time.monotonic() - start
             start = time.monotonic()
-            applying.wait_until_safe(dbg, plan.redirects, ranges, self.args.wait)
+            applying.wait_until_safe(dbg, plan.redirects, ranges, self.args.wait, gate=True)
             # A breakpoint inside bytes we overwrite would be re-inserted over
             # the jump: its location on the old code goes; the debugger has
             # already placed one on the new code if its spec names it.

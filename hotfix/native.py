@@ -18,7 +18,7 @@ _PLACES = [
     "/usr/local/lib/hotfix/libhotfix.so",
 ]
 
-JUMP_ABS14, JUMP_R11, JUMP_REL32 = 1, 2, 3
+JUMP_ABS14, JUMP_R11, JUMP_REL32, JUMP_SELF = 1, 2, 3, 4
 ABI_VERSION = 1
 
 

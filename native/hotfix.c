@@ -1271,6 +1271,8 @@ size_t hf_jump_size(int kind)
         return 13;
     case HF_JUMP_REL32:
         return 5;
+    case HF_JUMP_SELF:
+        return 2;
     default:
         return 0;
     }
@@ -1301,6 +1303,12 @@ hf_status hf_encode_jump(int kind, uint64_t from, uint64_t to, unsigned char *bu
         buf[10] = 0x41;
         buf[11] = 0xff;
         buf[12] = 0xe3;
+        break;
+    case HF_JUMP_SELF:
+        /* A gate: a thread that calls the function waits at its entry,
+         * outside its body, until the entry is rewritten. */
+        buf[0] = 0xeb;
+        buf[1] = 0xfe;
         break;
     case HF_JUMP_REL32: {
         int64_t d = (int64_t)(to - (from + 5));

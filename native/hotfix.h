@@ -39,6 +39,7 @@ typedef enum {
     HF_JUMP_ABS14 = 1, /* jmp *0(%rip); .quad target   (14 bytes, clobbers nothing) */
     HF_JUMP_R11 = 2,   /* movabs $target,%r11; jmp *%r11 (13 bytes, r11 is scratch) */
     HF_JUMP_REL32 = 3, /* jmp rel32                      (5 bytes, target within 2 GiB) */
+    HF_JUMP_SELF = 4,  /* jmp .  (2 bytes): holds a thread at a function's entry */
 } hf_jump_kind;
 
 typedef struct hf_image hf_image;
