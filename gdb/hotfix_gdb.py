@@ -17,7 +17,7 @@ if os.path.isdir(os.path.join(_REPO, "hotfix")) and _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
 from hotfix import command as core            # noqa: E402
-from hotfix.debugger import MAX_FRAMES, CallFailed, Debugger, Frame, Location, Thread  # noqa: E402
+from hotfix.debugger import ASYNC_SIGNALS, MAX_FRAMES, CallFailed, Debugger, Frame, Location, Thread  # noqa: E402
 from hotfix.errors import HotfixError          # noqa: E402
 
 
@@ -93,6 +93,27 @@ class GdbDebugger(Debugger):
                 if b.is_valid():
                     b.enabled = True
 
+    @contextlib.contextmanager
+    def _async_signals_passed(self):
+        """Signals that only notify the program must not stop an inferior
+        call: stopping aborts it, and an aborted dlopen leaves the loader
+        lock held for good.  They go to the program's handlers instead."""
+        changed = []
+        for sig in ASYNC_SIGNALS:
+            try:
+                line = gdb.execute("info signals %s" % sig, to_string=True).splitlines()[1].split()
+            except (gdb.error, IndexError):
+                continue
+            if line[1] == "Yes" or line[2] == "Yes":
+                changed.append((sig, line[1] == "Yes", line[2] == "Yes"))
+                gdb.execute("handle %s nostop noprint" % sig, to_string=True)
+        try:
+            yield
+        finally:
+            for sig, stop, show in changed:
+                gdb.execute("handle %s %s %s" % (sig, "print" if show else "noprint",
+                                                 "stop" if stop else "nostop"), to_string=True)
+
     def call(self, expression, thread_id, timeout):
         # GDB 13 has no timeout for inferior calls; other threads run during
         # the call (scheduler-locking "replay" is off for normal execution),
@@ -101,7 +122,7 @@ class GdbDebugger(Debugger):
         target = [t for t in self._inferior().threads() if t.num == thread_id]
         unwind = gdb.parameter("unwindonsignal")
         try:
-            with self._user_breakpoints_paused():
+            with self._user_breakpoints_paused(), self._async_signals_passed():
                 if target:
                     target[0].switch()
                 gdb.execute("set unwindonsignal on", to_string=True)

@@ -87,6 +87,24 @@ def compile_unit(command, workdir, stem):
     return Built(diff_o, patch_o, time.monotonic() - start)
 
 
+# Run when a library is loaded or unloaded: in a patch they would run again in
+# a process that ran them at its start, before hotfix binds the patch.
+INIT_SECTIONS = (".init_array", ".fini_array", ".preinit_array", ".ctors", ".dtors")
+
+
+def drop_initializers(patch_object, sections):
+    """Remove constructor and destructor tables from the patch object;
+    returns whether there were any."""
+    found = [s for s in sections if s.startswith(INIT_SECTIONS)]
+    if not found:
+        return False
+    argv = ["objcopy"]
+    for name in found:
+        argv += ["-R", name, "-R", ".rela" + name]
+    _run(argv + [patch_object], os.path.dirname(patch_object), "removing constructors from the patch")
+    return True
+
+
 def link_patch(patch_object, output, bindings, libraries, compiler):
     """Link the patch .so.  bindings {name: address} define the program's
     own symbols the unit refers to (quoted in a linker script: ld's

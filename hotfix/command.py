@@ -9,9 +9,10 @@ import time
 
 from . import apply as applying
 from . import patches
-from .build import compile_unit, link_patch
+from .build import compile_unit, drop_initializers, link_patch
 from .compdb import find_compile_command, find_unit
 from .errors import HotfixError
+from .native import Image
 from .plan import Plan, decide_changes, describe, plan_redirects, plan_rebinds
 from .program import ImageInfo, Program
 from .session import Session, Version
@@ -180,7 +181,11 @@ class Hotfix:
         self._check_command(typed, plan, image, history)
 
         so_path = os.path.join(s.workdir, stem + ".so")
-        bindings = self._bindings(program, built.patch_object, unit)
+        patch_symbols = Image(built.patch_object).symbols()
+        if drop_initializers(built.patch_object, patch_symbols["sections"]):
+            self.say("warning: %s has constructors or destructors: the patch does not run them "
+                     "(they ran when the program started)." % typed)
+        bindings = self._bindings(program, patch_symbols["undefined"])
         libraries = [im.path for im in program.images()[1:]]
         self.times["link"] = link_patch(built.patch_object, so_path, bindings, libraries, command.argv[0])
         plan.so_path = so_path
@@ -195,7 +200,6 @@ class Hotfix:
 
     # --- steps -----------------------------------------------------------
     def _diff(self, built, unit, image, history):
-        from .native import Image
         new = Image(built.diff_object)
         if history:
             return new.diff(Image(history[-1].diff_object))
@@ -219,10 +223,8 @@ class Hotfix:
                 % (typed, plan.command.origin, ", ".join(plan.changed),
                    "s" if len(plan.changed) == 1 else "", typed, os.path.basename(image.path)))
 
-    def _bindings(self, program, patch_object, unit):
+    def _bindings(self, program, wanted):
         """Runtime addresses of the program's own symbols the unit uses."""
-        from .native import Image
-        wanted = Image(patch_object).symbols()["undefined"]
         out = {}
         for name in wanted:
             base = name.split("@")[0]

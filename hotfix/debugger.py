@@ -10,6 +10,11 @@ from typing import List, Optional
 
 # Adapters unwind at most this many frames per thread (deep recursion).
 MAX_FRAMES = 512
+# Signals that only notify the program: an inferior call must not stop for
+# them (stopping aborts the call, and an aborted dlopen keeps the loader lock).
+ASYNC_SIGNALS = ("SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM", "SIGPROF", "SIGCHLD", "SIGIO", "SIGPIPE",
+                 "SIGWINCH", "SIGURG", "SIGPWR")
+
 
 @dataclass
 class Frame:

@@ -484,6 +484,11 @@ hf_status hf_symbols_json(hf_image *img, char **out)
         sb_json_string(&sb, s->file);
         sb_printf(&sb, ",\"room\":%" PRIu64 "}", s->type == STT_FUNC ? room_of(img, i) : 0);
     }
+    sb_printf(&sb, "],\"sections\":[");
+    for (size_t i = 1; i < img->nsec; i++) {
+        sb_printf(&sb, "%s", i > 1 ? "," : "");
+        sb_json_string(&sb, img->sec[i].name);
+    }
     /* What the file needs from elsewhere: the names a patch must bind. */
     sb_printf(&sb, "],\"undefined\":[");
     int first = 1;

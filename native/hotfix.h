@@ -60,9 +60,9 @@ void hf_close(hf_image *img);
  *    symbol to the next symbol or the end of its section (functions only)}
  * plus "got" (the address of _GLOBAL_OFFSET_TABLE_ or 0), "dynamic" (has a
  * dynamic section: false for a static executable) and the names of
- * undefined global symbols, in the enclosing object:
+ * undefined global symbols, and the section names, in the enclosing object:
  *   {"type": "exec"|"dyn"|"rel", "dynamic": bool, "got": N, "symbols": [...],
- *    "undefined": [...]} */
+ *    "sections": [...], "undefined": [...]} */
 hf_status hf_symbols_json(hf_image *img, char **out);
 
 /* Which functions of an object compiled with -ffunction-sections differ

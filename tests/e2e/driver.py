@@ -176,8 +176,10 @@ def run(debugger, program, steps, cwd, timeout=120, env=None):
 
 
 def hotfix_lines(result):
-    """The lines hotfix printed (its summary, warnings and errors)."""
-    return [line for line in result.transcript.splitlines() if "hotfix:" in line]
+    """The lines hotfix printed (its summary, warnings and errors), as GDB
+    shows them: LLDB puts "error: " before a command's error."""
+    return [line[len("error: "):] if line.startswith("error: hotfix:") else line
+            for line in result.transcript.splitlines() if "hotfix:" in line]
 
 
 def exited_normally(result, debugger):

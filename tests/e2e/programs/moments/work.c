@@ -1,0 +1,4 @@
+int work(int i)
+{
+    return i + 1;
+}
