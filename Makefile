@@ -2,6 +2,7 @@
 #   make            build native/libhotfix.so (needed before loading the plugin)
 #   make demo       install what is missing, then patch the example game live under GDB
 #   make test       install what is missing, build, and run every test
+#   make stress     200 alternating patches under 8 threads, in GDB and LLDB
 #   make install    install under $(PREFIX) (default /usr/local)
 PREFIX ?= /usr/local
 PYTHON ?= /usr/bin/python3
@@ -22,6 +23,10 @@ test: deps
 	$(MAKE) -C native check
 	$(PYTHON) -m pytest -q tests
 
+stress: deps
+	$(MAKE) all
+	$(PYTHON) tests/e2e/soak.py gdb lldb
+
 install: all
 	install -d $(SHARE)/hotfix $(SHARE)/gdb $(SHARE)/lldb $(SHARE)/native
 	install -m 644 hotfix/*.py $(SHARE)/hotfix/
@@ -38,4 +43,4 @@ clean:
 	$(MAKE) -C native clean
 	$(MAKE) -C examples/jump clean
 
-.PHONY: all deps demo test install uninstall clean
+.PHONY: all deps demo test stress install uninstall clean

@@ -139,7 +139,7 @@ class GdbDebugger(Debugger):
         # keeps from the program (SIGINT is "nopass" by default).
         pid = self.pid()
         timer = threading.Timer(seconds, os.kill, (pid, signal.SIGINT))
-        with self._user_breakpoints_paused():
+        with self._user_breakpoints_paused(), _quiet():
             timer.start()
             try:
                 gdb.execute("continue", to_string=True)
@@ -164,6 +164,20 @@ class GdbDebugger(Debugger):
 
     def write(self, text):
         gdb.write(text + "\n")
+
+
+@contextlib.contextmanager
+def _quiet():
+    """GDB prints the stops hotfix makes while waiting ("Thread 3 received
+    signal SIGINT") even under to_string: send them to /dev/null."""
+    gdb.execute("set logging file /dev/null", to_string=True)
+    gdb.execute("set logging redirect on", to_string=True)
+    gdb.execute("set logging enabled on", to_string=True)
+    try:
+        yield
+    finally:
+        gdb.execute("set logging enabled off", to_string=True)
+        gdb.execute("set logging redirect off", to_string=True)
 
 
 class DebugParameter(gdb.Parameter):

@@ -196,13 +196,22 @@ def wait_until_safe(dbg, redirects, jump_ranges, wait, gate=False):
         return
     if wait is None:
         raise _refusal(problems, wait)
+    deadline = time.monotonic() + wait
     gates = []
     if gate:
         gates = [Write(e.jump_start, native.encode_jump(native.JUMP_SELF, e.jump_start, e.jump_start),
                        "gate at %s (%s)" % (r.function, e.version)) for r in redirects for e in r.entries]
+        # A gate, like a jump, must not land on bytes a thread is executing.
+        gate_ranges = [(g.address, g.address + len(g.data), g.what) for g in gates]
+        while check_stacks(dbg, [], gate_ranges):
+            if time.monotonic() >= deadline:
+                raise _refusal(problems, wait)
+            dbg.resume_for(0.001)
+            if dbg.process_state() != "stopped":
+                raise HotfixError("the program ended while hotfix waited for a safe moment; "
+                                  "nothing was patched.")
         write_all(dbg, gates)
     try:
-        deadline = time.monotonic() + wait
         delay = 0.002
         while problems:
             if time.monotonic() >= deadline:

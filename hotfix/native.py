@@ -40,6 +40,8 @@ _PROTOTYPES = {
     "hf_encode_jump": (_c.c_int, [_c.c_int, _c.c_uint64, _c.c_uint64, _c.c_char_p, _c.c_size_t,
                                   _c.POINTER(_c.c_size_t)]),
     "hf_jump_size": (_c.c_size_t, [_c.c_int]),
+    "hf_decode_jump": (_c.c_int, [_c.c_char_p, _c.c_size_t, _c.c_uint64, _c.POINTER(_c.c_int),
+                                  _c.POINTER(_c.c_uint64)]),
 }
 
 _lib = None
@@ -124,3 +126,10 @@ def encode_jump(kind, source, target):
 
 def jump_size(kind):
     return lib().hf_jump_size(kind)
+
+
+def decode_jump(data, at):
+    """(kind, target) of a jump hotfix writes, or (0, 0)."""
+    kind, target = ctypes.c_int(), ctypes.c_uint64()
+    _check(lib().hf_decode_jump(data, len(data), at, ctypes.byref(kind), ctypes.byref(target)))
+    return kind.value, target.value

@@ -10,6 +10,8 @@ import os
 import time
 
 from . import apply as applying
+from . import native
+from .plan import ENDBR64
 from .errors import HotfixError
 
 
@@ -32,6 +34,39 @@ def _active(dbg, versions):
     return sorted(set(out), key=out.index)
 
 
+def _follow(dbg, address):
+    """Where the jump at address leads, through at most one trampoline slot."""
+    kind, target = native.decode_jump(dbg.read_memory(address, 16), address)
+    if kind == native.JUMP_REL32:
+        kind, target = native.decode_jump(dbg.read_memory(target, 16), target)
+    return target if kind in (native.JUMP_ABS14, native.JUMP_R11) else None
+
+
+def _check_entries(dbg, versions):
+    """Every entry of a redirected function (the original, and each earlier
+    patch's) must jump straight to its newest body."""
+    newest, last, entries = {}, {}, {}
+    for n, v in enumerate(versions):
+        for name in v.redirected:
+            newest[name], last[name] = v.functions[name]["address"], n
+            entries.setdefault(name, [])
+        for name, address, _ in v.entries:
+            entries.setdefault(name, []).append(address)
+    for name, n in last.items():
+        entries[name] += [v.functions[name]["address"] for v in versions[:n] if name in v.functions]
+    stale = []
+    total = 0
+    for name, addresses in entries.items():
+        for address in sorted(set(addresses)):
+            total += 1
+            skip = 4 if dbg.read_memory(address, 4) == ENDBR64 else 0
+            if _follow(dbg, address + skip) != newest[name]:
+                stale.append("%s at 0x%x" % (name, address))
+    if stale:
+        return "%d of %d entries do NOT reach the newest code: %s" % (len(stale), total, ", ".join(stale))
+    return "all %d entries jump straight to the newest code" % total
+
+
 def status(dbg, session):
     state = session.process
     units = [(path, versions) for path, versions in state.units.items() if versions]
@@ -49,6 +84,7 @@ def status(dbg, session):
             if v.globals_bound:
                 parts.append("bound: %s" % ", ".join(v.globals_bound))
             dbg.write("  %s patch %d at %s: %s" % (v.unit, n, when, "; ".join(parts)))
+        dbg.write("  %s: %s" % (versions[-1].unit, _check_entries(dbg, versions)))
         active = _active(dbg, versions)
         dbg.write("  %s: %s" % (versions[-1].unit, "replaced code active now: " + "; ".join(active)
                                 if active else "no replaced function is active now"))

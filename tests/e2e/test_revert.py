@@ -24,7 +24,7 @@ def test_status_and_revert(tmp_path, debugger):
     assert lines[0].startswith("hotfix: no patches applied in process "), lines
     assert re.search(r"hotfix: 1 patch applied in process \d+:\n  state.c patch 1 at \d\d:\d\d:\d\d: redirected "
                      r"state_check, state_label, state_step; statics kept: calls in state_step\(\), counter; "
-                     r"bound: frames, total\n  state.c: no replaced function is active now", t), t
+                     r"bound: frames, total\n  state.c: all 3 entries jump straight to the newest code\n  state.c: no replaced function is active now", t), t
     assert "hotfix: state.c: reverted 3 functions (state_check, state_label, state_step) to the program's own code." in lines
     assert sum(1 for l in lines if l.startswith("hotfix: no patches applied")) == 2, lines
     assert "hotfix: nothing to revert: no patches applied." in lines, lines
