@@ -1328,3 +1328,26 @@ hf_status hf_encode_jump(int kind, uint64_t from, uint64_t to, unsigned char *bu
     *len = n;
     return HF_OK;
 }
+
+hf_status hf_decode_jump(const unsigned char *buf, size_t len, uint64_t at, int *kind,
+                         uint64_t *target)
+{
+    static const unsigned char abs14[] = {0xff, 0x25, 0, 0, 0, 0};
+    *kind = 0;
+    *target = 0;
+    if (len >= 14 && !memcmp(buf, abs14, sizeof abs14)) {
+        *kind = HF_JUMP_ABS14;
+        memcpy(target, buf + 6, 8);
+    } else if (len >= 13 && buf[0] == 0x49 && buf[1] == 0xbb && buf[10] == 0x41 && buf[11] == 0xff &&
+               buf[12] == 0xe3) {
+        *kind = HF_JUMP_R11;
+        memcpy(target, buf + 2, 8);
+    } else if (len >= 5 && buf[0] == 0xe9) {
+        *kind = HF_JUMP_REL32;
+        *target = at + 5 + (uint64_t)read_field(buf + 1, 4);
+    } else if (len >= 2 && buf[0] == 0xeb && buf[1] == 0xfe) {
+        *kind = HF_JUMP_SELF;
+        *target = at;
+    }
+    return HF_OK;
+}

@@ -89,4 +89,9 @@ hf_status hf_encode_jump(int kind, uint64_t from, uint64_t to, unsigned char *bu
 /* The length of a jump kind, or 0 for an unknown kind. */
 size_t hf_jump_size(int kind);
 
+/* Decode a jump hotfix writes, found at address `at`: its kind (0 if the
+ * bytes are not one) and its target. */
+hf_status hf_decode_jump(const unsigned char *buf, size_t len, uint64_t at, int *kind,
+                         uint64_t *target);
+
 #endif
