@@ -6,11 +6,13 @@ error (gdb.GdbError, SBCommandReturnObject.SetError).
 import argparse
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from . import apply as applying
-from . import patches
+from . import changes, patches
 from .build import compile_unit, drop_initializers, link_patch
-from .compdb import find_compile_command, find_unit
+from .compdb import UnknownFile, find_compile_command, find_unit
 from .errors import HotfixError
 from .native import Image
 from .plan import Plan, decide_changes, describe, plan_redirects, plan_rebinds
@@ -52,9 +54,15 @@ class _Parser(argparse.ArgumentParser):
 
 def make_parser():
     p = _Parser(prog="hotfix", description=SUMMARY, epilog=HELP_EPILOG, add_help=False,
-                usage="hotfix [OPTIONS] FILE...\n       hotfix --revert FILE... | --revert --all | --status",
+                usage="hotfix [OPTIONS] FILE...\n       hotfix [OPTIONS] --all-changed\n"
+                      "       hotfix --revert FILE... | --revert --all | --status",
                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("files", nargs="*", metavar="FILE", help="an edited source file of the program")
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="an edited source file of the program, or a header: every unit that includes "
+                        "it is rebuilt")
+    p.add_argument("-a", "--all-changed", action="store_true",
+                   help="every unit whose source or included header changed since the program was "
+                        "built or the unit last patched, as one patch")
     p.add_argument("-n", "--dry-run", action="store_true",
                    help="print the plan (functions, statics, jumps) and write nothing")
     p.add_argument("-v", "--verbose", action="store_true", help="list every write")
@@ -115,7 +123,9 @@ def run(dbg, argv):
         return
     if args.all and not args.revert:
         raise ArgumentError("--all goes with --revert (see `hotfix --help`).")
-    if not args.files and not (args.status or args.all):
+    if args.all_changed and (args.files or args.revert or args.status):
+        raise ArgumentError("--all-changed takes no FILE and goes alone (see `hotfix --help`).")
+    if not args.files and not (args.status or args.all or args.all_changed):
         raise ArgumentError("name the edited source file: hotfix FILE (see `hotfix --help`).")
     state = dbg.process_state()
     if state == "none":
@@ -134,15 +144,41 @@ def run(dbg, argv):
             units = [find_unit(program, f).path for f in args.files]
         patches.revert(dbg, s, units, args.wait)
     else:
-        for file in args.files:
-            Hotfix(dbg, s, args).patch(file)
+        Hotfix(dbg, s, args).run()
 
 
 def _ms(seconds):
     return "%d ms" % round(seconds * 1000)
 
 
+def _label(path):
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+@dataclass
+class Target:
+    image: object
+    unit: object
+    label: str          # the file as the user named it, or the unit's path
+    reason: str = ""    # why --all-changed or a header picked it
+
+
+@dataclass
+class Prepared:
+    target: Target
+    command: object
+    history: list
+    built: object = None
+    plan: Plan = None
+    times: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+
+
 class Hotfix:
+    """One `hotfix` command: every named (or changed) unit is compiled, then
+    all of them are applied as one operation: all or nothing."""
+
     def __init__(self, dbg, session, args):
         self.dbg = dbg
         self.session = session
@@ -152,9 +188,42 @@ class Hotfix:
     def say(self, text):
         self.dbg.write("hotfix: " + text)
 
-    def patch(self, typed):
-        dbg, s = self.dbg, self.session
-        program = Program(dbg, s.cache)
+    def run(self):
+        program = Program(self.dbg, self.session.cache)
+        self._check_program(program)
+        targets = self._targets(program)
+        if not targets:
+            self.say("no source file of the program changed since it was built or last patched.")
+            return
+        if any(t.reason for t in targets):
+            self.say("%d unit%s to rebuild: %s" % (
+                len(targets), "" if len(targets) == 1 else "s",
+                ", ".join("%s (%s)" % (t.label, t.reason or "named") for t in targets)))
+        prepared = self._prepare_all(program, targets)
+        for p in prepared:
+            for w in p.warnings:
+                self.say("warning: " + w)
+        changed = [p for p in prepared if not p.plan.nothing_changed]
+        for p in prepared:
+            if p.plan.nothing_changed:
+                self.say("%s: no function changed; nothing to do." % p.target.label)
+        if not changed:
+            return
+        if self.args.dry_run:
+            for p in changed:
+                for line in describe(p.plan):
+                    self.dbg.write(line)
+            return
+        refusals = ["%s: %s" % (p.target.label, r) for p in changed for r in p.plan.refusals]
+        if refusals:
+            if len(changed) == 1:
+                raise HotfixError("%s: nothing was changed: %s" % (
+                    changed[0].target.label, " ".join(changed[0].plan.refusals)))
+            raise HotfixError("nothing was changed: %s" % " ".join(refusals))
+        self._apply_all(changed)
+
+    # --- what to patch ---------------------------------------------------
+    def _check_program(self, program):
         main = program.main_image()
         if main.info is None:
             raise HotfixError("%s has no symbol table (it is stripped): hotfix needs the "
@@ -162,43 +231,82 @@ class Hotfix:
         if not main.info.symbol_table()["dynamic"]:
             raise HotfixError("the program is statically linked (no dynamic loader), so hotfix "
                               "cannot load a patch into it.")
-        unit = find_unit(program, typed)
-        image = program.image_for(unit.image)
-        command = find_compile_command(unit, dbg.executable())
-        if command.warning:
-            self.say("warning: " + command.warning)
-        history = s.history(unit)
-        stem = "%s-%d" % (os.path.splitext(os.path.basename(unit.name))[0], s.process.patches + 1)
 
-        built = compile_unit(command, s.workdir, stem)
-        self.times["compile"] = built.compile_seconds
-        plan = Plan(unit, command)
-        diff = self._diff(built, unit, image, history)
-        changed_all = decide_changes(diff, plan)
-        if plan.nothing_changed:
-            self.say("%s: no function changed; nothing to do." % typed)
-            return
-        self._check_command(typed, plan, image, history)
+    def _targets(self, program):
+        s = self.session
+        if self.args.all_changed:
+            files = s.files.of(program, self.dbg.executable())
+            return [Target(image, unit, _label(unit.path), reason)
+                    for image, unit, reason in changes.changed_units(files, s.history)]
+        targets = {}
+        for typed in self.args.files:
+            try:
+                unit = find_unit(program, typed)
+                targets.setdefault(unit.path, Target(program.image_for(unit.image), unit, typed))
+                continue
+            except UnknownFile as not_a_unit:
+                if not os.path.isfile(typed):
+                    raise
+                files = s.files.of(program, self.dbg.executable())
+                including = changes.units_including(files, os.path.abspath(typed))
+                if not including:
+                    raise HotfixError("%s is not a source file of the program, and no unit of it "
+                                      "includes it." % typed) from not_a_unit
+                for image, unit in including:
+                    targets.setdefault(unit.path, Target(image, unit, _label(unit.path),
+                                                         "includes %s" % typed))
+        return list(targets.values())
 
-        so_path = os.path.join(s.workdir, stem + ".so")
-        patch_symbols = Image(built.patch_object).symbols()
-        if drop_initializers(built.patch_object, patch_symbols["sections"]):
-            self.say("warning: %s has constructors or destructors: the patch does not run them "
-                     "(they ran when the program started)." % typed)
-        bindings = self._bindings(program, patch_symbols["undefined"])
-        libraries = [im.path for im in program.images()[1:]]
-        self.times["link"] = link_patch(built.patch_object, so_path, bindings, libraries, command.argv[0])
-        plan.so_path = so_path
-        self._plan(plan, so_path, unit, image, bindings, history)
-        if self.args.dry_run:
-            for line in describe(plan):
-                dbg.write(line)
-            return
-        if plan.refusals:
-            raise HotfixError("%s: nothing was changed: %s" % (typed, " ".join(plan.refusals)))
-        self._apply(typed, plan, unit, history, built)
+    # --- compile, compare, link: every unit in parallel ----------------
+    def _prepare_all(self, program, targets):
+        s = self.session
+        prepared = []
+        for t in targets:
+            command = find_compile_command(t.unit, self.dbg.executable())
+            p = Prepared(t, command, s.history(t.unit))
+            if command.warning:
+                p.warnings.append(command.warning)
+            prepared.append(p)
+        workers = max(1, min(len(prepared), (os.cpu_count() or 2) // 2))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda p: self._prepare(program, p), prepared))
+        errors = [e for e in results if e is not None]
+        if errors:
+            if len(errors) == 1:
+                raise errors[0]
+            raise HotfixError("nothing was changed: %s" % "\n".join(str(e) for e in errors))
+        for p in prepared:
+            if not p.plan.nothing_changed:
+                self._plan(p)
+        return prepared
 
-    # --- steps -----------------------------------------------------------
+    def _prepare(self, program, p):
+        """Compile, diff and link one unit; returns the error, if any."""
+        s, t = self.session, p.target
+        try:
+            stem = "%s-%d-%d" % (os.path.splitext(os.path.basename(t.unit.name))[0],
+                                 s.process.patches + 1, id(p) % 10000)
+            p.built = compile_unit(p.command, s.workdir, stem)
+            p.times["compile"] = p.built.compile_seconds
+            p.plan = Plan(t.unit, p.command)
+            decide_changes(self._diff(p.built, t.unit, t.image, p.history), p.plan)
+            if p.plan.nothing_changed:
+                return None
+            if not t.reason:
+                self._check_command(t.label, p.plan, t.image, p.history)
+            patch_symbols = Image(p.built.patch_object).symbols()
+            if drop_initializers(p.built.patch_object, patch_symbols["sections"]):
+                p.warnings.append("%s has constructors or destructors: the patch does not run them "
+                                  "(they ran when the program started)." % t.label)
+            p.plan.bindings = self._bindings(program, patch_symbols["undefined"])
+            p.plan.so_path = os.path.join(s.workdir, stem + ".so")
+            libraries = [im.path for im in program.images()[1:]]
+            p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
+                                         p.command.argv[0])
+            return None
+        except HotfixError as e:
+            return e
+
     def _diff(self, built, unit, image, history):
         new = Image(built.diff_object)
         if history:
@@ -210,18 +318,21 @@ class Hotfix:
         """An unedited file whose code differs from the running code means
         the compile command does not reproduce the program (a stale database,
         a missing -D): patching with it would swap in other code."""
-        if history:
+        if history or not plan.changed:
             return
-        try:
-            unedited = os.stat(plan.unit.path).st_mtime <= os.stat(image.path).st_mtime
-        except OSError:
+        built_at = os.stat(image.path).st_mtime
+
+        def edited(paths):
+            return any(os.path.exists(f) and os.stat(f).st_mtime > built_at for f in paths)
+
+        unit = plan.unit
+        if edited(image.info.unit_files(unit) | {unit.path}) or edited(changes.dependencies(unit, plan.command)):
             return
-        if unedited and plan.changed:
-            raise HotfixError(
-                "%s: the compile command (from %s) does not reproduce the running code: %s "
-                "differ%s although %s is not newer than %s; nothing was changed."
-                % (typed, plan.command.origin, ", ".join(plan.changed),
-                   "s" if len(plan.changed) == 1 else "", typed, os.path.basename(image.path)))
+        raise HotfixError(
+            "%s: the compile command (from %s) does not reproduce the running code: %s "
+            "differ%s although neither %s nor a file it includes is newer than %s; nothing was changed."
+            % (typed, plan.command.origin, ", ".join(plan.changed),
+               "s" if len(plan.changed) == 1 else "", typed, os.path.basename(image.path)))
 
     def _bindings(self, program, wanted):
         """Runtime addresses of the program's own symbols the unit uses."""
@@ -239,8 +350,9 @@ class Hotfix:
                     break
         return out
 
-    def _plan(self, plan, so_path, unit, image, bindings, history):
-        so = ImageInfo(so_path)
+    def _plan(self, p):
+        plan, unit, image = p.plan, p.target.unit, p.target.image
+        so = ImageInfo(plan.so_path)
         table = so.symbol_table()
         plan.got = table["got"]
         plan.functions = {sym["name"]: sym for sym in table["symbols"] if sym["type"] == "func"}
@@ -250,27 +362,32 @@ class Hotfix:
         unit_functions = image.info.unit_functions(unit)
         unit_file = os.path.basename(unit.name)
         plan_rebinds(plan, so.native.sites(), table["symbols"], so_vars, exe_vars, unit_functions,
-                     image.bias, bindings, unit_file, image.info)
-        plan_redirects(plan, unit_functions, image.bias, history, self.dbg.read_memory)
+                     image.bias, plan.bindings, unit_file, image.info)
+        plan_redirects(plan, unit_functions, image.bias, p.history, self.dbg.read_memory)
         so.close()
 
-    def _apply(self, typed, plan, unit, history, built):
+    # --- load, check, write: all or nothing ----------------------------
+    def _apply_all(self, prepared):
         dbg = self.dbg
         loader = applying.Loader(self.session)
-        ranges = applying.jump_ranges(plan)
+        redirects = [r for p in prepared for r in p.plan.redirects]
+        ranges = [x for p in prepared for x in applying.jump_ranges(p.plan)]
         # Refuse before loading anything when it is unsafe and there is no
         # --wait; check again after the load, during which other threads ran,
         # and wait there (with gates) if allowed.
         if self.args.wait is None:
-            applying.wait_until_safe(dbg, plan.redirects, ranges, None)
+            applying.wait_until_safe(dbg, redirects, ranges, None)
         start = time.monotonic()
-        handle, bias = loader.dlopen(dbg, plan.so_path)
-        disabled = []
+        loaded, disabled = [], []
         try:
-            trampolines = loader.trampolines(dbg, plan)
+            for p in prepared:
+                loaded.append(loader.dlopen(dbg, p.plan.so_path))
+            trampolines = {}
+            for p in prepared:
+                trampolines.update(loader.trampolines(dbg, p.plan))
             self.times["load"] = time.monotonic() - start
             start = time.monotonic()
-            applying.wait_until_safe(dbg, plan.redirects, ranges, self.args.wait, gate=True)
+            applying.wait_until_safe(dbg, redirects, ranges, self.args.wait, gate=True)
             # A breakpoint inside bytes we overwrite would be re-inserted over
             # the jump: its location on the old code goes; the debugger has
             # already placed one on the new code if its spec names it.
@@ -278,30 +395,38 @@ class Hotfix:
                 if loc.enabled and any(lo <= loc.address < hi for lo, hi, _ in ranges):
                     dbg.set_location_enabled(loc.key, False)
                     disabled.append(loc)
-            writes = applying.rebind_writes(plan, bias) + applying.jump_writes(plan, bias, trampolines)
-            verbose = dbg.write if self.args.verbose else None
-            done = applying.write_all(dbg, writes, verbose)
+            writes = []
+            for p, (_, bias) in zip(prepared, loaded):
+                writes += applying.rebind_writes(p.plan, bias)
+            for p, (_, bias) in zip(prepared, loaded):
+                writes += applying.jump_writes(p.plan, bias, trampolines)
+            done = applying.write_all(dbg, writes, dbg.write if self.args.verbose else None)
         except Exception:
             for loc in disabled:
                 dbg.set_location_enabled(loc.key, True)
-            loader.dlclose(dbg, handle)
+            for handle, _ in reversed(loaded):
+                loader.dlclose(dbg, handle)
             raise
         self.times["patch"] = time.monotonic() - start
         state = self.session.process
         for w in done:
             state.originals.setdefault(w.address, w.old)
         state.disabled_locations += [loc.address for loc in disabled]
-        functions = {name: {"address": sym["value"] + bias, "size": sym["size"], "room": sym["room"]}
-                     for name, sym in plan.functions.items()}
-        entries = [(r.function, e.address, e.size) for r in plan.redirects for e in r.entries
-                   if e.version == "original"]
-        history.append(Version(plan.so_path, handle, bias, built.diff_object, functions,
-                               [r.function for r in plan.redirects], done, typed, time.time(),
-                               plan.statics_kept, plan.globals_bound, entries))
-        state.patches += 1
-        self.say(self._summary(typed, plan))
+        for p, (handle, bias) in zip(prepared, loaded):
+            plan = p.plan
+            functions = {name: {"address": sym["value"] + bias, "size": sym["size"], "room": sym["room"]}
+                         for name, sym in plan.functions.items()}
+            entries = [(r.function, e.address, e.size) for r in plan.redirects for e in r.entries
+                       if e.version == "original"]
+            mine = [w for w in done if w.address in {a for a, _ in _write_span(plan, bias)}]
+            p.history.append(Version(plan.so_path, handle, bias, p.built.diff_object, functions,
+                                     [r.function for r in plan.redirects], mine, p.target.label,
+                                     time.time(), plan.statics_kept, plan.globals_bound, entries))
+            state.patches += 1
+            self.say(self._summary(p))
 
-    def _summary(self, typed, plan):
+    def _summary(self, p):
+        plan = p.plan
         parts = []
         names = [r.function for r in plan.redirects]
         parts.append("%d function%s redirected%s" % (len(names), "" if len(names) == 1 else "s",
@@ -315,5 +440,13 @@ class Hotfix:
             parts.append("%d global%s bound" % (n, "" if n == 1 else "s"))
         if plan.removed:
             parts.append("removed but left in place: %s" % ", ".join(plan.removed))
-        timing = ", ".join("%s %s" % (k, _ms(v)) for k, v in self.times.items())
-        return "%s: %s \u2014 %s" % (typed, ", ".join(parts), timing)
+        times = dict(p.times, **self.times)
+        timing = ", ".join("%s %s" % (k, _ms(v)) for k, v in times.items())
+        return "%s: %s \u2014 %s" % (p.target.label, ", ".join(parts), timing)
+
+
+def _write_span(plan, bias):
+    """(address, what) of the writes that belong to one plan."""
+    out = [(r.at + bias, "") for r in plan.rebinds]
+    out += [(e.jump_start, "") for r in plan.redirects for e in r.entries]
+    return out

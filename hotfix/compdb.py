@@ -15,6 +15,10 @@ from typing import List
 from .errors import HotfixError
 
 
+class UnknownFile(HotfixError):
+    """The file is not one of the program's units."""
+
+
 @dataclass
 class CompileCommand:
     directory: str
@@ -22,6 +26,7 @@ class CompileCommand:
     source: str            # the file exactly as the original command names it
     origin: str            # where the command came from, for messages
     warning: str = ""      # said to the user when the command may be incomplete
+    output: str = ""       # the object file it wrote, when known (absolute)
 
 
 def find_unit(program, typed):
@@ -55,7 +60,7 @@ def find_unit(program, typed):
         base = os.path.basename(typed)
         close = [n for n in names if os.path.basename(n) == base][:3]
     hint = "; did you mean %s?" % " or ".join(close) if close else ""
-    raise HotfixError("%s is not a source file of the program%s" % (typed, hint))
+    raise UnknownFile("%s is not a source file of the program%s" % (typed, hint))
 
 
 def _is_runtime_unit(unit):
@@ -125,7 +130,11 @@ def _match(entry, unit, db_path):
         argv = shlex.split(entry.get("command", ""))
     if not argv:
         return None
-    return CompileCommand(directory, clean_arguments(argv, file), file, db_path)
+    output = entry.get("output", "")
+    if not output and "-o" in argv[:-1]:
+        output = argv[argv.index("-o") + 1]
+    output = os.path.join(directory, output) if output else ""
+    return CompileCommand(directory, clean_arguments(argv, file), file, db_path, output=output)
 
 
 # Flags that produce outputs or name inputs, not code: hotfix supplies its own.

@@ -37,6 +37,7 @@ _PROTOTYPES = {
     "hf_symbols_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_diff_json": (_c.c_int, [_c.c_void_p, _c.c_void_p, _c.c_char_p, _c.POINTER(_c.c_void_p)]),
     "hf_sites_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
+    "hf_line_files_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_encode_jump": (_c.c_int, [_c.c_int, _c.c_uint64, _c.c_uint64, _c.c_char_p, _c.c_size_t,
                                   _c.POINTER(_c.c_size_t)]),
     "hf_jump_size": (_c.c_size_t, [_c.c_int]),
@@ -104,6 +105,10 @@ class Image:
         if self._symbols is None:
             self._symbols = _json(lib().hf_symbols_json, self._handle)
         return self._symbols
+
+    def line_files(self):
+        """{offset in .debug_line: [file paths]} (see hf_line_files_json)."""
+        return {int(k): v for k, v in _json(lib().hf_line_files_json, self._handle).items()}
 
     def sites(self):
         return _json(lib().hf_sites_json, self._handle)

@@ -74,6 +74,7 @@ class Plan:
     warnings: List[str] = field(default_factory=list)
     refusals: List[str] = field(default_factory=list)
     got: int = 0        # link-time address of the patch's GOT
+    bindings: Dict[str, int] = field(default_factory=dict)     # program symbols the patch uses
     functions: Dict[str, dict] = field(default_factory=dict)   # patch symbols by name
 
     @property

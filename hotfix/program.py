@@ -32,6 +32,7 @@ class Unit:
     producer: str
     cu_offset: int
     ranges: List[Tuple[int, int]]
+    stmt_list: int = -1     # offset of its line program in .debug_line
 
     @property
     def path(self):
@@ -56,6 +57,7 @@ class ImageInfo:
         self._dwarf = None
         self._units = None
         self._by_name = None
+        self._line_files = None
 
     # --- symbols ---------------------------------------------------------
     def symbol_table(self):
@@ -123,9 +125,18 @@ class ImageInfo:
                     producer=_text(a["DW_AT_producer"].value) if "DW_AT_producer" in a else "",
                     cu_offset=cu.cu_offset,
                     ranges=_ranges(dwarf, cu, top),
+                    stmt_list=a["DW_AT_stmt_list"].value if "DW_AT_stmt_list" in a else -1,
                 ))
             self._units = units
         return self._units
+
+    def unit_files(self, unit):
+        """The unit's source and every file its line table names (headers
+        with code or declarations; macro-only headers are not there)."""
+        if self._line_files is None:
+            self._line_files = self.native.line_files()
+        names = self._line_files.get(unit.stmt_list, [unit.name])
+        return {os.path.normpath(os.path.join(unit.comp_dir, n)) for n in names}
 
     def variables(self, unit) -> Dict[Tuple[str, str], Variable]:
         """Statics and globals the unit defines, keyed by (scope, name)."""

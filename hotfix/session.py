@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List
 
 from .build import private_directory
+from .changes import Files
 from .program import ImageCache
 
 
@@ -42,6 +43,7 @@ class ProcessState:
 class Session:
     def __init__(self):
         self.cache = ImageCache()
+        self.files = Files()
         self.process = None
         self._workdir = None
 

@@ -83,6 +83,12 @@ hf_status hf_diff_json(hf_image *newobj, hf_image *base, const char *base_funcs,
  *    the address of the GOT slot, or 0 when only the symbol is known} */
 hf_status hf_sites_json(hf_image *so, char **out);
 
+/* The files each line program of .debug_line names (a unit's source and
+ * every header it includes), as JSON: {"OFFSET": ["dir/name", ...], ...}
+ * keyed by the program's offset (a unit's DW_AT_stmt_list).  A relative
+ * path is relative to the unit's DW_AT_comp_dir.  Versions 2 to 5. */
+hf_status hf_line_files_json(hf_image *img, char **out);
+
 /* Encode a jump from `from` to `to` into buf; *len gets its length. */
 hf_status hf_encode_jump(int kind, uint64_t from, uint64_t to, unsigned char *buf,
                          size_t cap, size_t *len);

@@ -38,7 +38,8 @@ def test_a_thread_stopped_inside_malloc(tmp_path, debugger):
         Copy("work_v2.c", "work.c"), Hotfix("work.c"),
         Delete(), Continue()], debugger)
     assert redirected(result), result.transcript
-    assert switch(result) == 2, result.output
+    # main's own printf may reach malloc before the allocator thread does.
+    assert switch(result) in (1, 2), result.output
     assert result.lines()[-1] == "done" and exited_normally(result, debugger), result.transcript
 
 

@@ -118,7 +118,7 @@ def test_a_compile_command_that_does_not_reproduce_the_program_is_refused(tmp_pa
         Break("checkpoint"), Run(4), Continue(2), Hotfix("state.c"), Delete(), Continue(),
     ], cwd=tmp_path)
     assert any(re.search(r"hotfix: state.c: the compile command \(from .*compile_commands.json\) does not "
-                         r"reproduce the running code: .* although state.c is not newer than prog; nothing "
+                         r"reproduce the running code: .* although neither state.c nor a file it includes is newer than prog; nothing "
                          r"was changed\.", l) for l in hotfix_lines(result)), result.transcript
     assert frames(result) == expected(4, {}), result.output
     assert exited_normally(result, debugger)

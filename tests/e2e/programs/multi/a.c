@@ -1,0 +1,6 @@
+#include "tune.h"
+
+int a_value(int i)
+{
+    return i * STEP;
+}

@@ -1,0 +1,4 @@
+int c_value(int i)
+{
+    return -i;
+}

@@ -1,0 +1,6 @@
+#include "tune.h"
+
+int d_value(void)
+{
+    return OTHER;
+}

@@ -1,0 +1,115 @@
+"""--all-changed and header edits: which units are rebuilt, and that they
+are applied as one operation, all or nothing."""
+import os
+import re
+import time
+
+import pytest
+
+from driver import (DEBUGGERS, Break, Command, Continue, Copy, Delete, Hotfix, Run, exited_normally,
+                    hotfix_lines, run)
+from programs import build
+
+UNITS = ["main.c", "a.c", "b.c", "c.c", "d.c"]
+
+
+def values(result):
+    return [tuple(int(x) for x in m.groups())
+            for m in (re.match(r"frame (\d+): a=(-?\d+) b=(-?\d+) c=(-?\d+) d=(-?\d+)", l)
+                      for l in result.lines()) if m]
+
+
+def old(i):
+    return (i, i, i + 100, -i, 7)
+
+
+def prepare(tmp_path):
+    prog = build("multi", tmp_path, UNITS)
+    past = time.time() - 100
+    for name in os.listdir(tmp_path):       # sources older than the program and its objects
+        if name.endswith((".c", ".h")):
+            os.utime(tmp_path / name, (past, past))
+    return prog
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+@pytest.mark.parametrize("how", ["header", "all-changed"])
+def test_a_header_edit_rebuilds_every_unit_that_includes_it(tmp_path, debugger, how):
+    prog = prepare(tmp_path)
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(4), Continue(2),
+        Copy("tune_v2.h", "tune.h"), Hotfix("tune.h" if how == "header" else "--all-changed"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    assert values(result) == [old(0), old(1), (2, 4, 202, -2, 7), (3, 6, 203, -3, 7)], result.output
+    lines = hotfix_lines(result)
+    header = [l for l in lines if "units to rebuild" in l]
+    assert len(header) == 1, lines
+    why = "includes tune.h" if how == "header" else "includes edited header tune.h"
+    for unit in ("a.c", "b.c", "d.c"):
+        assert "%s (%s)" % (unit, why) in header[0], header
+    assert "c.c" not in header[0] and "main.c" not in header[0], header
+    assert "hotfix: d.c: no function changed; nothing to do." in lines, lines
+    assert any(l.startswith("hotfix: a.c: 1 function redirected (a_value)") for l in lines), lines
+    assert any(l.startswith("hotfix: b.c: 1 function redirected (b_value)") for l in lines), lines
+    assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_two_edited_units_are_one_operation_and_new_functions_load(tmp_path, debugger):
+    prog = prepare(tmp_path)
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(4), Continue(2),
+        Copy("a_new.c", "a.c"), Copy("c_v2.c", "c.c"), Hotfix("--all-changed"),
+        Hotfix("--all-changed"),                        # nothing left to do
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    assert values(result) == [old(0), old(1), (2, 1004, 102, -20, 7), (3, 1006, 103, -30, 7)], result.output
+    lines = hotfix_lines(result)
+    assert "hotfix: 2 units to rebuild: a.c (edited), c.c (edited)" in lines, lines
+    assert any(l.startswith("hotfix: a.c: 1 function redirected (a_value), 1 new (twice)") for l in lines), lines
+    assert lines[-1] == "hotfix: no source file of the program changed since it was built or last patched.", lines
+    assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_one_unit_failing_to_compile_applies_nothing(tmp_path, debugger):
+    prog = prepare(tmp_path)
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(4), Continue(2),
+        Copy("a_broken.c", "a.c"), Copy("c_v2.c", "c.c"), Hotfix("--all-changed"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    assert values(result) == [old(i) for i in range(4)], result.output
+    assert "a.c:6:1: error: expected" in result.transcript, \
+        result.transcript
+    assert any(l.startswith("hotfix: compiling a.c failed") for l in hotfix_lines(result)), result.transcript
+    assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_touch_without_change_patches_nothing(tmp_path, debugger):
+    prog = prepare(tmp_path)
+    os.utime(tmp_path / "tune.h")
+    os.utime(tmp_path / "c.c")
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(3), Hotfix("--all-changed"), Delete(), Continue(),
+    ], cwd=tmp_path)
+    lines = hotfix_lines(result)
+    assert "hotfix: 4 units to rebuild: a.c (includes edited header tune.h), b.c (includes edited header " \
+           "tune.h), c.c (edited), d.c (includes edited header tune.h)" in lines, lines
+    for unit in ("a.c", "b.c", "c.c", "d.c"):
+        assert "hotfix: %s: no function changed; nothing to do." % unit in lines, lines
+    assert values(result) == [old(i) for i in range(3)], result.output
+    assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_a_file_that_is_not_part_of_the_program(tmp_path, debugger):
+    prog = prepare(tmp_path)
+    (tmp_path / "notes.h").write_text("#define UNUSED 1\n")
+    result = run(debugger, prog, [Break("checkpoint"), Run(2), Hotfix("notes.h"), Delete(), Continue()],
+                 cwd=tmp_path)
+    assert "hotfix: notes.h is not a source file of the program, and no unit of it includes it." \
+        in hotfix_lines(result), result.transcript
+    assert exited_normally(result, debugger)
