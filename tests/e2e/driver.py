@@ -122,13 +122,33 @@ class Kill(Step):
         return ["process kill"]
 
 
+class Attach(Step):
+    def __init__(self, pid):
+        self.pid = pid
+
+    def gdb(self, ctx):
+        return ["attach %d" % self.pid]
+
+    def lldb(self, ctx):
+        return ["process attach --pid %d" % self.pid]
+
+
+class Detach(Step):
+    def gdb(self, ctx):
+        return ["detach"]
+
+    def lldb(self, ctx):
+        return ["process detach"]
+
+
 class _Context:
     def __init__(self, output):
         self.output = output
 
 
 def run(debugger, program, steps, cwd, timeout=120, env=None):
-    """Run the steps under `debugger` ("gdb" or "lldb") and return a Result."""
+    """Run the steps under `debugger` ("gdb" or "lldb") and return a Result.
+    With program None the steps attach to a running process."""
     output = os.path.join(cwd, "program-output.txt")
     if os.path.exists(output):
         os.unlink(output)
@@ -144,7 +164,7 @@ def run(debugger, program, steps, cwd, timeout=120, env=None):
                 "-ex", "set hotfix debug on"]
         for c in commands:
             argv += ["-ex", c]
-        argv += [program]
+        argv += [program] if program else []
     else:
         # lldb -b stops at the first -o command that fails whatever
         # interpreter.stop-command-source-on-error says (its driver forces
@@ -156,8 +176,8 @@ def run(debugger, program, steps, cwd, timeout=120, env=None):
         argv = [LLDB, "--no-lldbinit", "--no-use-colors", "-b",
                 "-O", "settings set auto-confirm true",
                 "-o", "command script import %s" % os.path.join(REPO, "lldb", "hotfix_lldb.py"),
-                "-o", "command source -e false %s" % shlex.quote(script),
-                "--", program]
+                "-o", "command source -e false %s" % shlex.quote(script)]
+        argv += ["--", program] if program else []
     full_env = dict(os.environ)
     full_env.update(env or {})
     full_env["HOTFIX_DEBUG"] = "1"
