@@ -17,6 +17,7 @@ from typing import List
 from . import native
 from .debugger import CallFailed
 from .errors import HotfixError
+from .names import demangle_text
 from .program import read_c_string
 
 RTLD_NOW = 2
@@ -180,6 +181,7 @@ def check_stacks(dbg, redirects, jump_ranges):
 
 
 def _refusal(problems, wait):
+    problems = [demangle_text(p) for p in problems]
     if wait is None:
         return ActiveFunction("cannot patch now: %s. Use --wait to retry until it returns."
                               % "; ".join(problems))

@@ -105,7 +105,26 @@ def drop_initializers(patch_object, sections):
     return True
 
 
-def link_patch(patch_object, output, bindings, libraries, compiler):
+_RUNTIME_SOURCE = b"""/* What C++ code of a patch needs from the startup files hotfix leaves out
+ * (they would add constructors): the handle __cxa_atexit registers
+ * destructors under. */
+void *__dso_handle __attribute__((visibility("hidden"))) = &__dso_handle;
+"""
+
+
+def runtime_object(workdir, compiler):
+    """A small object defining __dso_handle, compiled once per directory."""
+    out = os.path.join(workdir, "runtime.o")
+    if not os.path.exists(out):
+        src = os.path.join(workdir, "runtime.c")
+        with open(src, "wb") as f:
+            f.write(_RUNTIME_SOURCE)
+        cc = "clang" if "clang" in os.path.basename(compiler) else "gcc"
+        _run([cc, "-fPIC", "-c", src, "-o", out], workdir, "compiling hotfix's runtime object")
+    return out
+
+
+def link_patch(patch_object, output, bindings, libraries, compiler, extra_objects=()):
     """Link the patch .so.  bindings {name: address} define the program's
     own symbols the unit refers to (quoted in a linker script: ld's
     expression parser reads names like `dbAdd` as numbers otherwise);
@@ -115,7 +134,7 @@ def link_patch(patch_object, output, bindings, libraries, compiler):
     with open(script, "w") as f:
         for name, address in sorted(bindings.items()):
             f.write('"%s" = 0x%x;\n' % (name.replace('"', '\\"'), address))
-    argv = [compiler, "-shared", "-nostartfiles", "-o", output, patch_object, script,
+    argv = [compiler, "-shared", "-nostartfiles", "-o", output, patch_object] + list(extra_objects) + [script,
             "-Wl,--emit-relocs", "-Wl,-z,now", "-Wl,-z,defs", "-Wl,-Bsymbolic",
             "-Wl,--as-needed"] + list(libraries)
     start = time.monotonic()

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 
 from . import apply as applying
 from . import changes, patches
-from .build import compile_unit, drop_initializers, link_patch
+from .build import compile_unit, drop_initializers, link_patch, runtime_object
 from .compdb import UnknownFile, find_compile_command, find_unit
 from .errors import HotfixError
 from .native import Image
-from .plan import Plan, decide_changes, describe, plan_redirects, plan_rebinds
+from .names import demangle_text
+from .plan import Plan, check_layouts, decide_changes, describe, plan_redirects, plan_rebinds
 from .program import ImageInfo, Program
 from .session import Session, Version
 
@@ -171,6 +172,7 @@ class Prepared:
     history: list
     built: object = None
     plan: Plan = None
+    functions: list = field(default_factory=list)   # the program's functions of the unit
     times: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
 
@@ -186,7 +188,7 @@ class Hotfix:
         self.times = {}
 
     def say(self, text):
-        self.dbg.write("hotfix: " + text)
+        self.dbg.write("hotfix: " + demangle_text(text))
 
     def run(self):
         program = Program(self.dbg, self.session.cache)
@@ -212,14 +214,14 @@ class Hotfix:
         if self.args.dry_run:
             for p in changed:
                 for line in describe(p.plan):
-                    self.dbg.write(line)
+                    self.dbg.write(demangle_text(line))
             return
         refusals = ["%s: %s" % (p.target.label, r) for p in changed for r in p.plan.refusals]
         if refusals:
             if len(changed) == 1:
-                raise HotfixError("%s: nothing was changed: %s" % (
-                    changed[0].target.label, " ".join(changed[0].plan.refusals)))
-            raise HotfixError("nothing was changed: %s" % " ".join(refusals))
+                raise HotfixError(demangle_text("%s: nothing was changed: %s" % (
+                    changed[0].target.label, " ".join(changed[0].plan.refusals))))
+            raise HotfixError(demangle_text("nothing was changed: %s" % " ".join(refusals)))
         self._apply_all(changed)
 
     # --- what to patch ---------------------------------------------------
@@ -289,7 +291,7 @@ class Hotfix:
             p.built = compile_unit(p.command, s.workdir, stem)
             p.times["compile"] = p.built.compile_seconds
             p.plan = Plan(t.unit, p.command)
-            decide_changes(self._diff(p.built, t.unit, t.image, p.history), p.plan)
+            decide_changes(self._diff(p), p.plan)
             if p.plan.nothing_changed:
                 return None
             if not t.reason:
@@ -301,18 +303,37 @@ class Hotfix:
             p.plan.bindings = self._bindings(program, patch_symbols["undefined"])
             p.plan.so_path = os.path.join(s.workdir, stem + ".so")
             libraries = [im.path for im in program.images()[1:]]
+            extra = []
+            if "__dso_handle" in patch_symbols["undefined"]:
+                extra.append(runtime_object(s.workdir, p.command.argv[0]))
             p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
-                                         p.command.argv[0])
+                                         p.command.argv[0], extra)
             return None
         except HotfixError as e:
             return e
 
-    def _diff(self, built, unit, image, history):
-        new = Image(built.diff_object)
-        if history:
-            return new.diff(Image(history[-1].diff_object))
-        funcs = [(f["name"], f["value"], f["size"]) for f in image.info.unit_functions(unit)]
-        return new.diff(image.info.native, funcs)
+    def _diff(self, p):
+        new = Image(p.built.diff_object)
+        p.functions = self._functions(p.target, new)
+        if p.history:
+            return new.diff(Image(p.history[-1].diff_object))
+        return new.diff(p.target.image.info.native, [(f["name"], f["value"], f["size"]) for f in p.functions])
+
+    @staticmethod
+    def _functions(target, new):
+        """The program's functions of this unit: those in its address
+        ranges, and the one copy the program kept of each inline or template
+        function (weak, COMDAT) the unit defines, wherever it landed."""
+        info = target.image.info
+        functions = info.unit_functions(target.unit)
+        have = {f["name"] for f in functions}
+        for sym in new.symbols()["symbols"]:
+            if sym["type"] == "func" and sym["bind"] == "weak" and sym["name"] not in have:
+                kept = info.lookup(sym["name"])
+                if kept is not None and kept["type"] == "func" and kept["size"]:
+                    functions.append(kept)
+                    have.add(sym["name"])
+        return functions
 
     def _check_command(self, typed, plan, image, history):
         """An unedited file whose code differs from the running code means
@@ -359,11 +380,13 @@ class Hotfix:
         so_units = [u for u in so.units() if u.name == unit.name] or so.units()
         so_vars = so.variables(so_units[0]) if so_units else {}
         exe_vars = image.info.variables(unit)
-        unit_functions = image.info.unit_functions(unit)
+        unit_functions = p.functions
         unit_file = os.path.basename(unit.name)
         plan_rebinds(plan, so.native.sites(), table["symbols"], so_vars, exe_vars, unit_functions,
                      image.bias, plan.bindings, unit_file, image.info)
         plan_redirects(plan, unit_functions, image.bias, p.history, self.dbg.read_memory)
+        if so_units:
+            check_layouts(plan, image.info.types(unit), so.types(so_units[0]))
         so.close()
 
     # --- load, check, write: all or nothing ----------------------------

@@ -13,6 +13,7 @@ from . import apply as applying
 from . import native
 from .plan import ENDBR64
 from .errors import HotfixError
+from .names import demangle_text
 
 
 def _active(dbg, versions):
@@ -83,7 +84,7 @@ def status(dbg, session):
                 parts.append("statics kept: %s" % ", ".join(v.statics_kept))
             if v.globals_bound:
                 parts.append("bound: %s" % ", ".join(v.globals_bound))
-            dbg.write("  %s patch %d at %s: %s" % (v.unit, n, when, "; ".join(parts)))
+            dbg.write(demangle_text("  %s patch %d at %s: %s" % (v.unit, n, when, "; ".join(parts))))
         dbg.write("  %s: %s" % (versions[-1].unit, _check_entries(dbg, versions)))
         active = _active(dbg, versions)
         dbg.write("  %s: %s" % (versions[-1].unit, "replaced code active now: " + "; ".join(active)
@@ -134,5 +135,6 @@ def revert(dbg, session, unit_paths, wait):
     state.disabled_locations = [a for a in state.disabled_locations if a not in restored]
     for path, versions, _, names in plans:
         state.units[path] = []
-        dbg.write("hotfix: %s: reverted %d function%s (%s) to the program's own code."
-                  % (versions[-1].unit, len(names), "" if len(names) == 1 else "s", ", ".join(names)))
+        dbg.write(demangle_text("hotfix: %s: reverted %d function%s (%s) to the program's own code."
+                                % (versions[-1].unit, len(names), "" if len(names) == 1 else "s",
+                                   ", ".join(names))))

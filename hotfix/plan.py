@@ -13,6 +13,7 @@ from typing import Dict, List, Optional
 
 from . import native
 from .errors import HotfixError
+from .program import layout_change
 
 ENDBR64 = b"\xf3\x0f\x1e\xfa"
 # Largest first: the 5-byte jump needs a trampoline slot mapped near the code.
@@ -116,7 +117,15 @@ def plan_redirects(plan, unit_functions, bias, history, memory):
     """One Redirect per changed function: from its original entry and from
     every earlier patch's entry, straight to the new body."""
     originals = {f["name"]: f for f in unit_functions}
+    seen = {}
     for name in plan.changed:
+        # Aliases (C++ complete/base constructors C1/C2) share one address:
+        # redirect it once.
+        orig = originals.get(name)
+        if orig is not None and orig["value"] in seen:
+            continue
+        if orig is not None:
+            seen[orig["value"]] = name
         new = plan.functions.get(name)
         orig = originals.get(name)
         if new is None or orig is None:
@@ -230,9 +239,28 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             continue
         plan.rebinds.append(Rebind(site["at"], kind, address + exe_bias, "variable %s" % label, offset))
         (bound if var is not None and var.external else kept).add(label)
-    plan.statics_kept = sorted(kept)
-    plan.globals_bound = sorted(bound)
-    plan.new_statics = sorted(fresh)
+    plan.statics_kept = sorted(user_visible(kept))
+    plan.globals_bound = sorted(user_visible(bound))
+    plan.new_statics = sorted(user_visible(fresh))
+
+
+def check_layouts(plan, old_types, new_types):
+    """A struct or class whose layout changed cannot be patched: objects of
+    it live in the process with the old layout, and new code would read
+    them with the new one."""
+    for name in sorted(set(old_types) & set(new_types)):
+        if old_types[name] != new_types[name]:
+            plan.refusals.append("the layout of %s changed (%s): objects of it in the process "
+                                 "keep the old layout." % (name, layout_change(old_types[name], new_types[name])))
+
+
+# Objects the compiler makes (vtables, typeinfo, VTTs, guard variables, TLS
+# wrappers): bound like statics, but not the user's variables to report.
+_COMPILER_MADE = ("_ZTV", "_ZTI", "_ZTS", "_ZTT", "_ZGV", "_ZTH", "_ZTW", "__dso_handle")
+
+
+def user_visible(names):
+    return [n for n in names if not n.startswith(_COMPILER_MADE)]
 
 
 def describe(plan):

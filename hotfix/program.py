@@ -138,6 +138,23 @@ class ImageInfo:
         names = self._line_files.get(unit.stmt_list, [unit.name])
         return {os.path.normpath(os.path.join(unit.comp_dir, n)) for n in names}
 
+    def types(self, unit) -> Dict[str, str]:
+        """Layouts of the complete struct, class and union types the unit
+        defines (qualified name -> size, bases, members with offsets and
+        virtual functions with their vtable slots)."""
+        dwarf = self._dwarf_info()
+        cu = dwarf.get_CU_at(unit.cu_offset)
+        out = {}
+        for die in cu.iter_DIEs():
+            if die.tag not in _RECORDS or "DW_AT_byte_size" not in die.attributes:
+                continue
+            if "DW_AT_declaration" in die.attributes:
+                continue
+            name = _qualified_name(die)
+            if name:
+                out[name] = _layout(die)
+        return out
+
     def variables(self, unit) -> Dict[Tuple[str, str], Variable]:
         """Statics and globals the unit defines, keyed by (scope, name)."""
         dwarf = self._dwarf_info()
@@ -183,6 +200,63 @@ def _name_of(die):
     return ""
 
 
+_RECORDS = ("DW_TAG_structure_type", "DW_TAG_class_type", "DW_TAG_union_type")
+
+
+def _qualified_name(die):
+    parts = []
+    while die is not None and die.tag != "DW_TAG_compile_unit":
+        if "DW_AT_name" not in die.attributes:
+            if die.tag in _RECORDS or die.tag == "DW_TAG_namespace":
+                parts.append("(anonymous)")
+            else:
+                return ""       # a type local to a function: not shared with live objects
+        else:
+            parts.append(_text(die.attributes["DW_AT_name"].value))
+        die = die.get_parent()
+        if die is not None and die.tag in ("DW_TAG_subprogram", "DW_TAG_lexical_block"):
+            return ""
+    return "::".join(reversed(parts))
+
+
+def _layout(die):
+    """A type's layout as text: equal texts, equal layouts."""
+    items = ["%d bytes" % die.attributes["DW_AT_byte_size"].value]
+    for child in die.iter_children():
+        a = child.attributes
+        if child.tag == "DW_TAG_inheritance":
+            base = child.get_DIE_from_attribute("DW_AT_type")
+            off = a["DW_AT_data_member_location"].value if "DW_AT_data_member_location" in a else 0
+            items.append("base %s at %s" % (_qualified_name(base) or "?", off))
+        elif child.tag == "DW_TAG_member" and "DW_AT_external" not in a:
+            if "DW_AT_data_member_location" not in a and die.tag != "DW_TAG_union_type":
+                continue        # a static member: not part of the layout
+            off = a["DW_AT_data_member_location"].value if "DW_AT_data_member_location" in a else 0
+            _, t = _type_of(child, 2)
+            bits = ":%d" % a["DW_AT_bit_size"].value if "DW_AT_bit_size" in a else ""
+            items.append("%s %s at %s%s" % (t, _name_of(child), off, bits))
+        elif child.tag == "DW_TAG_subprogram" and "DW_AT_vtable_elem_location" in a:
+            loc = a["DW_AT_vtable_elem_location"].value
+            slot = loc[-1] if isinstance(loc, list) and loc else loc
+            items.append("virtual %s in slot %s" % (_text(a["DW_AT_name"].value) if "DW_AT_name" in a else "?",
+                                                   slot))
+    return "; ".join(items)
+
+
+def layout_change(old, new):
+    """The first difference between two layouts, in words."""
+    a, b = old.split("; "), new.split("; ")
+    if a[0] != b[0]:
+        return "its size changed from %s to %s" % (a[0], b[0])
+    for x in a[1:]:
+        if x not in b:
+            return "`%s' is no longer there" % x
+    for x in b[1:]:
+        if x not in a:
+            return "`%s' is new" % x
+    return "its members moved"
+
+
 def _enclosing_function(die):
     parent = die.get_parent()
     while parent is not None:
@@ -204,6 +278,8 @@ def _ranges(dwarf, cu, top):
         out = []
         for r in dwarf.range_lists().get_range_list_at_offset(a["DW_AT_ranges"].value, cu=cu):
             if not hasattr(r, "begin_offset"):
+                if hasattr(r, "base_address"):      # DW_RLE_base_address(x): a new base
+                    base = r.base_address
                 continue
             if getattr(r, "is_absolute", False):
                 out.append((r.begin_offset, r.end_offset))

@@ -778,7 +778,13 @@ static uint64_t literal_size(const hf_image *img, size_t shndx, uint64_t off)
  * string section) rather than an object of its own? */
 static int is_label(const symbol *s)
 {
-    return s->type == STT_SECTION || (s->type == STT_NOTYPE && s->bind == STB_LOCAL && !s->sym.st_size);
+    if (s->type == STT_SECTION)
+        return 1;
+    if (s->bind != STB_LOCAL)
+        return 0;
+    /* gas keeps .LC0 as a sized-0 label; clang keeps .L.str.2 as a sized
+     * object: both are anonymous literals, compared by content. */
+    return (s->type == STT_NOTYPE && !s->sym.st_size) || !strncmp(s->name, ".L", 2);
 }
 
 static ref object_ref(const hf_image *img, const reloc *r)

@@ -266,8 +266,32 @@ static void test_jumps(void)
     CHECK(hf_jump_size(HF_JUMP_ABS14) == 14, "ABS14 size %zu", hf_jump_size(HF_JUMP_ABS14));
     CHECK(hf_jump_size(HF_JUMP_R11) == 13, "R11 size %zu", hf_jump_size(HF_JUMP_R11));
     CHECK(hf_jump_size(HF_JUMP_REL32) == 5, "REL32 size %zu", hf_jump_size(HF_JUMP_REL32));
-    CHECK(hf_jump_size(0) == 0 && hf_jump_size(4) == 0 && hf_jump_size(-1) == 0,
+    CHECK(hf_jump_size(HF_JUMP_SELF) == 2, "SELF size %zu", hf_jump_size(HF_JUMP_SELF));
+    CHECK(hf_jump_size(0) == 0 && hf_jump_size(5) == 0 && hf_jump_size(-1) == 0,
           "unknown kinds have size 0");
+
+    /* The gate: jmp . (eb fe), whatever the target. */
+    memset(buf, 0xcc, sizeof buf);
+    int gst = hf_encode_jump(HF_JUMP_SELF, 0x400000, 0x500000, buf, sizeof buf, &len);
+    CHECK(gst == HF_OK && len == 2 && buf[0] == 0xeb && buf[1] == 0xfe && buf[2] == 0xcc,
+          "SELF encodes jmp .: st %d len %zu", gst, len);
+
+    /* Decoding gives back what encoding wrote. */
+    int kinds[] = {HF_JUMP_ABS14, HF_JUMP_R11, HF_JUMP_REL32, HF_JUMP_SELF};
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        uint64_t from = 0x400000, to = kinds[i] == HF_JUMP_SELF ? from : 0x410000;
+        int kind = -1;
+        uint64_t got = 0;
+        hf_encode_jump(kinds[i], from, to, buf, sizeof buf, &len);
+        hf_decode_jump(buf, len, from, &kind, &got);
+        CHECK(kind == kinds[i] && got == to, "decode kind %d: got kind %d target %#llx", kinds[i], kind,
+              (unsigned long long)got);
+    }
+    static const unsigned char nop5[] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+    int nk = -1;
+    uint64_t nt = 1;
+    hf_decode_jump(nop5, sizeof nop5, 0x400000, &nk, &nt);
+    CHECK(nk == 0 && nt == 0, "a nop is not a jump: kind %d", nk);
 
     memset(buf, 0xcc, sizeof buf);
     int st = hf_encode_jump(HF_JUMP_ABS14, 0x400000, target, buf, sizeof buf, &len);

@@ -21,8 +21,12 @@ def build(scenario, dest, units, cc="gcc", opt="-O0", library=None, link_flags=(
     names); `library` (a unit) goes into libunit.so instead.  Returns the
     path of the program."""
     dest = str(dest)
-    for name in os.listdir(os.path.join(HERE, scenario)):
-        shutil.copy(os.path.join(HERE, scenario, name), dest)
+    # A scenario here, or an example's folder (its src/ and patches/ flattened).
+    sources = [os.path.join(HERE, scenario)] if not os.path.isabs(scenario) else \
+        [os.path.join(scenario, d) for d in ("src", "patches")]
+    for folder in sources:
+        for name in os.listdir(folder):
+            shutil.copy(os.path.join(folder, name), dest)
     entries, objects = [], []
     for unit in units + ([library] if library else []):
         obj = os.path.splitext(unit)[0] + ".o"
