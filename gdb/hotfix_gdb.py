@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import sys
+import tempfile
 import threading
 import traceback
 
@@ -146,6 +147,35 @@ class GdbDebugger(Debugger):
             finally:
                 timer.cancel()
 
+    def resume_until(self, predicate, poll):
+        pid = self.pid()
+        done, ours = threading.Event(), threading.Event()
+
+        def watch():
+            while not done.wait(poll):
+                if predicate():
+                    ours.set()
+                    os.kill(pid, signal.SIGINT)
+                    return
+
+        watcher = threading.Thread(target=watch, name="hotfix-watch", daemon=True)
+        log = tempfile.NamedTemporaryFile(prefix="hotfix-stop-", suffix=".txt", delete=False)
+        log.close()
+        try:
+            with _quiet(log.name):
+                watcher.start()
+                try:
+                    gdb.execute("continue", to_string=True)
+                finally:
+                    done.set()
+                    watcher.join()
+            if not ours.is_set():
+                with open(log.name, errors="replace") as f:
+                    gdb.write(f.read())        # the stop the user should see
+            return ours.is_set() and self.process_state() == "stopped"
+        finally:
+            os.unlink(log.name)
+
     def breakpoint_locations(self):
         out = []
         for b in gdb.breakpoints():
@@ -167,10 +197,11 @@ class GdbDebugger(Debugger):
 
 
 @contextlib.contextmanager
-def _quiet():
+def _quiet(path="/dev/null"):
     """GDB prints the stops hotfix makes while waiting ("Thread 3 received
-    signal SIGINT") even under to_string: send them to /dev/null."""
-    gdb.execute("set logging file /dev/null", to_string=True)
+    signal SIGINT") even under to_string: send them to a file."""
+    gdb.execute("set logging file %s" % path, to_string=True)
+    gdb.execute("set logging overwrite on", to_string=True)
     gdb.execute("set logging redirect on", to_string=True)
     gdb.execute("set logging enabled on", to_string=True)
     try:

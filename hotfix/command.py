@@ -23,6 +23,11 @@ from .session import Session, Version
 SUMMARY = "Patch the running program with the edited source FILE; state is kept."
 
 HELP_EPILOG = """\
+hotfix watch on continues the program and, whenever a source file of it is
+saved, interrupts it, patches what changed (or shows the compiler's
+diagnostics and keeps the old code) and continues; it comes back to the
+prompt when the program stops by itself (a breakpoint, a signal, Ctrl-C).
+
 hotfix recompiles each FILE with the command that built it (from
 compile_commands.json, or the flags in its debug information), compares
 the new code with the code the program runs, and redirects only the
@@ -56,7 +61,8 @@ class _Parser(argparse.ArgumentParser):
 def make_parser():
     p = _Parser(prog="hotfix", description=SUMMARY, epilog=HELP_EPILOG, add_help=False,
                 usage="hotfix [OPTIONS] FILE...\n       hotfix [OPTIONS] --all-changed\n"
-                      "       hotfix --revert FILE... | --revert --all | --status",
+                      "       hotfix --revert FILE... | --revert --all | --status\n"
+                      "       hotfix watch on|off",
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="*", metavar="FILE",
                    help="an edited source file of the program, or a header: every unit that includes "
@@ -118,6 +124,8 @@ def session():
 
 def run(dbg, argv):
     """Run one `hotfix` command.  Raises HotfixError with the sentence to show."""
+    if argv[:1] == ["watch"]:
+        return watch(dbg, argv[1:])
     args = PARSER.parse_args(argv)
     if args.help:
         dbg.write(help_text())
@@ -146,6 +154,56 @@ def run(dbg, argv):
         patches.revert(dbg, s, units, args.wait)
     else:
         Hotfix(dbg, s, args).run()
+
+
+WATCH_POLL = 0.2
+
+
+def watch(dbg, argv):
+    """hotfix watch on: continue the program; whenever a file of one of its
+    units is saved, interrupt it, patch what changed (or show why not) and
+    continue.  Back to the prompt when the program stops by itself."""
+    if argv not in (["on"], ["off"], []):
+        raise ArgumentError("usage: hotfix watch on|off.")
+    if argv == ["off"]:
+        dbg.write("hotfix: watch is off (it runs only while `hotfix watch on` continues the program).")
+        return
+    state = dbg.process_state()
+    if state != "stopped":
+        raise HotfixError("the program is not running." if state == "none" else
+                          "the program is running: interrupt it first (Ctrl-C), then hotfix watch on.")
+    s = session()
+    s.for_process(dbg.pid())
+    program = Program(dbg, s.cache)
+    files = s.files.of(program, dbg.executable())
+    # System headers do not change under a running program: not watched.
+    paths = {n for _, _, _, names in files for n in names if not n.startswith("/usr/")}
+
+    def mtimes():
+        out = {}
+        for path in paths:
+            try:
+                out[path] = os.stat(path).st_mtime_ns
+            except OSError:
+                out[path] = 0
+        return out
+
+    seen = mtimes()
+    dbg.write("hotfix: watching %d files of %d units; continuing (back to the prompt when the program "
+              "stops)." % (len(paths), len(files)))
+    args = PARSER.parse_args(["--all-changed"])
+    while True:
+        if not dbg.resume_until(lambda: mtimes() != seen, WATCH_POLL):
+            dbg.write("hotfix: watch ended: the program %s." % (
+                "stopped" if dbg.process_state() == "stopped" else "is gone"))
+            return
+        time.sleep(WATCH_POLL / 2)      # let the editor finish writing
+        seen = mtimes()
+        try:
+            Hotfix(dbg, s, args).run()
+        except HotfixError as e:
+            dbg.write("hotfix: %s" % e)
+            dbg.write("hotfix: the program goes on with its current code.")
 
 
 def _ms(seconds):

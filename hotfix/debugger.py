@@ -95,6 +95,14 @@ class Debugger:
         """Let the process run for a while, then stop it again (--wait)."""
         raise NotImplementedError
 
+    def resume_until(self, predicate, poll: float) -> bool:
+        """Continue the process, user breakpoints active, until it stops by
+        itself (return False; the user sees why, as after `continue`) or
+        predicate() is true, asked every `poll` seconds from another thread
+        (then stop it, quietly, and return True).  predicate() must not
+        call the debugger."""
+        raise NotImplementedError
+
     # --- breakpoints -----------------------------------------------------
     def breakpoint_locations(self) -> List[Location]:
         raise NotImplementedError
