@@ -5,11 +5,11 @@ The LLDB side of hotfix's Debugger interface, and the commands `hotfix` and
 (REPO/hotfix).  This folder has no __init__.py on purpose: a package named
 `lldb` would shadow LLDB's own module.
 """
+import contextlib
 import os
 import shlex
 import sys
 import threading
-import time
 import traceback
 
 import lldb
@@ -18,14 +18,15 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.isdir(os.path.join(_REPO, "hotfix")) and _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
-from hotfix import command as core            # noqa: E402
-from hotfix.debugger import MAX_FRAMES, CallFailed, Debugger, Frame, Location, Thread  # noqa: E402
+from hotfix.debugger import ASYNC_SIGNALS, MAX_FRAMES, CallFailed, Debugger, Frame, Location, Thread  # noqa: E402
 from hotfix.errors import HotfixError          # noqa: E402
 
 MASK64 = (1 << 64) - 1
 # During an inferior call LLDB first runs the calling thread alone for this
 # long, then resumes every thread so a lock holder can finish (TryAllThreads).
 ONE_THREAD_SLICE = 0.1
+# LLDB takes ~100 ms to act on an interrupt; a repeated one is harmless.
+INTERRUPT_RETRY = 0.1
 DEBUG_COMMAND = "hotfix-config debug on"
 
 _STATES = {
@@ -39,7 +40,20 @@ _STATES = {
 }
 _SYMBOL_TYPES = {lldb.eSymbolTypeCode: 0, lldb.eSymbolTypeData: 0, lldb.eSymbolTypeResolver: 1}
 
-settings = {"debug": core.debug_default()}
+# What hotfix-config changed; until then the core's default applies.
+settings = {}
+
+
+def _core():
+    """The core's command module, imported on first use: importing it (and
+    pyelftools) takes most of a second, which would otherwise be added to
+    every LLDB start with hotfix in ~/.lldbinit."""
+    from hotfix import command
+    return command
+
+
+def _debug():
+    return settings["debug"] if "debug" in settings else _core().debug_default()
 
 
 def _error_text(sberror):
@@ -146,10 +160,6 @@ class LldbDebugger(Debugger):
             raise CallFailed("there is no thread %d." % thread_id)
         selected = process.GetSelectedThread()
         selected_frame = selected.GetSelectedFrame().GetFrameID() if selected.IsValid() else 0
-        # IgnoreBreakpoints covers the calling thread; the others run too
-        # (TryAllThreads), so pause every user breakpoint, as GDB's adapter does.
-        paused = [b for b in (self.target.GetBreakpointAtIndex(i)
-                              for i in range(self.target.GetNumBreakpoints())) if b.IsEnabled()]
         options = lldb.SBExpressionOptions()
         options.SetLanguage(lldb.eLanguageTypeC)
         options.SetUnwindOnError(True)          # a signal aborts the call and unwinds it
@@ -162,15 +172,18 @@ class LldbDebugger(Debugger):
         options.SetTrapExceptions(False)
         options.SetSuppressPersistentResult(True)   # no $0, $1 ... left behind
         options.SetAutoApplyFixIts(False)
+        # IgnoreBreakpoints alone would let the call run past every hit, but
+        # each hit by another thread prints "warning: hit breakpoint while
+        # running function": pause them.  Not those a thread is stopped at:
+        # re-enabling gives a breakpoint new site ids, and `process continue
+        # -i N` finds the breakpoint to ignore by the site id in the thread's
+        # stop reason (it would silently ignore nothing).
         try:
-            for b in paused:
-                b.SetEnabled(False)
-            process.SetSelectedThread(thread)
-            value = thread.GetFrameAtIndex(0).EvaluateExpression(expression, options)
+            with self._user_breakpoints_paused(keep=self._breakpoints_stopped_at(process)), \
+                    self._async_signals_passed(process):
+                process.SetSelectedThread(thread)
+                value = thread.GetFrameAtIndex(0).EvaluateExpression(expression, options)
         finally:
-            for b in paused:
-                if b.IsValid():
-                    b.SetEnabled(True)
             if selected.IsValid():
                 process.SetSelectedThread(selected)
                 selected.SetSelectedFrame(selected_frame)
@@ -180,21 +193,115 @@ class LldbDebugger(Debugger):
         # Sign-extended like GDB's int(value): (int)-1 is 2**64 - 1.
         return value.GetValueAsSigned() & MASK64
 
+    @staticmethod
+    def _breakpoints_stopped_at(process):
+        ids = set()
+        for i in range(process.GetNumThreads()):
+            t = process.GetThreadAtIndex(i)
+            if t.GetStopReason() == lldb.eStopReasonBreakpoint:
+                # data: breakpoint id, location id, breakpoint id, location id ...
+                ids.update(t.GetStopReasonDataAtIndex(j) for j in range(0, t.GetStopReasonDataCount(), 2))
+        return ids
+
+    @contextlib.contextmanager
+    def _user_breakpoints_paused(self, keep=()):
+        paused = [b for b in (self.target.GetBreakpointAtIndex(i)
+                              for i in range(self.target.GetNumBreakpoints()))
+                  if b.IsEnabled() and b.GetID() not in keep]
+        for b in paused:
+            b.SetEnabled(False)
+        try:
+            yield
+        finally:
+            for b in paused:
+                if b.IsValid():
+                    b.SetEnabled(True)
+
+    @contextlib.contextmanager
+    def _async_signals_passed(self, process):
+        """Signals that only notify the program must not stop an inferior
+        call: a stop aborts it (LLDB stops on SIGUSR1, SIGPIPE, SIGIO ... by
+        default), and an aborted dlopen keeps the loader lock for good.  They
+        go to the program's handlers instead."""
+        unix = process.GetUnixSignals()
+        changed = []
+        for name in ASYNC_SIGNALS:
+            number = unix.GetSignalNumberFromName(name)
+            if number > 0 and (unix.GetShouldStop(number) or unix.GetShouldNotify(number)):
+                changed.append((number, unix.GetShouldStop(number), unix.GetShouldNotify(number)))
+                unix.SetShouldStop(number, False)
+                unix.SetShouldNotify(number, False)
+        try:
+            yield
+        finally:
+            for number, stop, notify in changed:
+                unix.SetShouldStop(number, stop)
+                unix.SetShouldNotify(number, notify)
+
     def resume_for(self, seconds):
-        # A synchronous continue that a timer ends with an interrupt (the
-        # driver's Ctrl-C): LLDB stops the process with SIGSTOP, which it never
-        # passes to the program (`process handle SIGSTOP`: pass false).  An
-        # interrupt arriving after a breakpoint already stopped it is ignored.
+        # User breakpoints are paused as in GDB's adapter; the stop reason
+        # moves to the interrupt, so their new site ids do not matter here.
         process = self._process()
+        with self._user_breakpoints_paused():
+            self._continue_while(lambda stopped: stopped.wait(seconds))
+        if process.GetState() == lldb.eStateExited:
+            self._show_stop()
+
+    def resume_until(self, predicate, poll):
+        process = self._process()
+        asked = []
+
+        def watch(stopped):
+            while not stopped.wait(poll):
+                # A command interrupt, seen only from this thread.  (LLDB 19
+                # gives Ctrl-C to the process's I/O handler instead when the
+                # program has LLDB's terminal, and nobody reads it meanwhile.)
+                if self.debugger.InterruptRequested():
+                    return
+                if predicate():
+                    asked.append(True)
+                    return
+
+        self._continue_while(watch)
+        if asked and process.GetState() == lldb.eStateStopped and _stopped_by_interrupt(process):
+            return True
+        self._show_stop()
+        return False
+
+    def _continue_while(self, watch):
+        """Continue synchronously (it prints nothing) on another thread while
+        watch(stopped) runs on this one; when watch returns, interrupt the
+        process until it has stopped.  stopped is set once the continue is
+        over.  Meanwhile this thread calls no more of LLDB than
+        SendAsyncInterrupt and InterruptRequested: the continue holds the
+        target's API lock."""
+        process = self._process()
+        stopped = threading.Event()
+
+        def resume():
+            try:
+                process.Continue()
+            finally:
+                stopped.set()
+
         was_async = self.debugger.GetAsync()
         self.debugger.SetAsync(False)
-        timer = threading.Timer(seconds, process.SendAsyncInterrupt)
-        timer.start()
+        resumer = threading.Thread(target=resume, name="hotfix-continue", daemon=True)
         try:
-            process.Continue()
+            resumer.start()
+            watch(stopped)
         finally:
-            timer.cancel()
+            _interrupt_until(process, stopped)
+            resumer.join()
             self.debugger.SetAsync(was_async)
+
+    def _show_stop(self):
+        """What `continue` prints when the process stops or exits."""
+        shown = lldb.SBCommandReturnObject()
+        self.debugger.GetCommandInterpreter().HandleCommand("process status", shown)
+        text = (shown.GetOutput() or "") + (shown.GetError() or "")
+        if text.strip():
+            self.write(text.rstrip("\n"))
 
     # --- breakpoints -----------------------------------------------------
     def breakpoint_locations(self):
@@ -225,17 +332,45 @@ class LldbDebugger(Debugger):
             out.Flush()
 
 
+def _interrupt_until(process, stopped):
+    """Stop the process as Ctrl-C does: LLDB stops it with SIGSTOP, which it
+    never passes to the program (`process handle SIGSTOP`: pass false).
+    LLDB drops an interrupt that comes before it has announced "running"
+    (with many threads that can take longer than a short wait), so repeat it
+    until the stop; one coming after the stop is dropped too, so none is left
+    pending (a kill(SIGSTOP) could be, and is local only)."""
+    while not stopped.is_set():
+        process.SendAsyncInterrupt()
+        stopped.wait(INTERRUPT_RETRY)
+
+
+def _stopped_by_interrupt(process):
+    """No thread stopped for a reason of its own (a breakpoint, a signal)."""
+    sigstop = process.GetUnixSignals().GetSignalNumberFromName("SIGSTOP")
+    for i in range(process.GetNumThreads()):
+        t = process.GetThreadAtIndex(i)
+        reason = t.GetStopReason()
+        if reason == lldb.eStopReasonSignal and t.GetStopReasonDataAtIndex(0) == sigstop:
+            continue
+        if reason not in (lldb.eStopReasonNone, lldb.eStopReasonInvalid):
+            return False
+    return True
+
+
 class HotfixCommand:
-    """`hotfix [OPTIONS] FILE...` (see core.help_text())."""
+    """`hotfix [OPTIONS] FILE...` (see hotfix.command.help_text())."""
 
     def __init__(self, debugger, internal_dict):
         pass
 
     def get_short_help(self):
-        return core.SUMMARY
+        return _core().SUMMARY
 
     def get_long_help(self):
-        return core.help_text()
+        return _core().help_text()
+
+    def get_repeat_command(self, command):
+        return ""       # an empty line must not patch again (GDB: dont_repeat)
 
     def __call__(self, debugger, command, exe_ctx, result):
         # LLDB hands a script command one raw string.
@@ -245,11 +380,11 @@ class HotfixCommand:
             result.SetError("hotfix: %s (see `hotfix --help`)." % str(e).lower())
             return
         try:
-            core.run(LldbDebugger(debugger, exe_ctx, result), argv)
+            _core().run(LldbDebugger(debugger, exe_ctx, result), argv)
         except Exception as e:
-            if not isinstance(e, HotfixError) and settings["debug"]:
+            if not isinstance(e, HotfixError) and _debug():
                 result.AppendMessage(traceback.format_exc().rstrip())
-            result.SetError(core.error_text(e, DEBUG_COMMAND))
+            result.SetError(_core().error_text(e, DEBUG_COMMAND))
 
 
 class ConfigCommand:
@@ -277,8 +412,7 @@ class ConfigCommand:
             return
         if len(args) == 2:
             settings["debug"] = self.VALUES[args[1].lower()]
-        for name, value in settings.items():
-            result.AppendMessage("hotfix %s is %s." % (name, "on" if value else "off"))
+        result.AppendMessage("hotfix debug is %s." % ("on" if _debug() else "off"))
 
 
 def __lldb_init_module(debugger, internal_dict):
