@@ -19,7 +19,7 @@ _PLACES = [
 ]
 
 JUMP_ABS14, JUMP_R11, JUMP_REL32, JUMP_SELF = 1, 2, 3, 4
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 
 class NativeError(HotfixError):
@@ -38,6 +38,7 @@ _PROTOTYPES = {
     "hf_diff_json": (_c.c_int, [_c.c_void_p, _c.c_void_p, _c.c_char_p, _c.POINTER(_c.c_void_p)]),
     "hf_sites_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_line_files_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
+    "hf_units_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_encode_jump": (_c.c_int, [_c.c_int, _c.c_uint64, _c.c_uint64, _c.c_char_p, _c.c_size_t,
                                   _c.POINTER(_c.c_size_t)]),
     "hf_jump_size": (_c.c_size_t, [_c.c_int]),
@@ -105,6 +106,10 @@ class Image:
         if self._symbols is None:
             self._symbols = _json(lib().hf_symbols_json, self._handle)
         return self._symbols
+
+    def units(self):
+        """{"debug_info": bool, "units": [...]} (see hf_units_json)."""
+        return _json(lib().hf_units_json, self._handle)
 
     def line_files(self):
         """{offset in .debug_line: [file paths]} (see hf_line_files_json)."""

@@ -8,8 +8,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from elftools.elf.elffile import ELFFile
-
 from . import native
 from .errors import HotfixError
 
@@ -95,6 +93,8 @@ class ImageInfo:
     # --- DWARF -----------------------------------------------------------
     def _dwarf_info(self):
         if self._dwarf is None:
+            # pyelftools costs ~60 ms to import: only when DIEs are needed.
+            from elftools.elf.elffile import ELFFile
             self._file = open(self.path, "rb")
             elf = ELFFile(self._file)
             if not elf.has_dwarf_info() or not elf.get_section_by_name(".debug_info"):
@@ -104,30 +104,22 @@ class ImageInfo:
 
     def has_debug_info(self):
         try:
-            self._dwarf_info()
+            self.units()
             return True
         except HotfixError:
             return False
 
     def units(self) -> List[Unit]:
+        """The compile units, from their first DIE (native: pyelftools
+        parses every unit's abbreviations to get there, ~5 ms a unit)."""
         if self._units is None:
-            dwarf = self._dwarf_info()
-            units = []
-            for cu in dwarf.iter_CUs():
-                top = cu.get_top_DIE()
-                a = top.attributes
-                if "DW_AT_name" not in a:
-                    continue
-                units.append(Unit(
-                    image=self,
-                    name=_text(a["DW_AT_name"].value),
-                    comp_dir=_text(a["DW_AT_comp_dir"].value) if "DW_AT_comp_dir" in a else "",
-                    producer=_text(a["DW_AT_producer"].value) if "DW_AT_producer" in a else "",
-                    cu_offset=cu.cu_offset,
-                    ranges=_ranges(dwarf, cu, top),
-                    stmt_list=a["DW_AT_stmt_list"].value if "DW_AT_stmt_list" in a else -1,
-                ))
-            self._units = units
+            table = self.native.units()
+            if not table["debug_info"]:
+                raise HotfixError("%s has no debug information: build it with -g." % self.path)
+            self._units = [Unit(image=self, name=u["name"], comp_dir=u["comp_dir"], producer=u["producer"],
+                                cu_offset=u["offset"], ranges=[tuple(r) for r in u["ranges"]],
+                                stmt_list=u["stmt_list"])
+                           for u in table["units"]]
         return self._units
 
     def unit_files(self, unit):
@@ -269,30 +261,6 @@ def _enclosing_function(die):
             return ""
         parent = parent.get_parent()
     return ""
-
-
-def _ranges(dwarf, cu, top):
-    a = top.attributes
-    if "DW_AT_ranges" in a:
-        base = a["DW_AT_low_pc"].value if "DW_AT_low_pc" in a else 0
-        out = []
-        for r in dwarf.range_lists().get_range_list_at_offset(a["DW_AT_ranges"].value, cu=cu):
-            if not hasattr(r, "begin_offset"):
-                if hasattr(r, "base_address"):      # DW_RLE_base_address(x): a new base
-                    base = r.base_address
-                continue
-            if getattr(r, "is_absolute", False):
-                out.append((r.begin_offset, r.end_offset))
-            else:
-                out.append((base + r.begin_offset, base + r.end_offset))
-        return out
-    if "DW_AT_low_pc" in a and "DW_AT_high_pc" in a:
-        lo = a["DW_AT_low_pc"].value
-        hi = a["DW_AT_high_pc"].value
-        if a["DW_AT_high_pc"].form != "DW_FORM_addr":
-            hi += lo
-        return [(lo, hi)]
-    return []
 
 
 def _type_of(die, depth=0):

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HF_ABI_VERSION 1
+#define HF_ABI_VERSION 2
 
 /* One table for every error: code, then the sentence hf_strerror gives. */
 #define HF_ERRORS(X)                                                   \
@@ -88,6 +88,12 @@ hf_status hf_sites_json(hf_image *so, char **out);
  * keyed by the program's offset (a unit's DW_AT_stmt_list).  A relative
  * path is relative to the unit's DW_AT_comp_dir.  Versions 2 to 5. */
 hf_status hf_line_files_json(hf_image *img, char **out);
+
+/* The compile units of .debug_info, from their first DIE:
+ * {"debug_info": bool, "units": [{"offset", "name", "comp_dir", "producer",
+ *   "stmt_list" (-1 if none), "ranges": [[lo, hi], ...]}, ...]}.
+ * Addresses are as stored (not relocated). */
+hf_status hf_units_json(hf_image *img, char **out);
 
 /* Encode a jump from `from` to `to` into buf; *len gets its length. */
 hf_status hf_encode_jump(int kind, uint64_t from, uint64_t to, unsigned char *buf,
