@@ -41,6 +41,41 @@ class Write:
     data: bytes
     what: str
     old: bytes = b""
+    # Bytes no thread can reach yet (the new patch's own code and data):
+    # neighbouring ones are written as one block.
+    unreached: bool = False
+
+
+# Unreached writes this close together share one read, write and read-back
+# (a patch has hundreds of rebinding sites; LLDB pays ~1 ms per access).
+BLOCK_GAP = 512
+
+
+def _blocks(writes):
+    """The writes in order, with runs of unreached ones merged into blocks:
+    (address, size, [parts]) for a block, or the Write itself."""
+    out, run = [], []
+
+    def flush():
+        run.sort(key=lambda w: w.address)
+        start = 0
+        for i in range(1, len(run) + 1):
+            if i == len(run) or run[i].address - (run[i - 1].address + len(run[i - 1].data)) > BLOCK_GAP \
+                    or run[i].address < run[i - 1].address + len(run[i - 1].data):
+                parts = run[start:i]
+                lo, hi = parts[0].address, parts[-1].address + len(parts[-1].data)
+                out.append(parts[0] if len(parts) == 1 else (lo, hi - lo, parts))
+                start = i
+        run.clear()
+
+    for w in writes:
+        if w.unreached:
+            run.append(w)
+        else:
+            flush()
+            out.append(w)
+    flush()
+    return out
 
 
 @dataclass
@@ -231,31 +266,49 @@ def wait_until_safe(dbg, redirects, jump_ranges, wait, gate=False):
 
 def write_all(dbg, writes, verbose_out=None):
     """Write every change, reading each back; on any failure restore every
-    byte already written, newest first, and re-raise."""
-    done = []
+    byte already written, newest first, and re-raise.  Returns the writes
+    with their old bytes."""
+    done = []       # (address, old bytes) as written, for the rollback
+    written = []
     try:
-        for w in writes:
-            w.old = dbg.read_memory(w.address, len(w.data))
-            dbg.write_memory(w.address, w.data)
-            done.append(w)
-            if dbg.read_memory(w.address, len(w.data)) != w.data:
-                raise HotfixError("writing %s at 0x%x did not stick." % (w.what, w.address))
+        for item in _blocks(writes):
+            if isinstance(item, Write):
+                address, parts = item.address, [item]
+                item.old = dbg.read_memory(address, len(item.data))
+                data = item.data
+            else:
+                address, size, parts = item
+                old = dbg.read_memory(address, size)
+                block = bytearray(old)
+                for w in parts:
+                    at = w.address - address
+                    w.old = bytes(old[at:at + len(w.data)])
+                    block[at:at + len(w.data)] = w.data
+                data = bytes(block)
+                old_block = old
+            dbg.write_memory(address, data)
+            done.append((address, parts[0].old if isinstance(item, Write) else old_block))
+            written += parts
+            if dbg.read_memory(address, len(data)) != data:
+                raise HotfixError("writing %s at 0x%x did not stick." % (
+                    parts[0].what if len(parts) == 1 else "%d rebinding sites" % len(parts), address))
             if verbose_out:
-                verbose_out("  write 0x%x %s (%s)" % (w.address, w.data.hex(), w.what))
+                for w in parts:
+                    verbose_out("  write 0x%x %s (%s)" % (w.address, w.data.hex(), w.what))
     except Exception as e:
         failures = []
-        for w in reversed(done):
+        for address, old in reversed(done):
             try:
-                dbg.write_memory(w.address, w.old)
+                dbg.write_memory(address, old)
             except Exception as e2:       # report, keep restoring the rest
-                failures.append("0x%x: %s" % (w.address, e2))
+                failures.append("0x%x: %s" % (address, e2))
         if failures:
             raise HotfixError("a write failed (%s) and restoring failed too at %s."
                               % (e, ", ".join(failures)))
         if isinstance(e, HotfixError):
             raise
         raise HotfixError("writing the patch failed (%s); every byte written was restored." % e)
-    return done
+    return written
 
 
 def rebind_writes(plan, so_bias):
@@ -266,7 +319,8 @@ def rebind_writes(plan, so_bias):
         value = r.target + r.offset
         if r.kind in ("gotoff64", "pltoff64"):
             value -= got       # the code adds the GOT's runtime address back
-        out.append(Write(at, (value & (1 << 64) - 1).to_bytes(8, "little"), r.what))
+        # Into the new patch: nothing runs its code before the jumps.
+        out.append(Write(at, (value & (1 << 64) - 1).to_bytes(8, "little"), r.what, unreached=True))
     return out
 
 

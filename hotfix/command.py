@@ -295,9 +295,10 @@ class Hotfix:
     def _targets(self, program):
         s = self.session
         if self.args.all_changed:
-            files = s.files.of(program, self.dbg.executable())
+            mtime = changes.Mtimes()
+            files = s.files.of(program, self.dbg.executable(), mtime)
             return [Target(image, unit, _label(unit.path), reason)
-                    for image, unit, reason in changes.changed_units(files, s.history)]
+                    for image, unit, reason in changes.changed_units(files, s.history, mtime)]
         targets = {}
         for typed in self.args.files:
             try:
@@ -490,7 +491,8 @@ class Hotfix:
             raise
         self.times["patch"] = time.monotonic() - start
         state = self.session.process
-        for w in done:
+        entry_bytes = [w for w in done if not w.unreached]     # what --revert puts back
+        for w in entry_bytes:
             state.originals.setdefault(w.address, w.old)
         state.disabled_locations += [loc.address for loc in disabled]
         for p, (handle, bias) in zip(prepared, loaded):
@@ -499,7 +501,8 @@ class Hotfix:
                          for name, sym in plan.functions.items()}
             entries = [(r.function, e.address, e.size) for r in plan.redirects for e in r.entries
                        if e.version == "original"]
-            mine = [w for w in done if w.address in {a for a, _ in _write_span(plan, bias)}]
+            span = {a for a, _ in _write_span(plan, bias)}
+            mine = [w for w in done if w.address in span]
             p.history.append(Version(plan.so_path, handle, bias, p.built.diff_object, functions,
                                      [r.function for r in plan.redirects], mine, p.target.label,
                                      time.time(), plan.statics_kept, plan.globals_bound, entries))

@@ -98,12 +98,44 @@ def find_compile_command(unit, executable, _cache={}):
         path = os.path.join(directory, "compile_commands.json")
         if not os.path.isfile(path):
             continue
-        entries = _load_database(path, _cache)
-        for entry in entries:
-            cmd = _match(entry, unit, path)
+        database = _load_database(path, _cache)
+        entry = database.find(unit.path)
+        if entry is not None:
+            cmd = _command(entry, path)
             if cmd:
                 return cmd
     return _from_producer(unit)
+
+
+class _Database:
+    """One compile_commands.json, indexed by the path of each entry's file
+    (as written, then resolved through symlinks, only if needed)."""
+
+    def __init__(self, path, entries):
+        self.path = path
+        self.entries = entries
+        self.by_path = {}
+        self._by_real = None
+        for entry in entries:
+            name = self._file(entry)
+            if name:
+                self.by_path.setdefault(os.path.normpath(name), entry)
+
+    def _file(self, entry):
+        file = entry.get("file", "")
+        return os.path.join(entry.get("directory", os.path.dirname(self.path)), file) if file else ""
+
+    def find(self, unit_path):
+        entry = self.by_path.get(os.path.normpath(unit_path))
+        if entry is not None:
+            return entry
+        if self._by_real is None:
+            self._by_real = {}
+            for entry in self.entries:
+                name = self._file(entry)
+                if name:
+                    self._by_real.setdefault(os.path.realpath(name), entry)
+        return self._by_real.get(os.path.realpath(unit_path))
 
 
 def _load_database(path, cache):
@@ -112,18 +144,15 @@ def _load_database(path, cache):
     if key not in cache:
         try:
             with open(path) as f:
-                cache[key] = json.load(f)
-        except (OSError, ValueError) as e:
+                cache[key] = _Database(path, json.load(f))
+        except (OSError, ValueError, TypeError, AttributeError) as e:
             raise HotfixError("%s cannot be read: %s" % (path, e))
     return cache[key]
 
 
-def _match(entry, unit, db_path):
+def _command(entry, db_path):
     directory = entry.get("directory", os.path.dirname(db_path))
     file = entry.get("file", "")
-    if not file or os.path.normpath(os.path.join(directory, file)) != unit.path:
-        if os.path.realpath(os.path.join(directory, file)) != os.path.realpath(unit.path):
-            return None
     if "arguments" in entry:
         argv = list(entry["arguments"])
     else:

@@ -95,6 +95,29 @@ def test_successful_writes_are_all_in_place():
     assert dbg.memory[0x10:0x15] == b"\x90" * 5 and done[0].old == b"\0" * 5
 
 
+def test_unreached_writes_near_each_other_go_as_one_block_and_roll_back_as_one():
+    dbg = FakeDebugger(memory=bytes(range(256)) * 16)
+    before = bytes(dbg.memory)
+    accesses = []
+    real_write = dbg.write_memory
+    dbg.write_memory = lambda a, d: (accesses.append((a, len(d))), real_write(a, d))
+    rebinds = [applying.Write(a, bytes([i]) * 8, "site %d" % i, unreached=True)
+               for i, a in enumerate([0x180, 0x100, 0x140, 0x900])]     # 0x900: too far to join
+    jump = applying.Write(0x40, b"\xeb\xfe", "jump f")
+    done = applying.write_all(dbg, rebinds + [jump])
+    assert accesses == [(0x100, 0x88), (0x900, 8), (0x40, 2)]
+    assert [w.what for w in done] == ["site 1", "site 2", "site 0", "site 3", "jump f"]
+    assert done[0].old == before[0x100:0x108] and dbg.memory[0x140:0x148] == b"\x02" * 8
+    assert dbg.memory[0x108:0x140] == before[0x108:0x140]     # bytes between sites untouched
+    # The same writes failing at the jump: every block is restored.
+    dbg.memory[:] = before
+    dbg.fail_write_at = 0x40
+    with pytest.raises(HotfixError, match="every byte written was restored"):
+        applying.write_all(dbg, [applying.Write(w.address, w.data, w.what, unreached=True) for w in rebinds]
+                           + [jump])
+    assert bytes(dbg.memory) == before
+
+
 # --- the stack check ---------------------------------------------------------
 
 def _redirect(address=0x1000, size=0x40):
@@ -160,3 +183,26 @@ def test_link_map_is_walked_in_order():
     mem[0x410:0x41b] = b"/lib/x.so\0\0"
     assert read_link_map(FakeDebugger(memory=bytes(mem), symbols={"_r_debug": 0x100})) == [
         (0x5555_0000, ""), (0x7fff_0000, "/lib/x.so")]
+
+
+# --- dependency lists kept on disk --------------------------------------------
+
+def test_a_kept_dependency_list_holds_until_one_of_its_files_changes(tmp_path):
+    from hotfix import changes
+    header, source = tmp_path / "tune.h", tmp_path / "a.c"
+    header.write_text("#define X 1\n")
+    source.write_text('#include "tune.h"\n')
+    cache = changes.DepsCache(str(tmp_path / "cache" / "deps.json"))
+    key = (str(source), ("cc", "-g"), str(tmp_path))
+    when = os.stat(header).st_mtime + 1
+    cache.put(key, {str(header), str(source)}, when)
+    cache.save()
+    again = changes.DepsCache(cache.path)          # as a new debugger session reads it
+    assert again.get(key, changes.Mtimes()) == {str(header), str(source)}
+    assert again.get(("other",), changes.Mtimes()) is None
+    os.utime(header, (when + 5, when + 5))          # the header is saved after the list was made
+    assert again.get(key, changes.Mtimes()) is None
+    os.utime(header, (when - 5, when - 5))
+    source.unlink()                                 # a file of the list is gone
+    assert again.get(key, changes.Mtimes()) is None
+    assert oct(os.stat(os.path.dirname(cache.path)).st_mode & 0o777) == "0o700"
