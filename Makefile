@@ -3,6 +3,7 @@
 #   make demo       install what is missing, then patch the example game live under GDB
 #   make test       install what is missing, build, and run every test
 #   make stress     200 alternating patches under 8 threads, in GDB and LLDB
+#   make bench      hotfix latency against the bare compiler (bench/results/RESULTS.md)
 #   make install    install under $(PREFIX) (default /usr/local)
 PREFIX ?= /usr/local
 PYTHON ?= /usr/bin/python3
@@ -27,6 +28,10 @@ stress: deps
 	$(MAKE) all
 	$(PYTHON) tests/e2e/soak.py gdb lldb
 
+bench: deps
+	$(MAKE) all
+	$(PYTHON) bench/bench.py $(BENCH_FLAGS)
+
 install: all
 	install -d $(SHARE)/hotfix $(SHARE)/gdb $(SHARE)/lldb $(SHARE)/native
 	install -m 644 hotfix/*.py $(SHARE)/hotfix/
@@ -43,4 +48,4 @@ clean:
 	$(MAKE) -C native clean
 	$(MAKE) -C examples/jump clean
 
-.PHONY: all deps demo test stress install uninstall clean
+.PHONY: all deps demo test stress bench install uninstall clean

@@ -23,6 +23,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Optional
 
 from .errors import HotfixError
 
@@ -37,7 +38,7 @@ class CompileError(HotfixError):
 
 @dataclass
 class Built:
-    diff_object: str
+    diff_object: Optional[str]      # None when the unit was patched before (see compile_unit)
     patch_object: str
     compile_seconds: float
 
@@ -62,29 +63,39 @@ def _run(argv, cwd, what):
     return proc.stdout.decode(errors="replace")
 
 
-def compile_unit(command, workdir, stem):
-    """Compile both objects of one unit in parallel; raise CompileError with
-    the compiler's diagnostics (once) when the source does not compile."""
+def compile_unit(command, workdir, stem, first=True):
+    """Compile one unit; raise CompileError with the compiler's diagnostics
+    (once) when the source does not compile.
+
+    The first patch of a unit compiles twice, in parallel: with the
+    program's own flags (to compare with the running code) and for loading.
+    Later patches compile only for loading: the previous patch's object,
+    built with the same flags, is what the new code is compared with."""
     diff_o = os.path.join(workdir, stem + ".diff.o")
     patch_o = os.path.join(workdir, stem + ".patch.o")
     base = command.argv + DIFF_FLAGS
-    jobs = [
-        (base + ["-c", command.source, "-o", diff_o], "compiling %s" % command.source),
-        (base + LOAD_FLAGS + ["-w", "-c", command.source, "-o", patch_o],
-         "compiling %s for loading" % command.source),
-    ]
+    jobs = [(base + LOAD_FLAGS + ["-w", "-c", command.source, "-o", patch_o],
+             "compiling %s for loading" % command.source)]
+    if first:
+        jobs.insert(0, (base + ["-c", command.source, "-o", diff_o], "compiling %s" % command.source))
     start = time.monotonic()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(_run, argv, command.directory, what) for argv, what in jobs]
-        errors = []
-        for f in futures:
-            try:
-                f.result()
-            except CompileError as e:
-                errors.append(e)
+    errors = []
+    if len(jobs) == 1:
+        try:
+            _run(jobs[0][0], command.directory, jobs[0][1])
+        except CompileError as e:
+            errors.append(e)
+    else:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = [pool.submit(_run, argv, command.directory, what) for argv, what in jobs]
+            for f in futures:
+                try:
+                    f.result()
+                except CompileError as e:
+                    errors.append(e)
     if errors:
         raise errors[0]
-    return Built(diff_o, patch_o, time.monotonic() - start)
+    return Built(diff_o if first else None, patch_o, time.monotonic() - start)
 
 
 # Run when a library is loaded or unloaded: in a patch they would run again in

@@ -347,7 +347,7 @@ class Hotfix:
         try:
             stem = "%s-%d-%d" % (os.path.splitext(os.path.basename(t.unit.name))[0],
                                  s.process.patches + 1, id(p) % 10000)
-            p.built = compile_unit(p.command, s.workdir, stem)
+            p.built = compile_unit(p.command, s.workdir, stem, first=not p.history)
             p.times["compile"] = p.built.compile_seconds
             p.plan = Plan(t.unit, p.command)
             decide_changes(self._diff(p), p.plan)
@@ -372,10 +372,13 @@ class Hotfix:
             return e
 
     def _diff(self, p):
+        if p.history:
+            # Both built for loading, with the same flags.
+            new = Image(p.built.patch_object)
+            p.functions = self._functions(p.target, new)
+            return new.diff(Image(p.history[-1].baseline))
         new = Image(p.built.diff_object)
         p.functions = self._functions(p.target, new)
-        if p.history:
-            return new.diff(Image(p.history[-1].diff_object))
         return new.diff(p.target.image.info.native, [(f["name"], f["value"], f["size"]) for f in p.functions])
 
     @staticmethod
@@ -503,7 +506,7 @@ class Hotfix:
                        if e.version == "original"]
             span = {a for a, _ in _write_span(plan, bias)}
             mine = [w for w in done if w.address in span]
-            p.history.append(Version(plan.so_path, handle, bias, p.built.diff_object, functions,
+            p.history.append(Version(plan.so_path, handle, bias, p.built.patch_object, functions,
                                      [r.function for r in plan.redirects], mine, p.target.label,
                                      time.time(), plan.statics_kept, plan.globals_bound, entries))
             state.patches += 1

@@ -16,7 +16,7 @@ class Version:
     so_path: str
     handle: int
     bias: int
-    diff_object: str                 # the baseline for the next patch
+    baseline: str                    # its object built for loading: what the next patch is compared with
     functions: Dict[str, dict]       # name -> {"address", "size", "room"} at runtime
     redirected: List[str]
     writes: list                     # apply.Write, as written
