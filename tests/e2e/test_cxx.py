@@ -51,3 +51,24 @@ def test_a_class_layout_change_is_refused(tmp_path, debugger):
                          r"process keep the old layout", l) for l in hotfix_lines(result)), result.transcript
     assert ticks(result) == [(0, 0, 99, 98), (1, 3, 98, 96), (2, 6, 97, 94), (3, 9, 96, 92)], result.output
     assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+@pytest.mark.parametrize("cxx", ["g++", "clang++"])
+@pytest.mark.parametrize("opt", LEVELS)
+def test_objects_made_after_the_patch_and_changed_templates_and_lambdas(tmp_path, debugger, cxx, opt):
+    prog = build("spawn", tmp_path, ["main.cpp", "jumper.cpp"], cc=cxx, opt=opt)
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(5), Continue(2),
+        Copy("jumper_v2.cpp", "jumper.cpp"), Hotfix("jumper.cpp"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    # v1: 2 * (t + 1); v2: 3 * (t + 2), for the old object and the one made at tick 3.
+    assert [l for l in result.lines() if l.startswith("tick ")] == [
+        "tick 0: 2", "tick 1: 4", "tick 2: 12", "tick 3: 15 15", "tick 4: 18 18"], result.output
+    summary = [l for l in hotfix_lines(result) if l.startswith("hotfix: jumper.cpp: ")]
+    assert summary and ("Jumper::update(int)" in summary[0] or "scale<int>" in summary[0]), result.transcript
+    if opt == "-O0":    # not inlined: the template and the lambda are redirected by their own names
+        assert "(anonymous namespace)::scale<int>(int)" in summary[0], summary
+        assert "{lambda(int)#1}::operator()(int) const" in summary[0], summary
+    assert exited_normally(result, debugger), result.transcript
