@@ -425,7 +425,10 @@ def read_link_map(debugger):
 def read_c_string(debugger, address, limit=4096):
     data = b""
     while len(data) < limit:
-        chunk = debugger.read_memory(address + len(data), 256)
+        # Never across a page boundary: the string may end just before an
+        # unmapped page (an environment string at the top of the stack).
+        at = address + len(data)
+        chunk = debugger.read_memory(at, min(256, 4096 - at % 4096))
         nul = chunk.find(b"\0")
         if nul >= 0:
             return (data + chunk[:nul]).decode(errors="replace")
