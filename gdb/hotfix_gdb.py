@@ -3,8 +3,10 @@
 The GDB side of hotfix's Debugger interface, and the `hotfix` command.
 Everything else lives in the debugger-independent core (REPO/hotfix).
 """
+import atexit
 import contextlib
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -41,7 +43,55 @@ class GdbDebugger(Debugger):
         return self._inferior().pid
 
     def executable(self):
-        return self._inferior().progspace.filename or ""
+        return self._host_file(self._inferior().progspace.filename or "") or ""
+
+    def image_file(self, name, address):
+        if not name:
+            return self.executable() or None
+        # The file GDB opened for the library at that address: with a
+        # sysroot, the host's copy; with "target:" (gdbserver's default), a
+        # file GDB reads through the remote protocol.
+        found = gdb.solib_name(address)
+        if found is None and not self.is_remote():
+            found = name
+        return self._host_file(found) if found else None
+
+    # GDB names files it reads from the target "target:PATH".
+    _TARGET_PREFIX = "target:"
+
+    def _host_file(self, path):
+        """A path on this machine for a file GDB names: a target: file of a
+        remote target is fetched once (`remote get`) into a private folder."""
+        if not path.startswith(self._TARGET_PREFIX):
+            return path
+        path = path[len(self._TARGET_PREFIX):]
+        if not self.is_remote():
+            return path
+        key = (self._inferior().connection.num, self.pid(), path)
+        if key not in _fetched:
+            global _fetch_dir
+            if _fetch_dir is None:
+                _fetch_dir = tempfile.mkdtemp(prefix="hotfix-gdb-")
+                atexit.register(shutil.rmtree, _fetch_dir, True)
+            folder = os.path.join(_fetch_dir, str(len(_fetched)))
+            os.mkdir(folder)
+            local = os.path.join(folder, os.path.basename(path))
+            try:
+                gdb.execute("remote get %s %s" % (_quote(path), _quote(local)), to_string=True)
+            except gdb.error:
+                local = None
+            _fetched[key] = local
+        return _fetched[key]
+
+    def is_remote(self):
+        connection = self._inferior().connection
+        return connection is not None and connection.type in ("remote", "extended-remote")
+
+    def put_file(self, host_path, target_path):
+        try:
+            gdb.execute("remote put %s %s" % (_quote(host_path), _quote(target_path)), to_string=True)
+        except gdb.error as e:
+            raise OSError(str(e).splitlines()[0] if str(e) else "remote put failed")
 
     def symbol_address(self, name):
         try:
@@ -135,27 +185,43 @@ class GdbDebugger(Debugger):
             if selected is not None and selected.is_valid():
                 selected.switch()
 
+    def _interrupter(self, done):
+        """A function that stops the running process from another thread,
+        as Ctrl-C does: SIGINT, which GDB keeps from the program (SIGINT is
+        "nopass" by default).  A local process gets it directly; a remote
+        one by GDB's `interrupt` (the remote protocol's ^C), run on GDB's
+        thread, and only while the continue it is meant for lasts (done is
+        set on GDB's thread when it is over)."""
+        if not self.is_remote():
+            pid = self.pid()
+            return lambda: os.kill(pid, signal.SIGINT)
+
+        def interrupt():
+            if not done.is_set():
+                gdb.execute("interrupt", to_string=True)
+        return lambda: gdb.post_event(interrupt)
+
     def resume_for(self, seconds):
-        # A synchronous continue that a timer ends with SIGINT, which GDB
-        # keeps from the program (SIGINT is "nopass" by default).
-        pid = self.pid()
-        timer = threading.Timer(seconds, os.kill, (pid, signal.SIGINT))
+        # A synchronous continue that a timer ends with an interrupt.
+        done = threading.Event()
+        timer = threading.Timer(seconds, self._interrupter(done))
         with self._user_breakpoints_paused(), _quiet():
             timer.start()
             try:
                 gdb.execute("continue", to_string=True)
             finally:
+                done.set()
                 timer.cancel()
 
     def resume_until(self, predicate, poll):
-        pid = self.pid()
         done, ours = threading.Event(), threading.Event()
+        interrupt = self._interrupter(done)
 
         def watch():
             while not done.wait(poll):
                 if predicate():
                     ours.set()
-                    os.kill(pid, signal.SIGINT)
+                    interrupt()
                     return
 
         watcher = threading.Thread(target=watch, name="hotfix-watch", daemon=True)
@@ -194,6 +260,16 @@ class GdbDebugger(Debugger):
 
     def write(self, text):
         gdb.write(text + "\n")
+
+
+# Files of remote targets fetched for reading: (connection, pid, path) -> host path.
+_fetched = {}
+_fetch_dir = None
+
+
+def _quote(path):
+    """A path as one argument of `remote put/get` (GDB splits them like a shell)."""
+    return "".join("\\" + c if c in " \t\\'\"" else c for c in path)
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ Order matters (see DESIGN.md):
      write the jumps.  Every write is read back; any failure restores every
      byte written, in reverse order.
 """
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -130,6 +131,74 @@ class Loader:
                 raise HotfixError("the program could not map a page for hotfix (mmap failed).")
             state.scratch = page
         return state.scratch
+
+    def place(self, dbg, host_path):
+        """The path the process loads a patch from: the file itself on this
+        machine; on a remote target, a copy put into hotfix's private
+        directory there.  A remote stub that cannot transfer files but
+        whose process sees this machine's files (qemu-user's gdbstub) gets
+        the file itself."""
+        state = self.session.process
+        if not dbg.is_remote() or state.shares_files:
+            return host_path
+        if not state.target_dir:
+            state.target_dir = self._target_directory(dbg)
+        target = state.target_dir + "/" + os.path.basename(host_path)
+        try:
+            dbg.put_file(host_path, target)
+        except OSError as e:
+            if not self._sees(dbg, host_path):
+                raise HotfixError("copying the patch to %s on the target failed (%s)." % (target, e))
+            try:        # the directory made for nothing
+                self._call(dbg, "(int)rmdir((char *)0x%x)" % self._string(dbg, state.target_dir),
+                           pick_calling_thread(dbg))
+            except HotfixError:
+                pass
+            state.target_dir, state.shares_files = "", True
+            return host_path
+        state.shipped[target] = host_path
+        return target
+
+    def _string(self, dbg, text):
+        """text as a C string in the scratch page; its address."""
+        page = self.scratch(dbg, pick_calling_thread(dbg))
+        data = text.encode() + b"\0"
+        if len(data) > 4096:
+            raise HotfixError("the path %s is too long." % text)
+        dbg.write_memory(page, data)
+        return page
+
+    def _sees(self, dbg, path):
+        """Whether the process can read this machine's file at path (its
+        name is unique: a private directory's random name)."""
+        if not dbg.symbol_address("access"):
+            return False
+        return self._call(dbg, "(int)access((char *)0x%x, 4)" % self._string(dbg, path),
+                          pick_calling_thread(dbg)) == 0
+
+    def _target_directory(self, dbg):
+        """A fresh 0700 directory on the target, made by the process itself
+        (mkdtemp) under its $TMPDIR or /tmp: nobody else can write the
+        patches it is about to load."""
+        for name in ("mkdtemp", "getenv", "__errno_location"):
+            if not dbg.symbol_address(name):
+                raise HotfixError("the program has no %s to call (is it statically linked?)." % name)
+        thread = pick_calling_thread(dbg)
+        page = self.scratch(dbg, thread)
+        dbg.write_memory(page, b"TMPDIR\0")
+        value = self._call(dbg, "(unsigned long)getenv((char *)0x%x)" % page, thread)
+        base = read_c_string(dbg, value) if value else ""
+        if not base.startswith("/") or len(base) > 3000:
+            base = "/tmp"
+        template = base.rstrip("/") + "/hotfix-XXXXXX"
+        dbg.write_memory(page, template.encode() + b"\0")
+        made = self._call(dbg, "(unsigned long)mkdtemp((char *)0x%x)" % page, thread)
+        if not made:
+            errno = self._call(dbg, "(unsigned long)__errno_location()", thread)
+            code = int.from_bytes(dbg.read_memory(errno, 4), "little") if errno else 0
+            raise HotfixError("the program could not create a private directory for the patch "
+                              "on the target (mkdtemp %s: %s)." % (template, os.strerror(code)))
+        return read_c_string(dbg, made)
 
     def dlopen(self, dbg, path):
         if not dbg.symbol_address("dlopen"):

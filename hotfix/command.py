@@ -35,7 +35,11 @@ functions that changed.  Every global and static keeps its one live
 instance and its value.  If anything is unsafe (a changed function is
 running, a static's type changed, a symbol cannot be bound) nothing is
 written and hotfix says why.  Stop the program first (Ctrl-C or a
-breakpoint), then continue it after the patch."""
+breakpoint), then continue it after the patch.
+
+With gdbserver or an lldb-server platform the patch is built here, copied
+into a private directory the program makes on the target, and loaded from
+there (--status names the file)."""
 
 
 # Symbols the linker makes for each output file: the patch has its own.
@@ -149,7 +153,7 @@ def run(dbg, argv):
         if args.all:
             units = [path for path, versions in s.process.units.items() if versions]
         else:
-            program = Program(dbg, s.cache)
+            program = Program(dbg, s.cache, s.process.shipped)
             units = [find_unit(program, f).path for f in args.files]
         patches.revert(dbg, s, units, args.wait)
     else:
@@ -174,7 +178,7 @@ def watch(dbg, argv):
                           "the program is running: interrupt it first (Ctrl-C), then hotfix watch on.")
     s = session()
     s.for_process(dbg.pid())
-    program = Program(dbg, s.cache)
+    program = Program(dbg, s.cache, s.process.shipped)
     files = s.files.of(program, dbg.executable())
     # System headers do not change under a running program: not watched.
     paths = {n for _, _, _, names in files for n in names if not n.startswith("/usr/")}
@@ -249,7 +253,7 @@ class Hotfix:
         self.dbg.write("hotfix: " + demangle_text(text))
 
     def run(self):
-        program = Program(self.dbg, self.session.cache)
+        program = Program(self.dbg, self.session.cache, self.session.process.shipped)
         self._check_program(program)
         targets = self._targets(program)
         if not targets:
@@ -465,8 +469,10 @@ class Hotfix:
         start = time.monotonic()
         loaded, disabled = [], []
         try:
+            places = []
             for p in prepared:
-                loaded.append(loader.dlopen(dbg, p.plan.so_path))
+                places.append(loader.place(dbg, p.plan.so_path))
+                loaded.append(loader.dlopen(dbg, places[-1]))
             trampolines = {}
             for p in prepared:
                 trampolines.update(loader.trampolines(dbg, p.plan))
@@ -498,7 +504,7 @@ class Hotfix:
         for w in entry_bytes:
             state.originals.setdefault(w.address, w.old)
         state.disabled_locations += [loc.address for loc in disabled]
-        for p, (handle, bias) in zip(prepared, loaded):
+        for p, (handle, bias), place in zip(prepared, loaded, places):
             plan = p.plan
             functions = {name: {"address": sym["value"] + bias, "size": sym["size"], "room": sym["room"]}
                          for name, sym in plan.functions.items()}
@@ -508,7 +514,8 @@ class Hotfix:
             mine = [w for w in done if w.address in span]
             p.history.append(Version(plan.so_path, handle, bias, p.built.patch_object, functions,
                                      [r.function for r in plan.redirects], mine, p.target.label,
-                                     time.time(), plan.statics_kept, plan.globals_bound, entries))
+                                     time.time(), plan.statics_kept, plan.globals_bound, entries,
+                                     place if place != plan.so_path else ""))
             state.patches += 1
             self.say(self._summary(p))
 

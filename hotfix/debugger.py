@@ -5,6 +5,7 @@ imports gdb or lldb.  Addresses are plain ints in the process's address
 space.  Everything here is called with the process stopped, except
 `call`, during which the adapter may let other threads run.
 """
+import os
 from dataclasses import dataclass, field
 from typing import List, Optional
 
@@ -62,7 +63,30 @@ class Debugger:
         raise NotImplementedError
 
     def executable(self) -> str:
-        """Path of the main executable on this machine."""
+        """Path of the main executable on this machine (on a remote target:
+        the host copy the debugger reads)."""
+        raise NotImplementedError
+
+    def image_file(self, name: str, address: int) -> Optional[str]:
+        """The file on this machine that the debugger reads for a loaded
+        image: `name` is its path in the process (from the dynamic loader's
+        link map; "" for the main program), `address` an address inside it.
+        On a remote target that is the debugger's host copy (GDB: the
+        sysroot's file, or one fetched from the target; LLDB: the module's
+        file), never the target's path.  None if there is none."""
+        path = name or self.executable()
+        return path if os.path.isfile(path) else None
+
+    # --- the target system -------------------------------------------------
+    def is_remote(self) -> bool:
+        """Whether the process runs behind a remote stub (gdbserver, an
+        lldb-server platform), whose files are not this machine's: a patch
+        is then copied there with put_file before it is loaded."""
+        return False
+
+    def put_file(self, host_path: str, target_path: str) -> None:
+        """Copy a file of this machine to the target system (remote only).
+        Raises OSError with the debugger's reason."""
         raise NotImplementedError
 
     def symbol_address(self, name: str) -> Optional[int]:

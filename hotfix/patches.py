@@ -84,6 +84,8 @@ def status(dbg, session):
                 parts.append("statics kept: %s" % ", ".join(v.statics_kept))
             if v.globals_bound:
                 parts.append("bound: %s" % ", ".join(v.globals_bound))
+            if v.loaded_from:
+                parts.append("loaded from %s on the target" % v.loaded_from)
             dbg.write(demangle_text("  %s patch %d at %s: %s" % (v.unit, n, when, "; ".join(parts))))
         dbg.write("  %s: %s" % (versions[-1].unit, _check_entries(dbg, versions)))
         active = _active(dbg, versions)

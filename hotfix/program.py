@@ -337,21 +337,29 @@ class LoadedImage:
 
 class Program:
     """The debugged process as hotfix sees it: loaded images with their
-    load bias, read from the dynamic loader's link map."""
+    load bias, read from the dynamic loader's link map.  Each image is read
+    from the file the debugger reads for it on this machine (on a remote
+    target, its host copy); `copies` maps paths in the process to host
+    files hotfix put there itself (its patches)."""
 
-    def __init__(self, debugger, cache):
+    def __init__(self, debugger, cache, copies=None):
         self.debugger = debugger
         self.cache = cache
+        self.copies = copies or {}
         self._images = None
 
     def images(self) -> List[LoadedImage]:
         if self._images is None:
-            exe = self.debugger.executable()
             entries = read_link_map(self.debugger)
             images = []
-            for i, (bias, name) in enumerate(entries):
-                path = exe if i == 0 or not name else name
-                if not os.path.isfile(path) or "linux-vdso" in path:
+            for i, (bias, name, dynamic) in enumerate(entries):
+                if i and not name or "linux-vdso" in name:
+                    continue
+                path = self.copies.get(name) or self.debugger.image_file("" if i == 0 else name, dynamic)
+                if not path or not os.path.isfile(path):
+                    if i == 0:
+                        raise HotfixError("the debugger has no file on this machine for the program "
+                                          "(%s)." % (self.debugger.executable() or "no executable"))
                     continue
                 try:
                     info = self.cache.image(path)
@@ -372,7 +380,7 @@ class Program:
 
 
 def read_link_map(debugger):
-    """[(l_addr, l_name)] from the dynamic loader's r_debug, the main
+    """[(l_addr, l_name, l_ld)] from the dynamic loader's r_debug, the main
     program first.  A static binary has none."""
     r_debug = debugger.symbol_address("_r_debug")
     if not r_debug:
@@ -383,8 +391,8 @@ def read_link_map(debugger):
     seen = 0
     while head and seen < 4096:
         raw = debugger.read_memory(head, 40)
-        l_addr, l_name, _l_ld, l_next = (int.from_bytes(raw[i:i + 8], "little") for i in (0, 8, 16, 24))
-        out.append((l_addr, read_c_string(debugger, l_name) if l_name else ""))
+        l_addr, l_name, l_ld, l_next = (int.from_bytes(raw[i:i + 8], "little") for i in (0, 8, 16, 24))
+        out.append((l_addr, read_c_string(debugger, l_name) if l_name else "", l_ld))
         head = l_next
         seen += 1
     return out
@@ -393,7 +401,10 @@ def read_link_map(debugger):
 def read_c_string(debugger, address, limit=4096):
     data = b""
     while len(data) < limit:
-        chunk = debugger.read_memory(address + len(data), 256)
+        # Never across a page boundary: the string may end just before an
+        # unmapped page (an environment string at the top of the stack).
+        at = address + len(data)
+        chunk = debugger.read_memory(at, min(256, 4096 - at % 4096))
         nul = chunk.find(b"\0")
         if nul >= 0:
             return (data + chunk[:nul]).decode(errors="replace")

@@ -25,6 +25,7 @@ class Version:
     statics_kept: List[str] = field(default_factory=list)
     globals_bound: List[str] = field(default_factory=list)
     entries: List[tuple] = field(default_factory=list)   # (function, runtime address, size) jumped from
+    loaded_from: str = ""            # the path the process loaded it from, when that is not so_path
 
 
 @dataclass
@@ -38,6 +39,11 @@ class ProcessState:
     trampoline_pages: list = field(default_factory=list)   # [page address, bytes used]
     units: Dict[str, List[Version]] = field(default_factory=dict)   # unit path -> versions
     patches: int = 0
+    # A remote target: hotfix's private directory there, and the patch
+    # files put into it (path on the target -> the file on this machine).
+    target_dir: str = ""
+    shipped: Dict[str, str] = field(default_factory=dict)
+    shares_files: bool = False       # a remote stub whose process sees this machine's files
 
 
 class Session:

@@ -90,6 +90,31 @@ class LldbDebugger(Debugger):
     def executable(self):
         return self.target.GetExecutable().fullpath or ""
 
+    def image_file(self, name, address):
+        # The module's file spec is LLDB's file on this machine (on a remote
+        # platform: a local copy or its module cache); its platform file
+        # spec is the target's path.
+        module = self.target.ResolveLoadAddress(address).GetModule()
+        path = module.GetFileSpec().fullpath if module.IsValid() else None
+        if not path and not self.is_remote():
+            path = name or self.executable()
+        return path if path and os.path.isfile(path) else None
+
+    def _platform(self):
+        return self.target.GetPlatform()
+
+    def is_remote(self):
+        # A remote platform (`platform connect`).  A process reached with
+        # `gdb-remote` under the host platform is taken as on this machine,
+        # as LLDB itself does for files.
+        platform = self._platform()
+        return platform.IsValid() and platform.GetName() != "host" and platform.IsConnected()
+
+    def put_file(self, host_path, target_path):
+        error = self._platform().Put(lldb.SBFileSpec(host_path, False), lldb.SBFileSpec(target_path, False))
+        if error.Fail():
+            raise OSError(_error_text(error))
+
     def symbol_address(self, name):
         # Prefer global code or data; ld.so and libc both have a local mmap,
         # libc's weak one counts as not external too.

@@ -64,6 +64,8 @@ class Run(Step):
         self.args = [str(a) for a in args]
 
     def gdb(self, ctx):
+        if ctx.remote:      # gdbserver: the output goes to its own stdout
+            return ["run %s" % " ".join(map(shlex.quote, self.args))]
         return ["run %s > %s" % (" ".join(map(shlex.quote, self.args)), ctx.output)]
 
     def lldb(self, ctx):
@@ -94,7 +96,8 @@ class Copy(Step):
         return ["shell cp %s %s" % (shlex.quote(self.src), shlex.quote(self.dst))]
 
     def lldb(self, ctx):
-        return ["platform shell cp %s %s" % (shlex.quote(self.src), shlex.quote(self.dst))]
+        # On this machine (-h), also when a remote platform is connected.
+        return ["platform shell -h -- cp %s %s" % (shlex.quote(self.src), shlex.quote(self.dst))]
 
 
 class Command(Step):
@@ -141,9 +144,49 @@ class Detach(Step):
         return ["process detach"]
 
 
+class Connect(Step):
+    """Load the program and connect to a debug server listening on this
+    machine at port: GDB to gdbserver (`target extended-remote`, then Run;
+    or `target remote` to a gdbserver that started the program, then
+    Continue), LLDB to an `lldb-server platform` (then Run).  Pass program
+    None to run()."""
+
+    def __init__(self, program, port, gdb_kind="extended-remote"):
+        self.program, self.port, self.kind = program, port, gdb_kind
+
+    def gdb(self, ctx):
+        ctx.remote = True
+        out = ["file %s" % self.program, "target %s 127.0.0.1:%d" % (self.kind, self.port)]
+        if self.kind == "extended-remote":
+            out.append("set remote exec-file %s" % self.program)
+        return out
+
+    def lldb(self, ctx):
+        ctx.remote = True
+        return ["platform select remote-linux", "platform connect connect://127.0.0.1:%d" % self.port,
+                "target create %s" % self.program]
+
+
+class SaveMaps(Step):
+    """Copy the process's /proc/PID/maps into a file (for a test whose
+    process runs on this machine)."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def gdb(self, ctx):
+        return ["python import shutil; shutil.copyfile('/proc/%%d/maps' %% gdb.selected_inferior().pid, %r)"
+                % self.path]
+
+    def lldb(self, ctx):
+        return ["script import shutil; shutil.copyfile('/proc/%%d/maps' %% "
+                "lldb.debugger.GetSelectedTarget().GetProcess().GetProcessID(), %r)" % self.path]
+
+
 class _Context:
     def __init__(self, output):
         self.output = output
+        self.remote = False
 
 
 def run(debugger, program, steps, cwd, timeout=120, env=None):

@@ -12,12 +12,12 @@ from driver import DEBUGGERS, Break, Delete, Hotfix, Run, exited_normally, hotfi
 from programs import build
 
 
-def editor(cwd, edits, deadline=60):
+def editor(cwd, edits, deadline=60, output=None):
     """The user saving files while the program runs: each (frame, src, dst)
-    copies src over dst once the program has printed that frame.  Keyed on
-    the program's own output, not on time, so a slow debugger start does
-    not matter."""
-    output = os.path.join(cwd, "program-output.txt")
+    copies src over dst once the program has printed that frame (to output,
+    by default the driver's file).  Keyed on the program's own output, not
+    on time, so a slow debugger start does not matter."""
+    output = output or os.path.join(cwd, "program-output.txt")
 
     def edit():
         end = time.monotonic() + deadline

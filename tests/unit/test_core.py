@@ -182,7 +182,7 @@ def test_link_map_is_walked_in_order():
     put(0x300, 0x7fff_0000, 0x410, 0, 0)
     mem[0x410:0x41b] = b"/lib/x.so\0\0"
     assert read_link_map(FakeDebugger(memory=bytes(mem), symbols={"_r_debug": 0x100})) == [
-        (0x5555_0000, ""), (0x7fff_0000, "/lib/x.so")]
+        (0x5555_0000, "", 0), (0x7fff_0000, "/lib/x.so", 0)]
 
 
 # --- dependency lists kept on disk --------------------------------------------
@@ -206,3 +206,117 @@ def test_a_kept_dependency_list_holds_until_one_of_its_files_changes(tmp_path):
     source.unlink()                                 # a file of the list is gone
     assert again.get(key, changes.Mtimes()) is None
     assert oct(os.stat(os.path.dirname(cache.path)).st_mode & 0o777) == "0o700"
+
+
+# --- remote targets ------------------------------------------------------------
+
+class RemoteDebugger(FakeDebugger):
+    """A process on another system: inferior calls to mmap, getenv and
+    mkdtemp, files put there recorded; memory ends at 0x3000 (reading past
+    it fails, as past the top of a stack)."""
+
+    def __init__(self, tmpdir=None, mkdtemp_errno=0, put_error=None, sees_host_files=False):
+        super().__init__(memory=bytes(0x3000), symbols={n: 1 for n in ("mmap", "getenv", "mkdtemp", "access",
+                                                                        "__errno_location", "dlopen")})
+        self.tmpdir, self.mkdtemp_errno = tmpdir, mkdtemp_errno
+        self.put_error, self.sees_host_files = put_error, sees_host_files
+        self.put, self.calls = [], []
+
+    def is_remote(self):
+        return True
+
+    def read_memory(self, address, size):
+        if address + size > len(self.memory):
+            raise OSError("Cannot access memory at address 0x%x" % len(self.memory))
+        return super().read_memory(address, size)
+
+    def call(self, expression, thread_id, timeout):
+        name = expression.split(")", 1)[1].split("(")[0]
+        self.calls.append((name, self._c_string(0x1000) if "0x1000" in expression else ""))
+        if name == "access":
+            return 0 if self.sees_host_files else (1 << 64) - 1
+        if name == "rmdir":
+            return 0
+        if "mmap(" in expression:
+            return 0x1000
+        if "getenv(" in expression:
+            if self.tmpdir is None:
+                return 0
+            at = len(self.memory) - len(self.tmpdir) - 1      # at the very end, like the environment
+            self.write_memory(at, self.tmpdir.encode() + b"\0")
+            return at
+        if "mkdtemp(" in expression:
+            if self.mkdtemp_errno:
+                self.write_memory(0x2000, self.mkdtemp_errno.to_bytes(4, "little"))
+                return 0
+            template = self.memory[0x1000:self.memory.index(b"\0", 0x1000)]
+            self.write_memory(0x1000, template.replace(b"XXXXXX", b"a1B2c3"))
+            return 0x1000
+        if "__errno_location(" in expression:
+            return 0x2000
+        raise AssertionError(expression)
+
+    def _c_string(self, address):
+        return self.memory[address:self.memory.index(b"\0", address)].decode()
+
+    def put_file(self, host_path, target_path):
+        if self.put_error:
+            raise OSError(self.put_error)
+        self.put.append((host_path, target_path))
+
+
+def _loader(dbg):
+    s = command.Session()
+    s.for_process(dbg.pid())
+    return applying.Loader(s), s
+
+
+def test_a_local_patch_is_loaded_where_it_was_built():
+    loader, s = _loader(FakeDebugger())
+    assert loader.place(FakeDebugger(), "/host/work/p-1.so") == "/host/work/p-1.so"
+    assert s.process.shipped == {} and not s.process.target_dir
+
+
+def test_a_remote_patch_is_put_into_a_private_directory_the_process_makes():
+    dbg = RemoteDebugger(tmpdir="/data/tmp/")
+    loader, s = _loader(dbg)
+    assert loader.place(dbg, "/host/work/p-1.so") == "/data/tmp/hotfix-a1B2c3/p-1.so"
+    assert loader.place(dbg, "/host/work/p-2.so") == "/data/tmp/hotfix-a1B2c3/p-2.so"   # one directory
+    assert dbg.put == [("/host/work/p-1.so", "/data/tmp/hotfix-a1B2c3/p-1.so"),
+                       ("/host/work/p-2.so", "/data/tmp/hotfix-a1B2c3/p-2.so")]
+    assert s.process.shipped["/data/tmp/hotfix-a1B2c3/p-2.so"] == "/host/work/p-2.so"
+
+
+def test_without_tmpdir_the_target_directory_is_under_tmp():
+    dbg = RemoteDebugger()
+    loader, _ = _loader(dbg)
+    assert loader.place(dbg, "/host/p.so") == "/tmp/hotfix-a1B2c3/p.so"
+
+
+def test_a_target_directory_that_cannot_be_made_is_one_sentence():
+    dbg = RemoteDebugger(tmpdir="/ro", mkdtemp_errno=30)
+    loader, s = _loader(dbg)
+    with pytest.raises(HotfixError, match=r"^the program could not create a private directory for the patch "
+                                          r"on the target \(mkdtemp /ro/hotfix-XXXXXX: Read-only file system\)\.$"):
+        loader.place(dbg, "/host/p.so")
+    assert dbg.put == [] and s.process.shipped == {}
+
+
+def test_a_stub_without_file_transfer_whose_process_sees_our_files_loads_them_in_place():
+    # qemu-user's gdbstub: no `remote put`, but the process runs on this machine.
+    dbg = RemoteDebugger(put_error="Remote I/O error: Function not implemented", sees_host_files=True)
+    loader, s = _loader(dbg)
+    assert loader.place(dbg, "/host/work/p-1.so") == "/host/work/p-1.so"
+    assert ("access", "/host/work/p-1.so") in dbg.calls and ("rmdir", "/tmp/hotfix-a1B2c3") in dbg.calls
+    dbg.calls.clear()
+    assert loader.place(dbg, "/host/work/p-2.so") == "/host/work/p-2.so" and dbg.calls == []
+    assert s.process.shipped == {} and not s.process.target_dir
+
+
+def test_a_patch_that_cannot_be_put_on_the_target_is_one_sentence():
+    dbg = RemoteDebugger(put_error="Remote I/O error: Function not implemented")
+    loader, s = _loader(dbg)
+    with pytest.raises(HotfixError, match=r"^copying the patch to /tmp/hotfix-a1B2c3/p.so on the target failed "
+                                          r"\(Remote I/O error: Function not implemented\)\.$"):
+        loader.place(dbg, "/host/p.so")
+    assert s.process.shipped == {}
