@@ -3,7 +3,8 @@
 # once, into $HOTFIX_VSCODE_CACHE (default ~/.cache/hotfix-vscode), and print
 # the path of its executable.  Offline except for the npm registry:
 #  - as root, npm runs install scripts only with --unsafe-perm=true;
-#  - its native modules build against Debian's node headers and libkrb5-dev;
+#  - its native modules build against node's own headers (/usr/include/node)
+#    and Debian's libkrb5-dev;
 #  - @vscode/ripgrep's install script downloads rg from GitHub unless the
 #    download is already in its cache ($TMPDIR/vscode-ripgrep-cache-VERSION):
 #    we put Debian's /usr/bin/rg there, packed as the file it expects.
@@ -27,6 +28,8 @@ mkdir -p "$DIR/tmp/vscode-ripgrep-cache-$RIPGREP_PKG"
 tar czf "$DIR/tmp/vscode-ripgrep-cache-$RIPGREP_PKG/$RIPGREP_ASSET" -C "$(dirname "$(command -v rg)")" rg
 echo '{"name": "hotfix-code-server", "private": true}' > "$DIR/package.json"
 echo "code-server.sh: installing code-server $VERSION from npm into $DIR (a few minutes)" >&2
+# node-gyp builds against the installed node's headers, not a download.
+[ -f /usr/include/node/node.h ] && export npm_config_nodedir=/usr
 (cd "$DIR" && TMPDIR="$DIR/tmp" npm_config_yes=true npm install --unsafe-perm=true --no-audit --no-fund \
     --loglevel=error "code-server@$VERSION" >"$DIR/install.log" 2>&1) || {
     tail -n 40 "$DIR/install.log" >&2

@@ -63,19 +63,19 @@ function activate(context) {
         }
         return enqueue(async () => {
             if (editor.document.isDirty) {
-                await editor.document.save();
+                await savedByCommand(() => editor.document.save());
             }
             return apply({ files: [editor.document.uri.fsPath] });
         });
     }));
     context.subscriptions.push(vscode.commands.registerCommand('hotfix.applyAllChanged', () =>
         enqueue(async () => {
-            await vscode.workspace.saveAll(false);
+            await savedByCommand(() => vscode.workspace.saveAll(false));
             return apply({ allChanged: true });
         })));
 
     context.subscriptions.push(vscode.workspace.onDidSaveTextDocument((doc) => {
-        if (!vscode.workspace.getConfiguration('hotfix', doc.uri).get('applyOnSave')) {
+        if (savingForCommand > 0 || !vscode.workspace.getConfiguration('hotfix', doc.uri).get('applyOnSave')) {
             return;
         }
         const session = vscode.debug.activeDebugSession;
@@ -85,6 +85,19 @@ function activate(context) {
         }
         enqueue(() => apply({ files: [doc.uri.fsPath], session }));
     }));
+}
+
+// Saves made by the commands, which apply the files themselves: not again
+// on save.
+let savingForCommand = 0;
+
+async function savedByCommand(save) {
+    savingForCommand++;
+    try {
+        return await save();
+    } finally {
+        savingForCommand--;
+    }
 }
 
 function enqueue(job) {

@@ -11,7 +11,8 @@
 // notification shows hotfix's summary and the game's own output in the
 // Debug Console changes ("airborne!") while the frame count goes on; then a
 // save with a syntax error shows the compiler's error and the game keeps
-// running.
+// running; and "Hotfix: Apply Current File" from the command palette saves
+// and applies a third edit.
 //
 // Run by `make test-vscode` (scripts/test-vscode.sh), which sets
 // HOTFIX_CODE_SERVER (scripts/code-server.sh installs it) and HOTFIX_VSIX.
@@ -86,6 +87,11 @@ function consoleText(page) {
 function notifications(page) {
     return page.evaluate(() => Array.from(document.querySelectorAll('.notification-list-item-message'))
         .map((n) => n.textContent).join('\n'));
+}
+
+async function clearNotifications(page, shots) {
+    await runCommand(page, 'Notifications: Clear All Notifications');
+    await waitFor('the notifications to go', async () => (await notifications(page)) === '', 10000, page, shots);
 }
 
 function lastFrame(text) {
@@ -282,8 +288,7 @@ test('code-server: save an edited file while debugging; the running game changes
         await page.screenshot({ path: path.join(shots, '3-patched.png') });
 
         // A save that does not compile: the error is shown, the game keeps going.
-        await page.evaluate(() => document.querySelectorAll('.notification-list-item .codicon-notifications-clear')
-            .forEach((b) => b.click()));
+        await clearNotifications(page, shots);
         await openFile(page, 'src/jump.c');           // the pause may have shown another place
         await replaceLine(page, labelLine, 'return p->vy > 0.0 ? "airborne!" : "falling"');   // no ';'
         await page.keyboard.press('Control+S');
@@ -297,6 +302,24 @@ test('code-server: save an edited file while debugging; the running game changes
             lastFrame(await consoleText(page)) > atError + 3, 30000, page, shots);
         assert.match(await consoleText(page), /state=airborne!/);
         await page.screenshot({ path: path.join(shots, '4-error.png') });
+
+        // The command, from the palette: put the ';' back without saving,
+        // then "Hotfix: Apply Current File" saves and applies it.
+        await clearNotifications(page, shots);
+        await openFile(page, 'src/jump.c');
+        await replaceLine(page, labelLine, 'return p->vy > 0.0 ? "rising!" : "falling";');
+        await page.keyboard.press('Escape');
+        await runCommand(page, 'Hotfix: Apply Current File');
+        await waitFor('the command\'s summary', async () =>
+            /hotfix: .*src\/jump\.c: 1 function redirected \(jump_label\)/.test(await notifications(page)),
+        60000, page, shots);
+        await waitFor('the game to print "rising!"', async () => /state=rising!/.test(await consoleText(page)),
+            30000, page, shots);
+        await page.screenshot({ path: path.join(shots, '5-command.png') });
+        // One apply: the command's own save is not applied again on save.
+        await new Promise((r) => setTimeout(r, 2000));
+        const shown = (await notifications(page)).split('\n').filter((l) => l.startsWith('hotfix:'));
+        assert.strictEqual(shown.length, 1, `one hotfix notification: ${shown.join(' | ')}`);
 
     } catch (e) {
         await page.screenshot({ path: path.join(shots, 'failed.png') }).catch(() => {});
