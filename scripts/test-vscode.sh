@@ -13,4 +13,4 @@ HOTFIX_CODE_SERVER=$(scripts/code-server.sh)
 HOTFIX_VSIX=$(ls "$PWD"/vscode/hotfix-*.vsix | tail -n 1)
 export HOTFIX_CODE_SERVER HOTFIX_VSIX
 cd vscode
-exec node --test --test-reporter=spec e2e/
+exec node --test e2e/
