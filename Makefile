@@ -1,9 +1,11 @@
 # hotfix: fix-and-continue for C in GDB and LLDB.
 #   make            build native/libhotfix.so (needed before loading the plugin)
 #   make demo       install what is missing, then patch the example game live under GDB
-#   make test       install what is missing, build, and run every test
+#   make test       install what is missing, build, and run every test (but test-vscode)
 #   make stress     200 alternating patches under 8 threads, in GDB and LLDB
 #   make bench      hotfix latency against the bare compiler (bench/results/RESULTS.md)
+#   make vsix       package the VS Code extension (vscode/hotfix-VERSION.vsix)
+#   make test-vscode  the extension end to end in a real VS Code (code-server)
 #   make install    install under $(PREFIX) (default /usr/local)
 PREFIX ?= /usr/local
 PYTHON ?= /usr/bin/python3
@@ -22,7 +24,23 @@ demo: deps
 test: deps
 	$(MAKE) all
 	$(MAKE) -C native check
+	@if command -v node >/dev/null; then cd vscode && node --test test/; \
+	else echo "make test: node is not installed: the VS Code extension's unit tests are skipped"; fi
 	$(PYTHON) -m pytest -q tests
+
+# The VS Code extension: npm packages from vscode/package-lock.json.
+VSIX_VERSION = $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' vscode/package.json)
+
+vscode/node_modules/.package-lock.json: vscode/package.json vscode/package-lock.json
+	cd vscode && npm ci --no-audit --no-fund --loglevel=error
+
+vsix: vscode/node_modules/.package-lock.json
+	cd vscode && node --test test/
+	cd vscode && npx vsce package --no-dependencies --skip-license --allow-missing-repository \
+		--out hotfix-$(VSIX_VERSION).vsix
+
+test-vscode:
+	scripts/test-vscode.sh
 
 stress: deps
 	$(MAKE) all
@@ -48,4 +66,4 @@ clean:
 	$(MAKE) -C native clean
 	$(MAKE) -C examples/jump clean
 
-.PHONY: all deps demo test stress bench install uninstall clean
+.PHONY: all deps demo test stress bench vsix test-vscode install uninstall clean

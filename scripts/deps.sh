@@ -1,9 +1,18 @@
 #!/bin/sh
 # Install the Debian packages hotfix needs to build, run its demo and its
 # tests, if any is missing.  Debian 12; needs root (or sudo) to install.
+#   scripts/deps.sh          for make, make demo, make test
+#   scripts/deps.sh vscode   also for make test-vscode: Chromium (headless
+#                            browser), ripgrep and libkrb5-dev and g++ (to
+#                            install code-server from npm); Node.js 20 and
+#                            npm must be there already (Debian 12 has 18).
 set -eu
 PACKAGES="make gcc clang binutils libc6-dev libelf-dev gdb python3 python3-pyelftools python3-pytest
 lldb-19 python3-lldb-19 cmake gnuplot-nox gdbserver"
+# lldb-19 also ships lldb-dap-19 (the DAP adapter the VS Code tests drive).
+if [ "${1-}" = vscode ]; then
+    PACKAGES="$PACKAGES chromium ripgrep libkrb5-dev g++"
+fi
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
