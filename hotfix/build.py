@@ -74,8 +74,9 @@ def compile_unit(command, workdir, stem, first=True):
     diff_o = os.path.join(workdir, stem + ".diff.o")
     patch_o = os.path.join(workdir, stem + ".patch.o")
     base = command.argv + DIFF_FLAGS
+    # A compile error is the user's: said the same way whichever compile saw it.
     jobs = [(base + LOAD_FLAGS + ["-w", "-c", command.source, "-o", patch_o],
-             "compiling %s for loading" % command.source)]
+             "compiling %s%s" % (command.source, " for loading" if first else ""))]
     if first:
         jobs.insert(0, (base + ["-c", command.source, "-o", diff_o], "compiling %s" % command.source))
     start = time.monotonic()

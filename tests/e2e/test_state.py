@@ -63,6 +63,7 @@ def test_successive_patches_and_a_compile_error(tmp_path, debugger):
         Continue(),                                      # before frame 3
         Copy("state_v2.c", "state.c"), Hotfix("state.c"),
         Continue(2),                                     # before frame 5
+        Copy("state_broken.c", "state.c"), Hotfix("state.c"),   # after a patch: compiled once
         Copy("state_v3.c", "state.c"), Hotfix("--verbose state.c"),
         Delete(), Continue(),
     ], cwd=tmp_path)
@@ -70,7 +71,8 @@ def test_successive_patches_and_a_compile_error(tmp_path, debugger):
     lines = hotfix_lines(result)
     # The compile error: the compiler's own diagnostic, and nothing changed.
     assert any("state.c:21:44: error: expected" in l for l in result.transcript.splitlines()), result.transcript
-    assert any(l.startswith("hotfix: compiling state.c failed") for l in lines), lines
+    assert [l for l in lines if l.startswith("hotfix: compiling state.c")] == \
+        ["hotfix: compiling state.c failed:"] * 2, lines
     # The third version's jumps go from the original entry and from v2's.
     jumps = [l for l in result.transcript.splitlines() if "write" in l and "jump state_step" in l]
     assert any("(original)" in l for l in jumps) and any("(patch 1)" in l for l in jumps), jumps
