@@ -43,6 +43,31 @@ class GdbDebugger(Debugger):
     def executable(self):
         return self._inferior().progspace.filename or ""
 
+    def local_file(self, path):
+        # qemu-user: the program's libraries are below GDB's sysroot here.
+        root = gdb.parameter("sysroot") or ""
+        if root and not root.startswith("target:") and os.path.isabs(path):
+            candidate = os.path.join(root, path.lstrip("/"))
+            if os.path.exists(candidate):
+                return candidate
+        return path
+
+    def _interrupt_pid(self):
+        """The process on this machine that SIGINT stops the program by: the
+        program itself, or under qemu-user (a remote target whose threads are
+        the emulator's on this machine) the emulator, whose gdbstub reports
+        the signal as a stop; GDB's remote pid is not a pid here."""
+        inf = self._inferior()
+        connection = getattr(inf, "connection", None)
+        if connection is None or connection.type not in ("remote", "extended-remote"):
+            return inf.pid
+        for t in inf.threads():
+            tgid = _qemu_process(t.ptid[1])
+            if tgid:
+                return tgid
+        raise HotfixError("hotfix cannot interrupt this remote program from here (only qemu-user "
+                          "on this machine is supported).")
+
     def symbol_address(self, name):
         try:
             return int(gdb.parse_and_eval("(unsigned long)&%s" % name))
@@ -115,14 +140,17 @@ class GdbDebugger(Debugger):
                 gdb.execute("handle %s %s %s" % (sig, "print" if show else "noprint",
                                                  "stop" if stop else "nostop"), to_string=True)
 
-    def call(self, expression, thread_id, timeout):
+    def call(self, expression, thread_id, timeout, others_run=True):
         # GDB 13 has no timeout for inferior calls; other threads run during
         # the call (scheduler-locking "replay" is off for normal execution),
         # which lets a thread holding the loader or malloc lock finish.
         selected = gdb.selected_thread()
         target = [t for t in self._inferior().threads() if t.num == thread_id]
         unwind = gdb.parameter("unwindonsignal")
+        locking = gdb.parameter("scheduler-locking")
         try:
+            if not others_run:
+                gdb.execute("set scheduler-locking on", to_string=True)
             with self._user_breakpoints_paused(), self._async_signals_passed():
                 if target:
                     target[0].switch()
@@ -132,13 +160,15 @@ class GdbDebugger(Debugger):
             raise CallFailed(str(e).splitlines()[0])
         finally:
             gdb.execute("set unwindonsignal %s" % ("on" if unwind else "off"), to_string=True)
+            if not others_run:
+                gdb.execute("set scheduler-locking %s" % locking, to_string=True)
             if selected is not None and selected.is_valid():
                 selected.switch()
 
     def resume_for(self, seconds):
         # A synchronous continue that a timer ends with SIGINT, which GDB
         # keeps from the program (SIGINT is "nopass" by default).
-        pid = self.pid()
+        pid = self._interrupt_pid()
         timer = threading.Timer(seconds, os.kill, (pid, signal.SIGINT))
         with self._user_breakpoints_paused(), _quiet():
             timer.start()
@@ -148,7 +178,7 @@ class GdbDebugger(Debugger):
                 timer.cancel()
 
     def resume_until(self, predicate, poll):
-        pid = self.pid()
+        pid = self._interrupt_pid()
         done, ours = threading.Event(), threading.Event()
 
         def watch():
@@ -194,6 +224,20 @@ class GdbDebugger(Debugger):
 
     def write(self, text):
         gdb.write(text + "\n")
+
+
+def _qemu_process(tid):
+    """The process id of thread `tid` of this machine if it runs qemu-user."""
+    try:
+        if not os.path.basename(os.readlink("/proc/%d/exe" % tid)).startswith("qemu-"):
+            return 0
+        with open("/proc/%d/status" % tid) as f:
+            for line in f:
+                if line.startswith("Tgid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 @contextlib.contextmanager

@@ -65,6 +65,12 @@ class Debugger:
         """Path of the main executable on this machine."""
         raise NotImplementedError
 
+    def local_file(self, path: str) -> str:
+        """Where a file the program loaded (a path as its dynamic loader
+        saw it) can be read here.  Under an emulator such as qemu-user the
+        target's libraries live below a sysroot (GDB's `set sysroot`)."""
+        return path
+
     def symbol_address(self, name: str) -> Optional[int]:
         """Runtime address of a global symbol (function or data) anywhere
         in the process, or None."""
@@ -83,11 +89,13 @@ class Debugger:
         """Every thread with its unwound frames, innermost first."""
         raise NotImplementedError
 
-    def call(self, expression: str, thread_id: int, timeout: float) -> int:
+    def call(self, expression: str, thread_id: int, timeout: float, others_run: bool = True) -> int:
         """Evaluate a C expression that calls a function in the process on
         the given thread and return its integer value.  Other threads may
-        run during the call (so lock holders can finish); user breakpoints
-        must not stop it; a signal aborts it and unwinds the call, raising
+        run during the call (so lock holders can finish) unless others_run
+        is False (a call that takes no lock, such as mprotect, made while
+        hotfix must keep them where they are); user breakpoints must not
+        stop it; a signal aborts it and unwinds the call, raising
         CallFailed.  Afterwards every thread is stopped again."""
         raise NotImplementedError
 

@@ -382,7 +382,7 @@ class Program:
             entries = read_link_map(self.debugger)
             images = []
             for i, (bias, name) in enumerate(entries):
-                path = exe if i == 0 or not name else name
+                path = exe if i == 0 or not name else self.debugger.local_file(name)
                 if not os.path.isfile(path) or "linux-vdso" in path:
                     continue
                 try:
@@ -401,6 +401,27 @@ class Program:
             if im.info is info and info is not None:
                 return im
         raise HotfixError("%s is not loaded in the process." % info.path)
+
+
+def load_segments(path, bias):
+    """[(start, end, prot)] of an ELF file loaded at bias: its RELRO part
+    (read-only once the loader has relocated it) first, then each PT_LOAD
+    segment with the PROT_* bits its flags give, page-aligned."""
+    relro, loads = [], []
+    try:
+        with open(path, "rb") as f:
+            for seg in ELFFile(f).iter_segments():
+                lo = (seg["p_vaddr"] + bias) & ~0xFFF
+                hi = (seg["p_vaddr"] + seg["p_memsz"] + bias + 0xFFF) & ~0xFFF
+                if seg["p_type"] == "PT_GNU_RELRO":
+                    relro.append((lo, (seg["p_vaddr"] + seg["p_memsz"] + bias) & ~0xFFF, 1))
+                elif seg["p_type"] == "PT_LOAD":
+                    flags = seg["p_flags"]          # PF_X 1, PF_W 2, PF_R 4
+                    prot = (1 if flags & 4 else 0) | (2 if flags & 2 else 0) | (4 if flags & 1 else 0)
+                    loads.append((lo, hi, prot))
+    except (OSError, ValueError):
+        return []
+    return relro + loads
 
 
 def read_link_map(debugger):

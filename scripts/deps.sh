@@ -3,7 +3,8 @@
 # tests, if any is missing.  Debian 12; needs root (or sudo) to install.
 set -eu
 PACKAGES="make gcc clang binutils libc6-dev libelf-dev gdb python3 python3-pyelftools python3-pytest
-lldb-19 python3-lldb-19 cmake"
+lldb-19 python3-lldb-19 cmake
+gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user gdb-multiarch"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
