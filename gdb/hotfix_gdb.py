@@ -93,6 +93,17 @@ class GdbDebugger(Debugger):
         except gdb.error as e:
             raise OSError(str(e).splitlines()[0] if str(e) else "remote put failed")
 
+    def _qemu_pid(self):
+        """Under qemu-user (a remote target whose threads are the emulator's
+        on this machine) the emulator's process id, else 0: qemu's gdbstub
+        does not act on the remote protocol's ^C, but reports a SIGINT sent
+        to qemu as a stop.  GDB's remote pid is not a pid here."""
+        for t in self._inferior().threads():
+            tgid = _qemu_process(t.ptid[1])
+            if tgid:
+                return tgid
+        return 0
+
     def symbol_address(self, name):
         try:
             return int(gdb.parse_and_eval("(unsigned long)&%s" % name))
@@ -165,14 +176,17 @@ class GdbDebugger(Debugger):
                 gdb.execute("handle %s %s %s" % (sig, "print" if show else "noprint",
                                                  "stop" if stop else "nostop"), to_string=True)
 
-    def call(self, expression, thread_id, timeout):
+    def call(self, expression, thread_id, timeout, others_run=True):
         # GDB 13 has no timeout for inferior calls; other threads run during
         # the call (scheduler-locking "replay" is off for normal execution),
         # which lets a thread holding the loader or malloc lock finish.
         selected = gdb.selected_thread()
         target = [t for t in self._inferior().threads() if t.num == thread_id]
         unwind = gdb.parameter("unwindonsignal")
+        locking = gdb.parameter("scheduler-locking")
         try:
+            if not others_run:
+                gdb.execute("set scheduler-locking on", to_string=True)
             with self._user_breakpoints_paused(), self._async_signals_passed():
                 if target:
                     target[0].switch()
@@ -182,6 +196,8 @@ class GdbDebugger(Debugger):
             raise CallFailed(str(e).splitlines()[0])
         finally:
             gdb.execute("set unwindonsignal %s" % ("on" if unwind else "off"), to_string=True)
+            if not others_run:
+                gdb.execute("set scheduler-locking %s" % locking, to_string=True)
             if selected is not None and selected.is_valid():
                 selected.switch()
 
@@ -191,9 +207,10 @@ class GdbDebugger(Debugger):
         "nopass" by default).  A local process gets it directly; a remote
         one by GDB's `interrupt` (the remote protocol's ^C), run on GDB's
         thread, and only while the continue it is meant for lasts (done is
-        set on GDB's thread when it is over)."""
-        if not self.is_remote():
-            pid = self.pid()
+        set on GDB's thread when it is over); qemu-user's emulator gets
+        SIGINT (see _qemu_pid)."""
+        pid = self.pid() if not self.is_remote() else self._qemu_pid()
+        if pid:
             return lambda: os.kill(pid, signal.SIGINT)
 
         def interrupt():
@@ -270,6 +287,20 @@ _fetch_dir = None
 def _quote(path):
     """A path as one argument of `remote put/get` (GDB splits them like a shell)."""
     return "".join("\\" + c if c in " \t\\'\"" else c for c in path)
+
+
+def _qemu_process(tid):
+    """The process id of thread `tid` of this machine if it runs qemu-user."""
+    try:
+        if not os.path.basename(os.readlink("/proc/%d/exe" % tid)).startswith("qemu-"):
+            return 0
+        with open("/proc/%d/status" % tid) as f:
+            for line in f:
+                if line.startswith("Tgid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 @contextlib.contextmanager

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import List
 
 from . import native
+from .arch import X86_64
 from .debugger import CallFailed
 from .errors import HotfixError
 from .names import demangle_text
-from .program import read_c_string
+from .program import load_segments, read_c_string
 
 RTLD_NOW = 2
 # Frames that may hold the loader lock or a malloc arena lock.
@@ -27,8 +28,9 @@ UNSAFE_FRAMES = ("malloc", "free", "calloc", "realloc", "_int_", "__libc_malloc"
                  "_dl_", "dlopen", "dlclose", "__GI___libc_", "pthread_mutex", "__lll_lock", "tcache",
                  "_IO_", "__pthread_mutex")
 CALL_TIMEOUT = 30.0
-REL32_REACH = (1 << 31) - 4096
+PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 PROT_READ_EXEC = 5
+PAGE = 4096
 MAP_NEAR = 0x100022        # MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE
 
 
@@ -113,9 +115,9 @@ class Loader:
     def __init__(self, session):
         self.session = session
 
-    def _call(self, dbg, expr, thread):
+    def _call(self, dbg, expr, thread, others_run=True):
         try:
-            return dbg.call(expr, thread, CALL_TIMEOUT)
+            return dbg.call(expr, thread, CALL_TIMEOUT, others_run)
         except CallFailed as e:
             called = re.search(r"\)\s*(\w+)\(", expr)
             raise HotfixError("calling %s in the program failed: %s"
@@ -217,31 +219,32 @@ class Loader:
         bias = int.from_bytes(dbg.read_memory(handle, 8), "little")
         return handle, bias
 
-    def trampolines(self, dbg, plan):
-        """A 16-byte slot within reach of every 5-byte jump of the plan,
-        from pages mapped near the code (MAP_FIXED_NOREPLACE at a hint:
-        a plain hint silently lands far away)."""
+    def trampolines(self, dbg, plan, arch=X86_64):
+        """A 16-byte slot within reach of every small jump of the plan
+        (x86-64 rel32, AArch64 b), from pages mapped near the code
+        (MAP_FIXED_NOREPLACE at a hint: a plain hint silently lands far
+        away)."""
         state = self.session.process
         slots = {}
         for r in plan.redirects:
             for e in r.entries:
-                if e.kind != native.JUMP_REL32:
+                if e.kind != arch.near_kind:
                     continue
                 page = next((p for p in state.trampoline_pages
-                             if abs(p[0] - e.jump_start) < REL32_REACH and p[1] + 16 <= 4096), None)
+                             if abs(p[0] - e.jump_start) < arch.near_reach and p[1] + 16 <= PAGE), None)
                 if page is None:
-                    page = [self._map_near(dbg, e.jump_start), 0]
+                    page = [self._map_near(dbg, e.jump_start, arch.near_reach), 0]
                     state.trampoline_pages.append(page)
                 slots[e.jump_start] = page[0] + page[1]
                 page[1] += 16
         return slots
 
-    def _map_near(self, dbg, address):
+    def _map_near(self, dbg, address, reach):
         thread = pick_calling_thread(dbg)
         base = address & ~0xFFF
         for step in (1, -1, 4, -4, 16, -16, 64, -64, 256, -256, 1024, -1024):
             hint = base + step * (1 << 20)
-            if hint <= 0:
+            if hint <= 0 or abs(hint - address) + PAGE >= reach:
                 continue
             got = self._call(dbg, "(unsigned long)mmap((void *)0x%x, 4096, %d, %d, -1, 0)"
                              % (hint, PROT_READ_EXEC, MAP_NEAR), thread)
@@ -249,7 +252,28 @@ class Loader:
                 return got
             if got not in (0, (1 << 64) - 1) and got < (1 << 63):
                 self._call(dbg, "(int)munmap((void *)0x%x, 4096)" % got, thread)
-        raise HotfixError("no free memory within 2 GiB of 0x%x for a trampoline page." % address)
+        raise HotfixError("no free memory within %d MiB of 0x%x for a trampoline page."
+                          % (reach >> 20, address))
+
+    def make_writable(self, dbg, page, size, prot):
+        """An inferior mprotect adding PROT_WRITE to [page, page+size); only
+        the calling thread runs (mprotect takes no lock the others hold)."""
+        thread = dbg.threads()[0].id
+        if self._call(dbg, "(int)mprotect((void *)0x%x, %d, %d)" % (page, size, prot | PROT_WRITE), thread,
+                      others_run=False):
+            raise HotfixError("the program could not make 0x%x writable for hotfix (mprotect failed)." % page)
+
+    def protect(self, dbg, page, size, prot):
+        thread = dbg.threads()[0].id
+        return self._call(dbg, "(int)mprotect((void *)0x%x, %d, %d)" % (page, size, prot), thread,
+                          others_run=False) == 0
+
+    def clear_cache(self, dbg, helper, lo, hi):
+        """Run the patch's hotfix_clear_cache over code hotfix wrote (AArch64:
+        the instruction cache does not see data writes by itself)."""
+        thread = pick_calling_thread(dbg)
+        self._call(dbg, "(int)((int (*)(unsigned long, unsigned long))0x%x)(0x%x, 0x%x)" % (helper, lo, hi),
+                   thread)
 
     def dlclose(self, dbg, handle):
         if dbg.process_state() != "stopped":
@@ -292,7 +316,7 @@ def _refusal(problems, wait):
     return ActiveFunction("cannot patch now: %s (still so after waiting %g s)." % ("; ".join(problems), wait))
 
 
-def wait_until_safe(dbg, redirects, jump_ranges, wait, gate=False):
+def wait_until_safe(dbg, redirects, jump_ranges, wait, gate=False, arch=X86_64, protections=None):
     """The stack check, retried while --wait allows.  With gate, each entry
     to be redirected holds the threads that call it (jmp .) while the
     threads already inside finish; the entries get their bytes back before
@@ -305,7 +329,7 @@ def wait_until_safe(dbg, redirects, jump_ranges, wait, gate=False):
     deadline = time.monotonic() + wait
     gates = []
     if gate:
-        gates = [Write(e.jump_start, native.encode_jump(native.JUMP_SELF, e.jump_start, e.jump_start),
+        gates = [Write(e.jump_start, native.encode_jump(arch.gate_kind, e.jump_start, e.jump_start),
                        "gate at %s (%s)" % (r.function, e.version)) for r in redirects for e in r.entries]
         # A gate, like a jump, must not land on bytes a thread is executing.
         gate_ranges = [(g.address, g.address + len(g.data), g.what) for g in gates]
@@ -316,7 +340,7 @@ def wait_until_safe(dbg, redirects, jump_ranges, wait, gate=False):
             if dbg.process_state() != "stopped":
                 raise HotfixError("the program ended while hotfix waited for a safe moment; "
                                   "nothing was patched.")
-        write_all(dbg, gates)
+        write_all(dbg, gates, protections=protections)
     try:
         delay = 0.002
         while problems:
@@ -330,13 +354,24 @@ def wait_until_safe(dbg, redirects, jump_ranges, wait, gate=False):
             problems = check_stacks(dbg, redirects, jump_ranges)
     finally:
         if gates and dbg.process_state() == "stopped":
-            write_all(dbg, [Write(g.address, g.old, "remove " + g.what) for g in reversed(gates)])
+            write_all(dbg, [Write(g.address, g.old, "remove " + g.what) for g in reversed(gates)],
+                      protections=protections)
 
 
-def write_all(dbg, writes, verbose_out=None):
+def _write(dbg, address, data, protections):
+    try:
+        dbg.write_memory(address, data)
+    except Exception:
+        if protections is None or not protections.rescue(address, len(data)):
+            raise
+        dbg.write_memory(address, data)
+
+
+def write_all(dbg, writes, verbose_out=None, protections=None):
     """Write every change, reading each back; on any failure restore every
     byte already written, newest first, and re-raise.  Returns the writes
-    with their old bytes."""
+    with their old bytes.  With protections, a refused write to a page made
+    writable earlier is retried once."""
     done = []       # (address, old bytes) as written, for the rollback
     written = []
     try:
@@ -355,7 +390,7 @@ def write_all(dbg, writes, verbose_out=None):
                     block[at:at + len(w.data)] = w.data
                 data = bytes(block)
                 old_block = old
-            dbg.write_memory(address, data)
+            _write(dbg, address, data, protections)
             done.append((address, parts[0].old if isinstance(item, Write) else old_block))
             written += parts
             if dbg.read_memory(address, len(data)) != data:
@@ -368,7 +403,7 @@ def write_all(dbg, writes, verbose_out=None):
         failures = []
         for address, old in reversed(done):
             try:
-                dbg.write_memory(address, old)
+                _write(dbg, address, old, protections)
             except Exception as e2:       # report, keep restoring the rest
                 failures.append("0x%x: %s" % (address, e2))
         if failures:
@@ -393,8 +428,8 @@ def rebind_writes(plan, so_bias):
     return out
 
 
-def jump_writes(plan, so_bias, trampolines):
-    """The jumps, each entry straight to the new body; a 5-byte jump goes
+def jump_writes(plan, so_bias, trampolines, arch=X86_64):
+    """The jumps, each entry straight to the new body; a small jump goes
     through its trampoline slot, written first so it is never reached
     half-made."""
     out = []
@@ -403,9 +438,9 @@ def jump_writes(plan, so_bias, trampolines):
         for e in r.entries:
             at = e.jump_start
             what = "jump %s (%s) -> new" % (r.function, e.version)
-            if e.kind == native.JUMP_REL32:
+            if e.kind == arch.near_kind:
                 slot = trampolines[at]
-                out.append(Write(slot, native.encode_jump(native.JUMP_ABS14, slot, target),
+                out.append(Write(slot, native.encode_jump(arch.far_kind, slot, target),
                                  "trampoline for " + what))
                 out.append(Write(at, native.encode_jump(e.kind, at, slot), what))
             else:
@@ -415,3 +450,108 @@ def jump_writes(plan, so_bias, trampolines):
 
 def jump_ranges(plan):
     return [(e.jump_start, e.jump_end, r.function) for r in plan.redirects for e in r.entries]
+
+
+class Protections:
+    """Some targets refuse debugger writes to pages the program cannot
+    write (qemu-user's gdbstub: code, and the patch's GOT once the loader
+    made it read-only).  Before anything is written, each place is probed
+    by writing its own bytes back; a refused page is made writable by an
+    inferior mprotect (calls let threads run, so this happens before the
+    stack check and the writes), and restore() gives it its protection
+    back.  protection_of(page) says what the page had (None: unknown)."""
+
+    def __init__(self, dbg, loader, protection_of, say=None):
+        self.dbg, self.loader, self.protection_of = dbg, loader, protection_of
+        self.say = say
+        self.changed = []           # (page, prot)
+
+    def rescue(self, address, size):
+        """A write refused although the page was made writable: qemu-user
+        takes the right away again when the program runs code from the page
+        (it write-protects pages it has translated).  mprotect again (only
+        the calling thread runs) so the write can be retried; False if
+        the page is not one hotfix made writable."""
+        pages = list(range(address & ~(PAGE - 1), address + size, PAGE))
+        known = dict(self.changed)
+        if not all(p in known for p in pages):
+            return False
+        for page in pages:
+            self.loader.make_writable(self.dbg, page, PAGE, known[page])
+        return True
+
+    def prepare(self, places):
+        """places: (address, size) pairs about to be written."""
+        done = {p for p, _ in self.changed}
+        for address, size in places:
+            pages = range(address & ~(PAGE - 1), address + size, PAGE)
+            if all(p in done for p in pages):
+                continue
+            try:
+                self.dbg.write_memory(address, self.dbg.read_memory(address, size))
+                continue
+            except Exception:
+                pass
+            for page in pages:
+                if page in done:
+                    continue
+                prot = self.protection_of(page)
+                if prot is None:
+                    raise HotfixError("the debugger cannot write at 0x%x and hotfix does not know what "
+                                      "the page holds; nothing was changed." % address)
+                self.loader.make_writable(self.dbg, page, PAGE, prot)
+                self.changed.append((page, prot))
+                if self.say:
+                    self.say("  mprotect 0x%x writable: the debugger may not write there" % page)
+                done.add(page)
+
+    def restore(self):
+        failed = []
+        if self.dbg.process_state() != "stopped":
+            return
+        for page, prot in reversed(self.changed):
+            try:
+                if not self.loader.protect(self.dbg, page, PAGE, prot):
+                    failed.append(page)
+                elif self.say:
+                    self.say("  mprotect 0x%x back to %s" % (page, "".join(
+                        c if prot & bit else "-" for c, bit in (("r", 1), ("w", 2), ("x", 4)))))
+            except HotfixError:
+                failed.append(page)
+        self.changed = []
+        if failed:
+            raise HotfixError("the patch is applied, but the protection of %s could not be restored."
+                              % ", ".join("0x%x" % p for p in failed))
+
+
+def clear_caches(dbg, loader, helper, writes, say=None):
+    """One hotfix_clear_cache call per written range of code."""
+    for w in writes:
+        loader.clear_cache(dbg, helper, w.address, w.address + len(w.data))
+        if say:
+            say("  clear instruction cache 0x%x-0x%x (hotfix_clear_cache)" % (w.address, w.address + len(w.data)))
+
+
+def protection_lookup(program, state, patches=lambda: []):
+    """protection_of(page) for Protections: what a page of the program's
+    images, of a patch (earlier ones, and patches() = [(path, bias)] loaded
+    now) or of a trampoline page held."""
+    regions = []
+
+    def lookup(page):
+        if not regions:
+            for im in program.images():
+                regions.extend(load_segments(im.path, im.bias))
+            for versions in state.units.values():
+                for v in versions:
+                    regions.extend(load_segments(v.so_path, v.bias))
+            for path, bias in patches():
+                regions.extend(load_segments(path, bias))
+            for address, _ in state.trampoline_pages:
+                regions.append((address, address + PAGE, PROT_READ_EXEC))
+        for lo, hi, prot in regions:        # each file's RELRO part comes first
+            if lo <= page < hi:
+                return prot
+        return None
+
+    return lookup

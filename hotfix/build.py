@@ -4,20 +4,23 @@ Two compiles of the same source run side by side:
   * the *diff object*: the original command plus -ffunction-sections
     -fdata-sections, so that its functions can be compared with the code
     the program runs (same flags, same code) and with earlier patches;
-  * the *patch object*: the same plus what loading needs.  -fPIC
-    -mcmodel=large makes every reference to the unit's own code and data a
-    64-bit GOT-relative immediate (GOTOFF64) and every outside reference a
-    GOT slot, so after loading every one of them can be pointed at the
-    program's live function or variable, however far away it is.
-    -fvisibility=hidden keeps the unit's own references local (and keeps
-    inlining as in a non-PIC build); -falign-functions=16 leaves room to
-    patch the patch.
+  * the *patch object*: the same plus what loading needs (arch.py).  On
+    x86-64 -fPIC -mcmodel=large makes every reference to the unit's own
+    code and data a 64-bit GOT-relative immediate (GOTOFF64) and every
+    outside reference a GOT slot; on AArch64 the patch is compiled -fPIC to
+    assembly and its references to the unit's data and function addresses
+    are routed through GOT slots (gotasm.py).  Either way, after loading
+    every one of them can be pointed at the program's live function or
+    variable, however far away it is.  -fvisibility=hidden keeps the unit's
+    own references local (and keeps inlining as in a non-PIC build);
+    -falign-functions=16 leaves room to patch the patch.
 
 Compilers run from the original directory with the file named as the
 original command names it (so __FILE__ and DW_AT_name stay the same), as
 argv lists, never through a shell.  Outputs go to a private 0700 directory.
 """
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -25,11 +28,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
 
+from . import gotasm
+from .arch import X86_64
 from .errors import HotfixError
-
-LOAD_FLAGS = ["-fPIC", "-mcmodel=large", "-fvisibility=hidden", "-falign-functions=16",
-              "-fno-semantic-interposition"]
-DIFF_FLAGS = ["-ffunction-sections", "-fdata-sections"]
 
 
 class CompileError(HotfixError):
@@ -63,7 +64,19 @@ def _run(argv, cwd, what):
     return proc.stdout.decode(errors="replace")
 
 
-def compile_unit(command, workdir, stem, first=True):
+def _compile_via_got(argv, directory, what, compiler, asm, obj):
+    """AArch64: compile to assembly, route the unit's data and function
+    addresses through the GOT, assemble."""
+    _run(argv, directory, what)
+    with open(asm) as f:
+        text, _ = gotasm.rewrite(f.read())
+    got_asm = asm[:-2] + ".got.s"
+    with open(got_asm, "w") as f:
+        f.write(text)
+    _run([compiler, "-c", got_asm, "-o", obj], directory, what + " (assembling)")
+
+
+def compile_unit(command, workdir, stem, arch=X86_64, first=True):
     """Compile one unit; raise CompileError with the compiler's diagnostics
     (once) when the source does not compile.
 
@@ -73,22 +86,30 @@ def compile_unit(command, workdir, stem, first=True):
     built with the same flags, is what the new code is compared with."""
     diff_o = os.path.join(workdir, stem + ".diff.o")
     patch_o = os.path.join(workdir, stem + ".patch.o")
-    base = command.argv + DIFF_FLAGS
+    base = command.argv + list(arch.diff_flags)
+    load = base + list(arch.load_flags) + ["-w"]
     # A compile error is the user's: said the same way whichever compile saw it.
-    jobs = [(base + LOAD_FLAGS + ["-w", "-c", command.source, "-o", patch_o],
-             "compiling %s%s" % (command.source, " for loading" if first else ""))]
+    what = "compiling %s%s" % (command.source, " for loading" if first else "")
+    if arch.got_rewrite:
+        asm = os.path.join(workdir, stem + ".patch.s")
+        load_job = (_compile_via_got, load + ["-S", command.source, "-o", asm], command.directory, what,
+                    command.argv[0], asm, patch_o)
+    else:
+        load_job = (_run, load + ["-c", command.source, "-o", patch_o], command.directory, what)
+    jobs = [load_job]
     if first:
-        jobs.insert(0, (base + ["-c", command.source, "-o", diff_o], "compiling %s" % command.source))
+        jobs.insert(0, (_run, base + ["-c", command.source, "-o", diff_o], command.directory,
+                        "compiling %s" % command.source))
     start = time.monotonic()
     errors = []
     if len(jobs) == 1:
         try:
-            _run(jobs[0][0], command.directory, jobs[0][1])
+            jobs[0][0](*jobs[0][1:])
         except CompileError as e:
             errors.append(e)
     else:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = [pool.submit(_run, argv, command.directory, what) for argv, what in jobs]
+            futures = [pool.submit(*job) for job in jobs]
             for f in futures:
                 try:
                     f.result()
@@ -104,13 +125,26 @@ def compile_unit(command, workdir, stem, first=True):
 INIT_SECTIONS = (".init_array", ".fini_array", ".preinit_array", ".ctors", ".dtors")
 
 
-def drop_initializers(patch_object, sections):
+def tool(compiler, name):
+    """The binutils program `name` that goes with a compiler: a cross
+    compiler (aarch64-linux-gnu-gcc) finds its own (aarch64-linux-gnu-objcopy)."""
+    base = os.path.basename(compiler)
+    for suffix in ("-gcc", "-g++", "-cc", "-c++", "-clang", "-clang++"):
+        cut = base.rfind(suffix)
+        if cut > 0:
+            prefixed = base[:cut] + "-" + name
+            if shutil.which(prefixed):
+                return prefixed
+    return name
+
+
+def drop_initializers(patch_object, sections, compiler="cc"):
     """Remove constructor and destructor tables from the patch object;
     returns whether there were any."""
     found = [s for s in sections if s.startswith(INIT_SECTIONS)]
     if not found:
         return False
-    argv = ["objcopy"]
+    argv = [tool(compiler, "objcopy")]
     for name in found:
         argv += ["-R", name, "-R", ".rela" + name]
     _run(argv + [patch_object], os.path.dirname(patch_object), "removing constructors from the patch")
@@ -121,22 +155,39 @@ _RUNTIME_SOURCE = b"""/* What C++ code of a patch needs from the startup files h
  * (they would add constructors): the handle __cxa_atexit registers
  * destructors under. */
 void *__dso_handle __attribute__((visibility("hidden"))) = &__dso_handle;
+
+/* Called by hotfix after it writes code into the process, before that code
+ * runs: on AArch64 the instruction cache is not coherent with data writes. */
+__attribute__((visibility("hidden"))) int hotfix_clear_cache(unsigned long begin, unsigned long end)
+{
+    __builtin___clear_cache((char *)begin, (char *)end);
+    return 0;
+}
 """
+
+CLEAR_CACHE = "hotfix_clear_cache"
 
 
 def runtime_object(workdir, compiler):
-    """A small object defining __dso_handle, compiled once per directory."""
-    out = os.path.join(workdir, "runtime.o")
+    """A small object defining __dso_handle and hotfix_clear_cache, compiled
+    once per directory and compiler (a cross compiler's for its target)."""
+    cc = os.path.basename(compiler)
+    if "clang" in cc:
+        cc = cc.replace("clang++", "clang")
+    elif "g++" in cc:
+        cc = cc.replace("g++", "gcc")
+    elif "gcc" not in cc:
+        cc = "cc"
+    out = os.path.join(workdir, "runtime-%s.o" % cc)
     if not os.path.exists(out):
         src = os.path.join(workdir, "runtime.c")
         with open(src, "wb") as f:
             f.write(_RUNTIME_SOURCE)
-        cc = "clang" if "clang" in os.path.basename(compiler) else "gcc"
         _run([cc, "-fPIC", "-c", src, "-o", out], workdir, "compiling hotfix's runtime object")
     return out
 
 
-def link_patch(patch_object, output, bindings, libraries, compiler, extra_objects=()):
+def link_patch(patch_object, output, bindings, libraries, compiler, extra_objects=(), link_flags=("-Wl,-Bsymbolic",)):
     """Link the patch .so.  bindings {name: address} define the program's
     own symbols the unit refers to (quoted in a linker script: ld's
     expression parser reads names like `dbAdd` as numbers otherwise);
@@ -147,7 +198,7 @@ def link_patch(patch_object, output, bindings, libraries, compiler, extra_object
         for name, address in sorted(bindings.items()):
             f.write('"%s" = 0x%x;\n' % (name.replace('"', '\\"'), address))
     argv = [compiler, "-shared", "-nostartfiles", "-o", output, patch_object] + list(extra_objects) + [script,
-            "-Wl,--emit-relocs", "-Wl,-z,now", "-Wl,-z,defs", "-Wl,-Bsymbolic",
+            "-Wl,--emit-relocs", "-Wl,-z,now", "-Wl,-z,defs"] + list(link_flags) + [
             "-Wl,--as-needed"] + list(libraries)
     start = time.monotonic()
     try:

@@ -10,8 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from . import apply as applying
+from . import arch as arches
 from . import changes, patches
-from .build import compile_unit, drop_initializers, link_patch, runtime_object
+from .build import CLEAR_CACHE, compile_unit, drop_initializers, link_patch, runtime_object
 from .compdb import UnknownFile, find_compile_command, find_unit
 from .errors import HotfixError
 from .native import Image
@@ -39,7 +40,11 @@ breakpoint), then continue it after the patch.
 
 With gdbserver or an lldb-server platform the patch is built here, copied
 into a private directory the program makes on the target, and loaded from
-there (--status names the file)."""
+there (--status names the file).
+
+x86-64 and AArch64 programs; an AArch64 program may run under qemu-user
+with gdb-multiarch connected to qemu's gdbstub (set sysroot to the
+program's libraries, e.g. /usr/aarch64-linux-gnu)."""
 
 
 # Symbols the linker makes for each output file: the patch has its own.
@@ -147,15 +152,17 @@ def run(dbg, argv):
         raise HotfixError("the program is running: interrupt it first (Ctrl-C), then hotfix.")
     s = session()
     s.for_process(dbg.pid())
+    if args.status or args.revert:
+        program = Program(dbg, s.cache, s.process.shipped)
+        arch = arches.of_program(program)
     if args.status:
-        patches.status(dbg, s)
+        patches.status(dbg, s, arch)
     elif args.revert:
         if args.all:
             units = [path for path, versions in s.process.units.items() if versions]
         else:
-            program = Program(dbg, s.cache, s.process.shipped)
             units = [find_unit(program, f).path for f in args.files]
-        patches.revert(dbg, s, units, args.wait)
+        patches.revert(dbg, s, units, args.wait, arch, program)
     else:
         Hotfix(dbg, s, args).run()
 
@@ -255,6 +262,8 @@ class Hotfix:
     def run(self):
         program = Program(self.dbg, self.session.cache, self.session.process.shipped)
         self._check_program(program)
+        self.arch = arches.of_program(program)
+        self.program = program
         targets = self._targets(program)
         if not targets:
             self.say("no source file of the program changed since it was built or last patched.")
@@ -351,7 +360,7 @@ class Hotfix:
         try:
             stem = "%s-%d-%d" % (os.path.splitext(os.path.basename(t.unit.name))[0],
                                  s.process.patches + 1, id(p) % 10000)
-            p.built = compile_unit(p.command, s.workdir, stem, first=not p.history)
+            p.built = compile_unit(p.command, s.workdir, stem, self.arch, first=not p.history)
             p.times["compile"] = p.built.compile_seconds
             p.plan = Plan(t.unit, p.command)
             decide_changes(self._diff(p), p.plan)
@@ -360,17 +369,17 @@ class Hotfix:
             if not t.reason:
                 self._check_command(t.label, p.plan, t.image, p.history)
             patch_symbols = Image(p.built.patch_object).symbols()
-            if drop_initializers(p.built.patch_object, patch_symbols["sections"]):
+            if drop_initializers(p.built.patch_object, patch_symbols["sections"], p.command.argv[0]):
                 p.warnings.append("%s has constructors or destructors: the patch does not run them "
                                   "(they ran when the program started)." % t.label)
             p.plan.bindings = self._bindings(program, patch_symbols["undefined"])
             p.plan.so_path = os.path.join(s.workdir, stem + ".so")
             libraries = [im.path for im in program.images()[1:]]
             extra = []
-            if "__dso_handle" in patch_symbols["undefined"]:
+            if "__dso_handle" in patch_symbols["undefined"] or self.arch.flush_icache:
                 extra.append(runtime_object(s.workdir, p.command.argv[0]))
             p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
-                                         p.command.argv[0], extra)
+                                         p.command.argv[0], extra, self.arch.link_flags)
             return None
         except HotfixError as e:
             return e
@@ -450,14 +459,14 @@ class Hotfix:
         unit_file = os.path.basename(unit.name)
         plan_rebinds(plan, so.native.sites(), table["symbols"], so_vars, exe_vars, unit_functions,
                      image.bias, plan.bindings, unit_file, image.info)
-        plan_redirects(plan, unit_functions, image.bias, p.history, self.dbg.read_memory)
+        plan_redirects(plan, unit_functions, image.bias, p.history, self.dbg.read_memory, self.arch)
         if so_units:
             check_layouts(plan, image.info.types(unit), so.types(so_units[0]))
         so.close()
 
     # --- load, check, write: all or nothing ----------------------------
     def _apply_all(self, prepared):
-        dbg = self.dbg
+        dbg, arch = self.dbg, self.arch
         loader = applying.Loader(self.session)
         redirects = [r for p in prepared for r in p.plan.redirects]
         ranges = [x for p in prepared for x in applying.jump_ranges(p.plan)]
@@ -468,6 +477,10 @@ class Hotfix:
             applying.wait_until_safe(dbg, redirects, ranges, None)
         start = time.monotonic()
         loaded, disabled = [], []
+        verbose = dbg.write if self.args.verbose else None
+        protections = applying.Protections(dbg, loader, applying.protection_lookup(
+            self.program, self.session.process, lambda: [(p.plan.so_path, b) for p, (_, b) in zip(prepared, loaded)]),
+            verbose)
         try:
             places = []
             for p in prepared:
@@ -475,10 +488,19 @@ class Hotfix:
                 loaded.append(loader.dlopen(dbg, places[-1]))
             trampolines = {}
             for p in prepared:
-                trampolines.update(loader.trampolines(dbg, p.plan))
+                trampolines.update(loader.trampolines(dbg, p.plan, arch))
+            rebinds, jumps = [], []
+            for p, (_, bias) in zip(prepared, loaded):
+                rebinds += applying.rebind_writes(p.plan, bias)
+                jumps += applying.jump_writes(p.plan, bias, trampolines, arch)
+            writes = rebinds + jumps
+            # Inferior calls (mprotect) let threads run: all of them happen
+            # before the stack check.
+            protections.prepare([(w.address, len(w.data)) for w in writes])
             self.times["load"] = time.monotonic() - start
             start = time.monotonic()
-            applying.wait_until_safe(dbg, redirects, ranges, self.args.wait, gate=True)
+            applying.wait_until_safe(dbg, redirects, ranges, self.args.wait, gate=True, arch=arch,
+                                     protections=protections)
             # A breakpoint inside bytes we overwrite would be re-inserted over
             # the jump: its location on the old code goes; the debugger has
             # already placed one on the new code if its spec names it.
@@ -486,18 +508,27 @@ class Hotfix:
                 if loc.enabled and any(lo <= loc.address < hi for lo, hi, _ in ranges):
                     dbg.set_location_enabled(loc.key, False)
                     disabled.append(loc)
-            writes = []
-            for p, (_, bias) in zip(prepared, loaded):
-                writes += applying.rebind_writes(p.plan, bias)
-            for p, (_, bias) in zip(prepared, loaded):
-                writes += applying.jump_writes(p.plan, bias, trampolines)
-            done = applying.write_all(dbg, writes, dbg.write if self.args.verbose else None)
+            done = applying.write_all(dbg, writes, verbose, protections)
+            if arch.flush_icache:
+                p, (_, bias) = prepared[0], loaded[0]
+                helper = p.plan.functions[CLEAR_CACHE]["value"] + bias
+                try:
+                    applying.clear_caches(dbg, loader, helper, jumps, verbose)
+                except HotfixError:
+                    applying.write_all(dbg, [applying.Write(w.address, w.old, "restore " + w.what)
+                                             for w in reversed(done)], protections=protections)
+                    raise
         except Exception:
             for loc in disabled:
                 dbg.set_location_enabled(loc.key, True)
+            try:
+                protections.restore()
+            except HotfixError:
+                pass
             for handle, _ in reversed(loaded):
                 loader.dlclose(dbg, handle)
             raise
+        protections.restore()
         self.times["patch"] = time.monotonic() - start
         state = self.session.process
         entry_bytes = [w for w in done if not w.unreached]     # what --revert puts back

@@ -107,11 +107,13 @@ class Debugger:
         """Every thread with its unwound frames, innermost first."""
         raise NotImplementedError
 
-    def call(self, expression: str, thread_id: int, timeout: float) -> int:
+    def call(self, expression: str, thread_id: int, timeout: float, others_run: bool = True) -> int:
         """Evaluate a C expression that calls a function in the process on
         the given thread and return its integer value.  Other threads may
-        run during the call (so lock holders can finish); user breakpoints
-        must not stop it; a signal aborts it and unwinds the call, raising
+        run during the call (so lock holders can finish) unless others_run
+        is False (a call that takes no lock, such as mprotect, made while
+        hotfix must keep them where they are); user breakpoints must not
+        stop it; a signal aborts it and unwinds the call, raising
         CallFailed.  Afterwards every thread is stopped again."""
         raise NotImplementedError
 

@@ -19,7 +19,8 @@ _PLACES = [
 ]
 
 JUMP_ABS14, JUMP_R11, JUMP_REL32, JUMP_SELF = 1, 2, 3, 4
-ABI_VERSION = 2
+JUMP_A64_LDR, JUMP_A64_B, JUMP_A64_SELF = 5, 6, 7
+ABI_VERSION = 3
 
 
 class NativeError(HotfixError):
@@ -42,7 +43,7 @@ _PROTOTYPES = {
     "hf_encode_jump": (_c.c_int, [_c.c_int, _c.c_uint64, _c.c_uint64, _c.c_char_p, _c.c_size_t,
                                   _c.POINTER(_c.c_size_t)]),
     "hf_jump_size": (_c.c_size_t, [_c.c_int]),
-    "hf_decode_jump": (_c.c_int, [_c.c_char_p, _c.c_size_t, _c.c_uint64, _c.POINTER(_c.c_int),
+    "hf_decode_jump": (_c.c_int, [_c.c_int, _c.c_char_p, _c.c_size_t, _c.c_uint64, _c.POINTER(_c.c_int),
                                   _c.POINTER(_c.c_uint64)]),
 }
 
@@ -138,8 +139,9 @@ def jump_size(kind):
     return lib().hf_jump_size(kind)
 
 
-def decode_jump(data, at):
-    """(kind, target) of a jump hotfix writes, or (0, 0)."""
+def decode_jump(machine, data, at):
+    """(kind, target) of a jump hotfix writes for machine (ELF e_machine),
+    or (0, 0)."""
     kind, target = ctypes.c_int(), ctypes.c_uint64()
-    _check(lib().hf_decode_jump(data, len(data), at, ctypes.byref(kind), ctypes.byref(target)))
+    _check(lib().hf_decode_jump(machine, data, len(data), at, ctypes.byref(kind), ctypes.byref(target)))
     return kind.value, target.value

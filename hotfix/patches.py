@@ -10,8 +10,8 @@ import os
 import time
 
 from . import apply as applying
-from . import native
-from .plan import ENDBR64
+from . import arch as arches
+from .build import CLEAR_CACHE
 from .errors import HotfixError
 from .names import demangle_text
 
@@ -35,15 +35,16 @@ def _active(dbg, versions):
     return sorted(set(out), key=out.index)
 
 
-def _follow(dbg, address):
+def _follow(dbg, arch, address):
     """Where the jump at address leads, through at most one trampoline slot."""
-    kind, target = native.decode_jump(dbg.read_memory(address, 16), address)
-    if kind == native.JUMP_REL32:
-        kind, target = native.decode_jump(dbg.read_memory(target, 16), target)
-    return target if kind in (native.JUMP_ABS14, native.JUMP_R11) else None
+    kind, target = arch.decode_jump(dbg.read_memory(address, 16), address)
+    if kind == arch.near_kind:
+        kind, target = arch.decode_jump(dbg.read_memory(target, 16), target)
+    far = {k for k, _ in arch.jump_kinds} - {arch.near_kind}
+    return target if kind in far else None
 
 
-def _check_entries(dbg, versions):
+def _check_entries(dbg, arch, versions):
     """Every entry of a redirected function (the original, and each earlier
     patch's) must jump straight to its newest body."""
     newest, last, entries = {}, {}, {}
@@ -60,15 +61,15 @@ def _check_entries(dbg, versions):
     for name, addresses in entries.items():
         for address in sorted(set(addresses)):
             total += 1
-            skip = 4 if dbg.read_memory(address, 4) == ENDBR64 else 0
-            if _follow(dbg, address + skip) != newest[name]:
+            skip = arch.entry_skip(dbg.read_memory(address, 4))
+            if _follow(dbg, arch, address + skip) != newest[name]:
                 stale.append("%s at 0x%x" % (name, address))
     if stale:
         return "%d of %d entries do NOT reach the newest code: %s" % (len(stale), total, ", ".join(stale))
     return "all %d entries jump straight to the newest code" % total
 
 
-def status(dbg, session):
+def status(dbg, session, arch=arches.X86_64):
     state = session.process
     units = [(path, versions) for path, versions in state.units.items() if versions]
     if not units:
@@ -87,13 +88,13 @@ def status(dbg, session):
             if v.loaded_from:
                 parts.append("loaded from %s on the target" % v.loaded_from)
             dbg.write(demangle_text("  %s patch %d at %s: %s" % (v.unit, n, when, "; ".join(parts))))
-        dbg.write("  %s: %s" % (versions[-1].unit, _check_entries(dbg, versions)))
+        dbg.write("  %s: %s" % (versions[-1].unit, _check_entries(dbg, arch, versions)))
         active = _active(dbg, versions)
         dbg.write("  %s: %s" % (versions[-1].unit, "replaced code active now: " + "; ".join(active)
                                 if active else "no replaced function is active now"))
 
 
-def revert(dbg, session, unit_paths, wait):
+def revert(dbg, session, unit_paths, wait, arch=arches.X86_64, program=None):
     """Put back the original entries of the given units (paths as keys of
     the session's history)."""
     state = session.process
@@ -126,7 +127,25 @@ def revert(dbg, session, unit_paths, wait):
             raise HotfixError("cannot revert now: %s." % "; ".join(problems))
         dbg.resume_for(0.01)
     all_writes = [w for _, _, ws, _ in plans for w in ws]
-    applying.write_all(dbg, all_writes)
+    loader = applying.Loader(session)
+    protections = None
+    if program is not None:
+        protections = applying.Protections(dbg, loader, applying.protection_lookup(program, state))
+    try:
+        if protections:
+            # Calls let threads run: check the stacks again after them.
+            protections.prepare([(w.address, len(w.data)) for w in all_writes])
+            problems = applying.check_stacks(dbg, [], [(lo + 1, hi, what) for lo, hi, what in ranges])
+            if problems:
+                raise HotfixError("cannot revert now: %s." % "; ".join(problems))
+        applying.write_all(dbg, all_writes, protections=protections)
+        helper = next((v.functions[CLEAR_CACHE]["address"] for _, versions, _, _ in plans for v in versions
+                       if CLEAR_CACHE in v.functions), None)
+        if arch.flush_icache and helper:
+            applying.clear_caches(dbg, loader, helper, all_writes)
+    finally:
+        if protections:
+            protections.restore()
     for address in {w.address for w in all_writes}:
         state.originals.pop(address, None)
     # Breakpoints hotfix moved off the old entries work there again.

@@ -9,15 +9,11 @@ Addresses in the patch are link-time addresses of the .so ("patch+0x..."):
 they become real once the loader has chosen where the .so lives.
 """
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from . import native
-from .errors import HotfixError
+from .arch import X86_64
 from .program import layout_change
-
-ENDBR64 = b"\xf3\x0f\x1e\xfa"
-# Largest first: the 5-byte jump needs a trampoline slot mapped near the code.
-JUMP_KINDS = [(native.JUMP_ABS14, "abs14"), (native.JUMP_R11, "r11"), (native.JUMP_REL32, "rel32")]
 
 
 @dataclass
@@ -30,7 +26,7 @@ class Entry:
     version: str        # "original" or "patch N"
     kind: int = 0
     kind_name: str = ""
-    skip: int = 0       # bytes kept at the entry (endbr64)
+    skip: int = 0       # bytes kept at the entry (endbr64, bti)
 
     @property
     def jump_start(self):
@@ -113,9 +109,10 @@ def decide_changes(diff, plan):
     return changed
 
 
-def plan_redirects(plan, unit_functions, bias, history, memory):
+def plan_redirects(plan, unit_functions, bias, history, memory, arch=X86_64):
     """One Redirect per changed function: from its original entry and from
-    every earlier patch's entry, straight to the new body."""
+    every earlier patch's entry, straight to the new body.  The jump kinds
+    come largest first: the smallest needs a trampoline slot near the code."""
     originals = {f["name"]: f for f in unit_functions}
     seen = {}
     for name in plan.changed:
@@ -137,10 +134,9 @@ def plan_redirects(plan, unit_functions, bias, history, memory):
                 entries.append(Entry(name, old["address"], old["size"], old["room"], "patch %d" % n))
         r = Redirect(name, new["value"], entries)
         for e in entries:
-            if memory(e.address, 4) == ENDBR64:
-                e.skip = 4
+            e.skip = arch.entry_skip(memory(e.address, 4))
             room = e.room - e.skip
-            for kind, kind_name in JUMP_KINDS:
+            for kind, kind_name in arch.jump_kinds:
                 if native.jump_size(kind) <= room:
                     e.kind, e.kind_name = kind, kind_name
                     break
@@ -150,7 +146,7 @@ def plan_redirects(plan, unit_functions, bias, history, memory):
             plan.refusals.append(
                 "%s is too small to patch: %d byte%s of room at its entry (%s), %d needed for a jump."
                 % (name, room, "" if room == 1 else "s", small[0].version,
-                   min(native.jump_size(k) for k, _ in JUMP_KINDS)))
+                   min(native.jump_size(k) for k, _ in arch.jump_kinds)))
             continue
         plan.redirects.append(r)
 
@@ -200,7 +196,8 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             continue
         if not target:
             if site["sym"] in bindings:
-                plan.rebinds.append(Rebind(site["at"], kind, bindings[site["sym"]], "symbol %s" % site["sym"]))
+                plan.rebinds.append(Rebind(site["at"], kind, bindings[site["sym"]], "symbol %s" % site["sym"],
+                                           site.get("addend", 0)))
                 bound.add(site["sym"])
             continue
         f = containing(funcs, target)

@@ -5,7 +5,7 @@ Everything here is read lazily, once, and cached by file identity, so a
 second `hotfix` in a session pays for nothing it already knows.
 """
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from . import native
@@ -377,6 +377,28 @@ class Program:
             if im.info is info and info is not None:
                 return im
         raise HotfixError("%s is not loaded in the process." % info.path)
+
+
+def load_segments(path, bias):
+    """[(start, end, prot)] of an ELF file loaded at bias: its RELRO part
+    (read-only once the loader has relocated it) first, then each PT_LOAD
+    segment with the PROT_* bits its flags give, page-aligned."""
+    from elftools.elf.elffile import ELFFile
+    relro, loads = [], []
+    try:
+        with open(path, "rb") as f:
+            for seg in ELFFile(f).iter_segments():
+                lo = (seg["p_vaddr"] + bias) & ~0xFFF
+                hi = (seg["p_vaddr"] + seg["p_memsz"] + bias + 0xFFF) & ~0xFFF
+                if seg["p_type"] == "PT_GNU_RELRO":
+                    relro.append((lo, (seg["p_vaddr"] + seg["p_memsz"] + bias) & ~0xFFF, 1))
+                elif seg["p_type"] == "PT_LOAD":
+                    flags = seg["p_flags"]          # PF_X 1, PF_W 2, PF_R 4
+                    prot = (1 if flags & 4 else 0) | (2 if flags & 2 else 0) | (4 if flags & 1 else 0)
+                    loads.append((lo, hi, prot))
+    except (OSError, ValueError):
+        return []
+    return relro + loads
 
 
 def read_link_map(debugger):

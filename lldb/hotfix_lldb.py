@@ -178,7 +178,7 @@ class LldbDebugger(Debugger):
             out.append(Thread(t.GetIndexID(), t.GetName() or "", frames))
         return sorted(out, key=lambda t: t.id)
 
-    def call(self, expression, thread_id, timeout):
+    def call(self, expression, thread_id, timeout, others_run=True):
         process = self._process()
         thread = process.GetThreadByIndexID(thread_id)
         if not thread.IsValid():
@@ -189,7 +189,9 @@ class LldbDebugger(Debugger):
         options.SetLanguage(lldb.eLanguageTypeC)
         options.SetUnwindOnError(True)          # a signal aborts the call and unwinds it
         options.SetIgnoreBreakpoints(True)
-        options.SetTryAllThreads(True)
+        options.SetTryAllThreads(others_run)
+        if not others_run:
+            options.SetStopOthers(True)
         options.SetTimeoutInMicroSeconds(int(timeout * 1e6))
         options.SetOneThreadTimeoutInMicroSeconds(int(min(ONE_THREAD_SLICE, timeout) * 1e6))
         # C code: no C++/ObjC exception breakpoints (a patch's constructors may

@@ -165,6 +165,8 @@ struct hf_image {
     uint64_t got;
 };
 
+static int is_a64(const hf_image *img) { return img->eh.e_machine == EM_AARCH64; }
+
 static int by_addr(const void *a, const void *b)
 {
     const symbol *x = *(symbol *const *)a, *y = *(symbol *const *)b;
@@ -279,7 +281,7 @@ hf_status hf_open(const char *path, hf_image **out)
         st = fail(HF_EELF, path, e ? "%s" : NULL, elf_errmsg(e));
         goto out;
     }
-    if (img->eh.e_machine != EM_X86_64) {
+    if (img->eh.e_machine != EM_X86_64 && img->eh.e_machine != EM_AARCH64) {
         st = fail(HF_EMACHINE, path, "e_machine %d", img->eh.e_machine);
         goto out;
     }
@@ -468,8 +470,8 @@ hf_status hf_symbols_json(hf_image *img, char **out)
     int dynamic = 0;
     for (size_t i = 1; i < img->nsec; i++)
         dynamic |= img->sec[i].sh.sh_type == SHT_DYNAMIC;
-    sb_printf(&sb, "{\"type\":\"%s\",\"dynamic\":%s,\"got\":%" PRIu64 ",\"symbols\":[", kind,
-              dynamic ? "true" : "false", img->got);
+    sb_printf(&sb, "{\"type\":\"%s\",\"machine\":\"%s\",\"dynamic\":%s,\"got\":%" PRIu64 ",\"symbols\":[",
+              kind, is_a64(img) ? "aarch64" : "x86_64", dynamic ? "true" : "false", img->got);
     for (size_t i = 0; i < img->nbyaddr; i++) {
         const symbol *s = img->byaddr[i];
         if (s->sym.st_shndx >= img->nsec)
@@ -619,6 +621,142 @@ static int64_t read_field(const unsigned char *p, int width)
     }
 }
 
+/* AArch64: every relocation of code patches bits of one 4-byte instruction
+ * (only data relocations have fields of their own).  The bits the linker
+ * fills, per relocation type; the rest of the instruction must match. */
+static uint32_t a64_field_bits(uint32_t type)
+{
+    switch (type) {
+    case R_AARCH64_ADR_PREL_PG_HI21:
+    case R_AARCH64_ADR_PREL_PG_HI21_NC:
+    case R_AARCH64_ADR_GOT_PAGE:
+    case R_AARCH64_ADR_PREL_LO21:
+        return 0x60ffffe0; /* immlo:immhi */
+    case R_AARCH64_ADD_ABS_LO12_NC:
+    case R_AARCH64_LDST8_ABS_LO12_NC:
+    case R_AARCH64_LDST16_ABS_LO12_NC:
+    case R_AARCH64_LDST32_ABS_LO12_NC:
+    case R_AARCH64_LDST64_ABS_LO12_NC:
+    case R_AARCH64_LDST128_ABS_LO12_NC:
+    case R_AARCH64_LD64_GOT_LO12_NC:
+        return 0x003ffc00; /* imm12 */
+    case R_AARCH64_CALL26:
+    case R_AARCH64_JUMP26:
+        return 0x03ffffff;
+    case R_AARCH64_CONDBR19:
+    case R_AARCH64_LD_PREL_LO19:
+        return 0x00ffffe0;
+    case R_AARCH64_TSTBR14:
+        return 0x0007ffe0;
+    default:
+        if (type >= R_AARCH64_MOVW_UABS_G0 && type <= R_AARCH64_MOVW_PREL_G3)
+            return 0x601fffe0; /* imm16, and movz/movn for the signed ones */
+        return 0xffffffff;     /* TLS sequences the linker may relax: masked */
+    }
+}
+
+static int a64_is_data(uint32_t type)
+{
+    switch (type) {
+    case R_AARCH64_ABS64:
+    case R_AARCH64_ABS32:
+    case R_AARCH64_ABS16:
+    case R_AARCH64_PREL64:
+    case R_AARCH64_PREL32:
+    case R_AARCH64_PREL16:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int width_of(const hf_image *img, uint32_t type)
+{
+    if (!is_a64(img))
+        return field_width(type);
+    switch (type) {
+    case R_AARCH64_NONE:
+        return 0;
+    case R_AARCH64_ABS64:
+    case R_AARCH64_PREL64:
+        return 8;
+    case R_AARCH64_ABS16:
+    case R_AARCH64_PREL16:
+        return 2;
+    default:
+        return 4;
+    }
+}
+
+/* x86-64: a PC-relative field's place is 4 bytes before the end of the
+ * instruction, so what it refers to is symbol + addend + 4.  AArch64
+ * relocations refer to symbol + addend itself. */
+static int place_bias(const hf_image *img, uint32_t type)
+{
+    return !is_a64(img) && is_pcrel(type) ? 4 : 0;
+}
+
+static int tls_of(const hf_image *img, uint32_t type)
+{
+    if (is_a64(img))
+        return type >= R_AARCH64_TLSGD_ADR_PREL21 && type < R_AARCH64_COPY;
+    return is_tls(type);
+}
+
+static int prefix_of(const hf_image *img, uint32_t type)
+{
+    return is_a64(img) ? 0 : rewritable_prefix(type);
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int64_t sext(uint64_t v, int bits)
+{
+    uint64_t m = 1ull << (bits - 1);
+    v &= (1ull << bits) - 1;
+    return (int64_t)((v ^ m) - m);
+}
+
+/* The page an adrp at `place` computes. */
+static uint64_t a64_adrp_page(uint32_t insn, uint64_t place)
+{
+    uint64_t imm = ((uint64_t)((insn >> 5) & 0x7ffff) << 2) | ((insn >> 29) & 3);
+    return (place & ~(uint64_t)0xfff) + (uint64_t)(sext(imm, 21) << 12);
+}
+
+/* The low 12 bits a :lo12: relocation of this type put into insn. */
+static uint64_t a64_lo12(uint32_t type, uint32_t insn)
+{
+    uint64_t imm = (insn >> 10) & 0xfff;
+    switch (type) {
+    case R_AARCH64_LDST16_ABS_LO12_NC:
+        return imm << 1;
+    case R_AARCH64_LDST32_ABS_LO12_NC:
+        return imm << 2;
+    case R_AARCH64_LDST64_ABS_LO12_NC:
+    case R_AARCH64_LD64_GOT_LO12_NC:
+        return imm << 3;
+    case R_AARCH64_LDST128_ABS_LO12_NC:
+        return imm << 4;
+    default:
+        return imm;
+    }
+}
+
+static int a64_is_page(uint32_t type)
+{
+    return type == R_AARCH64_ADR_PREL_PG_HI21 || type == R_AARCH64_ADR_PREL_PG_HI21_NC ||
+           type == R_AARCH64_ADR_GOT_PAGE;
+}
+
+static int a64_is_lo12(uint32_t type)
+{
+    return a64_field_bits(type) == 0x003ffc00;
+}
+
 /* Names compared across two compiles: GCC numbers function-local statics
  * ("count.0") in an order that changes when the file is edited. */
 static size_t normalized_length(const symbol *s)
@@ -762,7 +900,7 @@ static uint64_t literal_size(const hf_image *img, size_t shndx, uint64_t off)
             const symbol *t = &img->sym[GELF_R_SYM(r.r_info)];
             if (!is_label(t) || t->sym.st_shndx != shndx)
                 continue;
-            int64_t at = (int64_t)t->sym.st_value + r.r_addend + (is_pcrel(GELF_R_TYPE(r.r_info)) ? 4 : 0);
+            int64_t at = (int64_t)t->sym.st_value + r.r_addend + place_bias(img, GELF_R_TYPE(r.r_info));
             if (at > (int64_t)off && (uint64_t)at < next)
                 next = (uint64_t)at;
         }
@@ -791,7 +929,7 @@ static ref object_ref(const hf_image *img, const reloc *r)
 {
     ref x = {0};
     const symbol *s = &img->sym[r->symidx];
-    int bias = is_pcrel(r->type) ? 4 : 0;
+    int bias = place_bias(img, r->type);
     if (is_label(s) && s->sym.st_shndx != SHN_UNDEF && s->sym.st_shndx < img->nsec) {
         size_t shndx = s->sym.st_shndx;
         const section *sec = &img->sec[shndx];
@@ -801,7 +939,8 @@ static ref object_ref(const hf_image *img, const reloc *r)
          * place further back (addend -5, -6, -8): try those too. */
         static const int extra[] = {0, 1, 2, 4};
         const symbol *in = NULL;
-        for (size_t k = 0; !in && k < sizeof extra / sizeof *extra; k++)
+        size_t nextra = is_a64(img) ? 1 : sizeof extra / sizeof *extra;
+        for (size_t k = 0; !in && k < nextra; k++)
             if (at + extra[k] >= 0)
                 in = symbol_covering(img, shndx, (uint64_t)(at + extra[k]));
         if (in && !is_label(in)) {
@@ -879,7 +1018,7 @@ static uint64_t got_slot_target(const hf_image *img, uint64_t slot, const char *
     }
     if (lo < img->ndyn && img->dyn[lo].offset == slot) {
         const dynrel *d = &img->dyn[lo];
-        if (d->type == R_X86_64_RELATIVE)
+        if (d->type == (is_a64(img) ? R_AARCH64_RELATIVE : R_X86_64_RELATIVE))
             return (uint64_t)d->addend;
         *name = d->sym;
         return 0;
@@ -887,6 +1026,35 @@ static uint64_t got_slot_target(const hf_image *img, uint64_t slot, const char *
     size_t avail;
     const unsigned char *b = bytes_at(img, slot, &avail);
     return b && avail >= 8 ? (uint64_t)read_field(b, 8) : 0;
+}
+
+/* The symbol (or address) a GOT slot of a linked image holds, as a name. */
+static const char *slot_name(const hf_image *img, uint64_t slot)
+{
+    const char *name;
+    uint64_t t = got_slot_target(img, slot, &name);
+    if (name)
+        return name;
+    size_t n;
+    size_t k = symbols_at(img, t, &n);
+    return n ? img->byaddr[k]->name : NULL;
+}
+
+/* An AArch64 PLT stub: [bti c;] adrp x16, slot; ldr x17, [x16, :lo12:slot];
+ * add x16, x16, :lo12:slot; br x17. */
+static const char *a64_plt_target(const hf_image *img, const unsigned char *b, const section *s,
+                                  uint64_t addr)
+{
+    for (uint64_t p = addr; p + 8 <= s->sh.sh_addr + s->sh.sh_size && p <= addr + 4; p += 4) {
+        uint32_t insn = le32(b + (p - s->sh.sh_addr));
+        if (insn == 0xd503245f) /* bti c */
+            continue;
+        uint32_t ldr = le32(b + (p + 4 - s->sh.sh_addr));
+        if ((insn & 0x9f00001f) != 0x90000010 || (ldr & 0xffc003ff) != 0xf9400211)
+            return NULL;
+        return slot_name(img, a64_adrp_page(insn, p) + ((ldr >> 10) & 0xfff) * 8);
+    }
+    return NULL;
 }
 
 /* The symbol a PLT stub of a linked image calls, or NULL. */
@@ -899,6 +1067,8 @@ static const char *plt_target(const hf_image *img, uint64_t addr)
         const unsigned char *b = section_bytes(img, i);
         if (!b)
             return NULL;
+        if (is_a64(img))
+            return a64_plt_target(img, b, s, addr);
         /* Every stub style has an indirect jmp through its GOT slot:
          * ff 25 disp32 (possibly after endbr64 / bnd prefix). */
         uint64_t base = addr - (addr - s->sh.sh_addr) % 16;
@@ -927,6 +1097,8 @@ static int name_is(const char *linked, const symbol *s)
     size_t n = normalized_length(s);
     return !strncmp(linked, s->name, n) && (linked[n] == 0 || linked[n] == '@');
 }
+
+static int symbol_matches(const hf_image *img, uint64_t target, const ref *want);
 
 /* Does a field of the linked image refer to what the object's relocation
  * refers to? */
@@ -965,6 +1137,13 @@ static int image_matches(const hf_image *img, uint64_t place, const unsigned cha
                 return name_is(name, want->sym);
         }
     }
+    return symbol_matches(img, target, want);
+}
+
+/* Is the wanted symbol (by name, and by contents for a read-only object)
+ * at address target of the image, or a PLT stub calling it? */
+static int symbol_matches(const hf_image *img, uint64_t target, const ref *want)
+{
     size_t n;
     size_t k = symbols_at(img, target, &n);
     for (size_t i = 0; i < n; i++) {
@@ -980,6 +1159,101 @@ static int image_matches(const hf_image *img, uint64_t place, const unsigned cha
     }
     const char *plt = plt_target(img, target);
     return plt && name_is(plt, want->sym);
+}
+
+/* AArch64: the address relocation i of function n refers to in the image,
+ * whose copy of the function is `code` at `addr`.  An adrp gives a page and
+ * a :lo12: instruction the low bits: a :lo12: relocation is resolved with
+ * an adrp of the same symbol in the function (GCC pairs them; with section
+ * anchors the two addends may differ, which moves the page by their
+ * difference).  Returns 1 with *out (and *got for a GOT slot), 2 for an
+ * adrp (checked with its :lo12: partners), 0 when it cannot be told. */
+static int a64_referenced(const function *n, size_t i, uint64_t addr, const unsigned char *code, uint64_t *out,
+                          int *got)
+{
+    const reloc *r = &n->rel[i];
+    uint64_t place = addr + r->offset;
+    const unsigned char *field = code + r->offset;
+    uint32_t insn = le32(field);
+    *got = 0;
+    if (a64_is_page(r->type))
+        return 2;
+    if (a64_is_lo12(r->type)) {
+        int want_got = r->type == R_AARCH64_LD64_GOT_LO12_NC;
+        const reloc *pair = NULL;
+        for (size_t j = 0; j < n->nrel; j++) {
+            const reloc *p = &n->rel[j];
+            if (!a64_is_page(p->type) || p->symidx != r->symidx ||
+                (p->type == R_AARCH64_ADR_GOT_PAGE) != want_got)
+                continue;
+            if (!pair || (p->addend == r->addend && pair->addend != r->addend) ||
+                (p->addend == pair->addend && p->offset < r->offset))
+                pair = p;
+        }
+        if (!pair)
+            return 0;
+        uint64_t page = a64_adrp_page(le32(code + pair->offset), addr + pair->offset);
+        uint64_t base = page + (uint64_t)(r->addend - pair->addend);
+        *out = base + ((a64_lo12(r->type, insn) - base) & 0xfff);
+        *got = want_got;
+        return 1;
+    }
+    switch (r->type) {
+    case R_AARCH64_CALL26:
+    case R_AARCH64_JUMP26:
+        *out = place + (uint64_t)(sext(insn, 26) * 4);
+        return 1;
+    case R_AARCH64_CONDBR19:
+    case R_AARCH64_LD_PREL_LO19:
+        *out = place + (uint64_t)(sext(insn >> 5, 19) * 4);
+        return 1;
+    case R_AARCH64_TSTBR14:
+        *out = place + (uint64_t)(sext(insn >> 5, 14) * 4);
+        return 1;
+    case R_AARCH64_ADR_PREL_LO21:
+        *out = place + (uint64_t)sext(((insn >> 5) & 0x7ffff) << 2 | ((insn >> 29) & 3), 21);
+        return 1;
+    case R_AARCH64_ABS64:
+        *out = (uint64_t)read_field(field, 8);
+        return 1;
+    case R_AARCH64_PREL64:
+        *out = place + (uint64_t)read_field(field, 8);
+        return 1;
+    case R_AARCH64_PREL32:
+        *out = place + (uint64_t)read_field(field, 4);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int image_matches_a64(const hf_image *img, const function *n, size_t i, uint64_t addr,
+                             const unsigned char *code, const ref *want)
+{
+    const reloc *r = &n->rel[i];
+    if (tls_of(img, r->type) || r->type == R_AARCH64_NONE)
+        return 1; /* the TLS model may be relaxed: masked only */
+    if (want->kind == REF_TABLE)
+        return 1;
+    if (want->kind == REF_OTHER)
+        return 0;
+    uint64_t x;
+    int got;
+    int rc = a64_referenced(n, i, addr, code, &x, &got);
+    if (rc != 1)
+        return rc == 2;
+    if (want->kind == REF_BYTES) {
+        size_t avail;
+        const unsigned char *b = bytes_at(img, x, &avail);
+        return b && avail >= want->nbytes && !memcmp(b, want->bytes, want->nbytes);
+    }
+    if (got) {
+        const char *name;
+        x = got_slot_target(img, x, &name);
+        if (name)
+            return name_is(name, want->sym);
+    }
+    return symbol_matches(img, x - (uint64_t)want->off, want);
 }
 
 typedef struct {
@@ -1021,7 +1295,7 @@ static int same_as_object(const function *n, const function *b, verdict *why)
             why->at = n->rel[i].offset;
             return 0;
         }
-        uint64_t end = n->rel[i].offset + (uint64_t)field_width(n->rel[i].type);
+        uint64_t end = n->rel[i].offset + (uint64_t)width_of(n->img, n->rel[i].type);
         pos = end > pos ? end : pos;
     }
     return 1;
@@ -1043,10 +1317,11 @@ static int same_as_image(const function *n, const hf_image *img, uint64_t addr, 
         return 0;
     }
     uint64_t pos = 0;
+    int a64 = is_a64(n->img);
     for (size_t i = 0; i <= n->nrel; i++) {
         uint64_t upto = i < n->nrel ? n->rel[i].offset : n->size;
         if (i < n->nrel) {
-            uint64_t pre = (uint64_t)rewritable_prefix(n->rel[i].type);
+            uint64_t pre = (uint64_t)prefix_of(n->img, n->rel[i].type);
             if (upto >= pre)
                 upto -= pre;
         }
@@ -1058,13 +1333,25 @@ static int same_as_image(const function *n, const hf_image *img, uint64_t addr, 
         if (i == n->nrel)
             break;
         const reloc *r = &n->rel[i];
+        /* An AArch64 instruction keeps its opcode and registers: compare
+         * every bit the relocation does not fill. */
+        if (a64 && !a64_is_data(r->type) && r->offset + 4 <= n->size && r->offset >= pos) {
+            uint32_t keep = ~a64_field_bits(r->type);
+            if ((le32(n->code + r->offset) & keep) != (le32(code + r->offset) & keep)) {
+                why->why = "code";
+                why->at = r->offset;
+                return 0;
+            }
+        }
         ref want = object_ref(n->img, r);
-        if (!image_matches(img, addr + r->offset, code + r->offset, r, &want, n->code + r->offset)) {
+        int same = a64 ? image_matches_a64(img, n, i, addr, code, &want)
+                       : image_matches(img, addr + r->offset, code + r->offset, r, &want, n->code + r->offset);
+        if (!same) {
             why->why = "reference target";
             why->at = r->offset;
             return 0;
         }
-        uint64_t end = r->offset + (uint64_t)field_width(r->type);
+        uint64_t end = r->offset + (uint64_t)width_of(n->img, r->type);
         pos = end > pos ? end : pos;
     }
     return 1;
@@ -1216,8 +1503,43 @@ out:
 
 /* ------------------------------------------------------- rebinding sites */
 
+/* AArch64: the addresses the dynamic loader writes into the patch (GOT
+ * and PLT slots, pointers in data), each an absolute 64-bit word. */
+static hf_status a64_sites_json(hf_image *so, char **out)
+{
+    strbuf sb = {0};
+    sb_printf(&sb, "[");
+    int first = 1;
+    for (size_t i = 0; i < so->ndyn; i++) {
+        const dynrel *d = &so->dyn[i];
+        uint64_t target = 0;
+        switch (d->type) {
+        case R_AARCH64_RELATIVE:
+            target = (uint64_t)d->addend;
+            break;
+        case R_AARCH64_GLOB_DAT:
+        case R_AARCH64_JUMP_SLOT:
+        case R_AARCH64_ABS64:
+            if (!d->sym)
+                target = (uint64_t)d->addend;
+            break;
+        default:
+            continue; /* TLS: the patch's own thread-local storage */
+        }
+        sb_printf(&sb, "%s{\"at\":%" PRIu64 ",\"kind\":\"abs64\",\"sym\":", first ? "" : ",", d->offset);
+        sb_json_string(&sb, d->sym && d->type != R_AARCH64_RELATIVE ? d->sym : "");
+        sb_printf(&sb, ",\"target\":%" PRIu64 ",\"addend\":%" PRId64 "}", target,
+                  d->sym ? d->addend : (int64_t)0);
+        first = 0;
+    }
+    sb_printf(&sb, "]");
+    return sb_finish(&sb, out, so->path);
+}
+
 hf_status hf_sites_json(hf_image *so, char **out)
 {
+    if (is_a64(so))
+        return a64_sites_json(so, out);
     strbuf sb = {0};
     sb_printf(&sb, "[");
     int first = 1;
@@ -1284,10 +1606,25 @@ size_t hf_jump_size(int kind)
         return 5;
     case HF_JUMP_SELF:
         return 2;
+    case HF_JUMP_A64_LDR:
+        return 16;
+    case HF_JUMP_A64_B:
+    case HF_JUMP_A64_SELF:
+        return 4;
     default:
         return 0;
     }
 }
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+#define A64_LDR_X16_8 0x58000050u /* ldr x16, .+8 */
+#define A64_BR_X16 0xd61f0200u
+#define A64_B 0x14000000u
 
 hf_status hf_encode_jump(int kind, uint64_t from, uint64_t to, unsigned char *buf, size_t cap,
                          size_t *len)
@@ -1330,17 +1667,56 @@ hf_status hf_encode_jump(int kind, uint64_t from, uint64_t to, unsigned char *bu
         memcpy(buf + 1, &d32, 4);
         break;
     }
+    case HF_JUMP_A64_LDR:
+        /* The literal need not be 8-byte aligned: Linux lets user code make
+         * unaligned loads from normal memory. */
+        if ((from | to) & 3)
+            return fail(HF_EARG, NULL, "unaligned AArch64 code address %#" PRIx64 " -> %#" PRIx64, from, to);
+        put32(buf, A64_LDR_X16_8);
+        put32(buf + 4, A64_BR_X16);
+        memcpy(buf + 8, &to, 8);
+        break;
+    case HF_JUMP_A64_SELF:
+        if (from & 3)
+            return fail(HF_EARG, NULL, "unaligned AArch64 code address %#" PRIx64, from);
+        put32(buf, A64_B); /* b . */
+        break;
+    case HF_JUMP_A64_B: {
+        int64_t d = (int64_t)(to - from);
+        if ((from | to) & 3)
+            return fail(HF_EARG, NULL, "unaligned AArch64 code address %#" PRIx64 " -> %#" PRIx64, from, to);
+        if (d < -(INT64_C(1) << 27) || d >= (INT64_C(1) << 27))
+            return fail(HF_ERANGE, NULL, "%#" PRIx64 " -> %#" PRIx64, from, to);
+        put32(buf, A64_B | ((uint32_t)(d >> 2) & 0x03ffffff));
+        break;
+    }
     }
     *len = n;
     return HF_OK;
 }
 
-hf_status hf_decode_jump(const unsigned char *buf, size_t len, uint64_t at, int *kind,
+hf_status hf_decode_jump(int machine, const unsigned char *buf, size_t len, uint64_t at, int *kind,
                          uint64_t *target)
 {
     static const unsigned char abs14[] = {0xff, 0x25, 0, 0, 0, 0};
     *kind = 0;
     *target = 0;
+    if (machine == EM_AARCH64) {
+        uint32_t w = len >= 4 ? le32(buf) : 0;
+        if (len >= 16 && w == A64_LDR_X16_8 && le32(buf + 4) == A64_BR_X16) {
+            *kind = HF_JUMP_A64_LDR;
+            memcpy(target, buf + 8, 8);
+        } else if (len >= 4 && w == A64_B) {
+            *kind = HF_JUMP_A64_SELF;
+            *target = at;
+        } else if (len >= 4 && (w & 0xfc000000) == A64_B) {
+            *kind = HF_JUMP_A64_B;
+            *target = at + (uint64_t)(sext(w, 26) * 4);
+        }
+        return HF_OK;
+    }
+    if (machine != EM_X86_64)
+        return fail(HF_EMACHINE, NULL, "e_machine %d", machine);
     if (len >= 14 && !memcmp(buf, abs14, sizeof abs14)) {
         *kind = HF_JUMP_ABS14;
         memcpy(target, buf + 6, 8);

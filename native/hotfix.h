@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HF_ABI_VERSION 2
+#define HF_ABI_VERSION 3
 
 /* One table for every error: code, then the sentence hf_strerror gives. */
 #define HF_ERRORS(X)                                                   \
@@ -20,7 +20,7 @@
     X(HF_EOPEN, "cannot open the file")                                \
     X(HF_EELF, "not a readable ELF file")                              \
     X(HF_ENOSYMTAB, "the file has no symbol table (is it stripped?)")  \
-    X(HF_EMACHINE, "unsupported machine (only x86-64 is supported)")   \
+    X(HF_EMACHINE, "unsupported machine (hotfix supports x86-64 and AArch64)")\
     X(HF_ENOMEM, "out of memory")                                      \
     X(HF_EARG, "bad argument")                                         \
     X(HF_ERANGE, "the jump target is out of reach of this jump kind")  \
@@ -40,6 +40,11 @@ typedef enum {
     HF_JUMP_R11 = 2,   /* movabs $target,%r11; jmp *%r11 (13 bytes, r11 is scratch) */
     HF_JUMP_REL32 = 3, /* jmp rel32                      (5 bytes, target within 2 GiB) */
     HF_JUMP_SELF = 4,  /* jmp .  (2 bytes): holds a thread at a function's entry */
+    /* AArch64 (instructions are 4 bytes, little-endian) */
+    HF_JUMP_A64_LDR = 5,  /* ldr x16, #8; br x16; .quad target (16 bytes, x16 is the
+                             intra-procedure-call scratch register; br x16 may land on bti c) */
+    HF_JUMP_A64_B = 6,    /* b imm26                      (4 bytes, target within 128 MiB) */
+    HF_JUMP_A64_SELF = 7, /* b .  (4 bytes): the gate */
 } hf_jump_kind;
 
 typedef struct hf_image hf_image;
@@ -76,11 +81,17 @@ hf_status hf_symbols_json(hf_image *img, char **out);
 hf_status hf_diff_json(hf_image *newobj, hf_image *base, const char *base_funcs,
                        char **out);
 
-/* The places in a linked patch (built with --emit-relocs) where it refers
- * to code or data, for rebinding after load.  JSON array of
+/* The places in a linked patch where it refers to code or data, for
+ * rebinding after load.  JSON array of
  *   {"at": address of the field, "kind": "gotoff64"|"got64"|"pltoff64"|"abs64",
  *    "sym": symbol name or "", "target": address it refers to, or for got64
- *    the address of the GOT slot, or 0 when only the symbol is known} */
+ *    the address of the GOT slot, or 0 when only the symbol is known,
+ *    "addend": added to the symbol's address (abs64 sites naming a symbol)}
+ * x86-64 (built with -mcmodel=large, linked with --emit-relocs): the
+ * code's 64-bit GOT-relative immediates and GOT slots.  AArch64 (built
+ * with -fPIC, every reference to data or to a function's address through
+ * the GOT): every 64-bit address the dynamic loader writes (GOT and PLT
+ * slots, pointers in data), as abs64 sites. */
 hf_status hf_sites_json(hf_image *so, char **out);
 
 /* The files each line program of .debug_line names (a unit's source and
@@ -101,9 +112,9 @@ hf_status hf_encode_jump(int kind, uint64_t from, uint64_t to, unsigned char *bu
 /* The length of a jump kind, or 0 for an unknown kind. */
 size_t hf_jump_size(int kind);
 
-/* Decode a jump hotfix writes, found at address `at`: its kind (0 if the
- * bytes are not one) and its target. */
-hf_status hf_decode_jump(const unsigned char *buf, size_t len, uint64_t at, int *kind,
+/* Decode a jump hotfix writes for machine (EM_X86_64 or EM_AARCH64), found
+ * at address `at`: its kind (0 if the bytes are not one) and its target. */
+hf_status hf_decode_jump(int machine, const unsigned char *buf, size_t len, uint64_t at, int *kind,
                          uint64_t *target);
 
 #endif

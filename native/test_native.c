@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "hotfix.h"
 
+#include <elf.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <spawn.h>
@@ -267,7 +268,7 @@ static void test_jumps(void)
     CHECK(hf_jump_size(HF_JUMP_R11) == 13, "R11 size %zu", hf_jump_size(HF_JUMP_R11));
     CHECK(hf_jump_size(HF_JUMP_REL32) == 5, "REL32 size %zu", hf_jump_size(HF_JUMP_REL32));
     CHECK(hf_jump_size(HF_JUMP_SELF) == 2, "SELF size %zu", hf_jump_size(HF_JUMP_SELF));
-    CHECK(hf_jump_size(0) == 0 && hf_jump_size(5) == 0 && hf_jump_size(-1) == 0,
+    CHECK(hf_jump_size(0) == 0 && hf_jump_size(8) == 0 && hf_jump_size(-1) == 0,
           "unknown kinds have size 0");
 
     /* The gate: jmp . (eb fe), whatever the target. */
@@ -283,14 +284,14 @@ static void test_jumps(void)
         int kind = -1;
         uint64_t got = 0;
         hf_encode_jump(kinds[i], from, to, buf, sizeof buf, &len);
-        hf_decode_jump(buf, len, from, &kind, &got);
+        hf_decode_jump(EM_X86_64, buf, len, from, &kind, &got);
         CHECK(kind == kinds[i] && got == to, "decode kind %d: got kind %d target %#llx", kinds[i], kind,
               (unsigned long long)got);
     }
     static const unsigned char nop5[] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
     int nk = -1;
     uint64_t nt = 1;
-    hf_decode_jump(nop5, sizeof nop5, 0x400000, &nk, &nt);
+    hf_decode_jump(EM_X86_64, nop5, sizeof nop5, 0x400000, &nk, &nt);
     CHECK(nk == 0 && nt == 0, "a nop is not a jump: kind %d", nk);
 
     memset(buf, 0xcc, sizeof buf);
@@ -350,6 +351,94 @@ static void test_jumps(void)
     CHECK(st == HF_EARG, "kind 0: st %d", st);
     st = hf_encode_jump(99, 0, 16, buf, sizeof buf, &len);
     CHECK(st == HF_EARG, "kind 99: st %d", st);
+}
+
+static uint32_t word(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void test_jumps_a64(void)
+{
+    unsigned char buf[32];
+    size_t len = 0;
+    const uint64_t target = 0x0000ffff12345678ull;
+
+    CHECK(hf_jump_size(HF_JUMP_A64_LDR) == 16, "A64 LDR size %zu", hf_jump_size(HF_JUMP_A64_LDR));
+    CHECK(hf_jump_size(HF_JUMP_A64_B) == 4, "A64 B size %zu", hf_jump_size(HF_JUMP_A64_B));
+    CHECK(hf_jump_size(HF_JUMP_A64_SELF) == 4, "A64 SELF size %zu", hf_jump_size(HF_JUMP_A64_SELF));
+
+    /* ldr x16, .+8; br x16; .quad target */
+    memset(buf, 0xcc, sizeof buf);
+    int st = hf_encode_jump(HF_JUMP_A64_LDR, 0x5500001000, target, buf, sizeof buf, &len);
+    CHECK(st == HF_OK && len == 16, "A64 LDR encodes: st %d len %zu", st, len);
+    CHECK(word(buf) == 0x58000050 && word(buf + 4) == 0xd61f0200, "A64 LDR is ldr x16, #8; br x16: %08x %08x",
+          word(buf), word(buf + 4));
+    CHECK(le64(buf + 8) == target && buf[16] == 0xcc, "A64 LDR literal is the target, 16 bytes in all");
+    /* An entry that is not 8-byte aligned still gets the 16-byte jump. */
+    st = hf_encode_jump(HF_JUMP_A64_LDR, 0x5500001004, target, buf, sizeof buf, &len);
+    CHECK(st == HF_OK && le64(buf + 8) == target, "A64 LDR at a 4-byte aligned entry: st %d", st);
+    st = hf_encode_jump(HF_JUMP_A64_LDR, 0x5500001002, target, buf, sizeof buf, &len);
+    CHECK(st == HF_EARG, "A64 LDR from an unaligned address: st %d", st);
+    st = hf_encode_jump(HF_JUMP_A64_LDR, 0, target, buf, 15, &len);
+    CHECK(st == HF_ESPACE, "A64 LDR into 15 bytes: st %d", st);
+
+    /* b imm26: forward, backward, both ends of +-128 MiB. */
+    struct {
+        uint64_t from, to;
+        uint32_t insn;
+    } b[] = {
+        {0x400000, 0x400008, 0x14000002},
+        {0x400008, 0x400000, 0x17fffffe},
+        {0x10000000, 0x10000000 + (1u << 27) - 4, 0x15ffffff},
+        {0x10000000, 0x10000000 - (1u << 27), 0x16000000},
+    };
+    for (size_t i = 0; i < sizeof b / sizeof *b; i++) {
+        memset(buf, 0xcc, sizeof buf);
+        st = hf_encode_jump(HF_JUMP_A64_B, b[i].from, b[i].to, buf, sizeof buf, &len);
+        CHECK(st == HF_OK && len == 4 && word(buf) == b[i].insn && buf[4] == 0xcc,
+              "A64 B %#" PRIx64 " -> %#" PRIx64 ": st %d insn %08x, want %08x", b[i].from, b[i].to, st, word(buf),
+              b[i].insn);
+    }
+    st = hf_encode_jump(HF_JUMP_A64_B, 0x10000000, 0x10000000 + (1u << 27), buf, sizeof buf, &len);
+    CHECK(st == HF_ERANGE, "A64 B one past +128 MiB: st %d", st);
+    st = hf_encode_jump(HF_JUMP_A64_B, 0x10000000, 0x10000000 - (1u << 27) - 4, buf, sizeof buf, &len);
+    CHECK(st == HF_ERANGE, "A64 B one past -128 MiB: st %d", st);
+    st = hf_encode_jump(HF_JUMP_A64_B, 0x5500000000, 0xffff00000000ull, buf, sizeof buf, &len);
+    CHECK(st == HF_ERANGE, "A64 B from the program to a library: st %d", st);
+    st = hf_encode_jump(HF_JUMP_A64_B, 0x400000, 0x400002, buf, sizeof buf, &len);
+    CHECK(st == HF_EARG, "A64 B to an unaligned address: st %d", st);
+
+    /* The gate: b . */
+    st = hf_encode_jump(HF_JUMP_A64_SELF, 0x400010, 0x999990, buf, sizeof buf, &len);
+    CHECK(st == HF_OK && len == 4 && word(buf) == 0x14000000, "A64 SELF is b .: %08x", word(buf));
+
+    int kinds[] = {HF_JUMP_A64_LDR, HF_JUMP_A64_B, HF_JUMP_A64_SELF};
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        uint64_t from = 0x5500000a20, to = kinds[i] == HF_JUMP_A64_SELF ? from : 0x5500100000;
+        int kind = -1;
+        uint64_t got = 0;
+        hf_encode_jump(kinds[i], from, to, buf, sizeof buf, &len);
+        hf_decode_jump(EM_AARCH64, buf, len, from, &kind, &got);
+        CHECK(kind == kinds[i] && got == to, "A64 decode kind %d: got kind %d target %#llx", kinds[i], kind,
+              (unsigned long long)got);
+    }
+    static const unsigned char nop[] = {0x1f, 0x20, 0x03, 0xd5}, bl[] = {0x02, 0x00, 0x00, 0x94};
+    int nk = -1;
+    uint64_t nt = 1;
+    hf_decode_jump(EM_AARCH64, nop, sizeof nop, 0x400000, &nk, &nt);
+    CHECK(nk == 0 && nt == 0, "an A64 nop is not a jump: kind %d", nk);
+    hf_decode_jump(EM_AARCH64, bl, sizeof bl, 0x400000, &nk, &nt);
+    CHECK(nk == 0, "an A64 bl is not a jump hotfix writes: kind %d", nk);
+    /* x86-64's jmp . is not an AArch64 jump, and the reverse. */
+    hf_encode_jump(HF_JUMP_SELF, 0x400000, 0x400000, buf, sizeof buf, &len);
+    hf_decode_jump(EM_AARCH64, buf, len, 0x400000, &nk, &nt);
+    CHECK(nk == 0, "x86 jmp . decoded as AArch64: kind %d", nk);
+    hf_encode_jump(HF_JUMP_A64_LDR, 0x400000, target, buf, sizeof buf, &len);
+    hf_decode_jump(EM_X86_64, buf, len, 0x400000, &nk, &nt);
+    CHECK(nk == 0, "A64 jump decoded as x86-64: kind %d", nk);
+    st = hf_decode_jump(EM_386, buf, len, 0x400000, &nk, &nt);
+    CHECK(st == HF_EMACHINE, "decoding for i386: st %d", st);
 }
 
 /* --------------------------------------------------------------- errors */
@@ -856,6 +945,140 @@ static void test_sites(void)
     hf_free(json);
 }
 
+/* ---------------------------------------------------------------- AArch64 */
+
+#define A64_CC "aarch64-linux-gnu-gcc"
+
+static int on_path(const char *name)
+{
+    const char *path = getenv("PATH");
+    char dir[4096];
+    while (path && *path) {
+        size_t n = strcspn(path, ":");
+        snprintf(dir, sizeof dir, "%.*s/%s", (int)n, path, name);
+        if (access(dir, X_OK) == 0)
+            return 1;
+        path += n + (path[n] == ':');
+    }
+    return 0;
+}
+
+/* The diff against an AArch64 PIE, as hotfix compiles the diff object there
+ * (-ffunction-sections only: -fdata-sections would turn off the section
+ * anchors -O2 code addresses statics with).  adrp/:lo12: pairs, GOT loads,
+ * calls through the PLT and anchors must all compare equal. */
+static void test_a64_program(const char *opt)
+{
+    printf("AArch64 diff against a linked program (%s)\n", opt);
+    if (!CHECK(write_file("x_a.c", prog_a_c) && write_file("x_b.c", prog_b_c) &&
+                   write_file("x_b_edit.c", prog_b_edit_c) && write_file("x_b_string.c", prog_b_string_c),
+               "write sources"))
+        return;
+    char a[512], b[512], prog[512];
+    snprintf(a, sizeof a, "%s", tmp("x_a.c"));
+    snprintf(b, sizeof b, "%s", tmp("x_b.c"));
+    snprintf(prog, sizeof prog, "%s", tmp("x_prog"));
+    char *link[] = {A64_CC, "-g", (char *)opt, a, b, "-o", prog, NULL};
+    if (!CHECK(run(link), "link x_prog"))
+        return;
+    const char *srcs[] = {"x_b.c", "x_b_edit.c", "x_b_string.c"}, *objs[] = {"x_b.o", "x_b_edit.o", "x_b_string.o"};
+    for (int i = 0; i < 3; i++) {
+        char s[512], o[512];
+        snprintf(s, sizeof s, "%s", tmp(srcs[i]));
+        snprintf(o, sizeof o, "%s", tmp(objs[i]));
+        char *cc[] = {A64_CC, "-g", (char *)opt, "-c", "-ffunction-sections", s, "-o", o, NULL};
+        if (!CHECK(run(cc), "compile %s", srcs[i]))
+            return;
+    }
+    hf_image *img = NULL;
+    char *json = NULL;
+    if (CHECK(hf_open(prog, &img) == HF_OK, "hf_open x_prog: %s", hf_error_detail())) {
+        CHECK(hf_symbols_json(img, &json) == HF_OK && json && strstr(json, "\"machine\":\"aarch64\""),
+              "x_prog's machine is aarch64");
+        hf_free(json);
+        hf_close(img);
+    }
+    int n = 0;
+    char *funcs = base_funcs_for("x_b.o", "x_prog", &n);
+    CHECK(n == 4, "x_b.c has 4 functions in x_prog, found %d", n);
+    const char *names[] = {"twice", "greet", "bump", "say"};
+    struct {
+        const char *obj, *changed, *changed_o2;
+    } cases[] = {{"x_b.o", NULL, NULL}, {"x_b_edit.o", "bump", NULL},
+                 /* at -O2 greet is inlined into say, which changes with it */
+                 {"x_b_string.o", "greet", "say"}};
+    for (size_t c = 0; c < 3; c++) {
+        int before = failed;
+        char *j = diff(cases[c].obj, "x_prog", funcs);
+        for (size_t i = 0; i < 4; i++) {
+            int o2 = !strcmp(opt, "-O2");
+            const char *want = (cases[c].changed && !strcmp(names[i], cases[c].changed)) ||
+                                       (o2 && cases[c].changed_o2 && !strcmp(names[i], cases[c].changed_o2))
+                                   ? "changed"
+                                   : "same";
+            CHECK(has_status(j, names[i], want), "%s %s vs x_prog: %s is %s, not %s", opt, cases[c].obj, names[i],
+                  status_of(j, names[i]), want);
+        }
+        if (failed > before && j)
+            printf("%s\n", j);
+        hf_free(j);
+    }
+    free(funcs);
+}
+
+/* The rebinding sites of an AArch64 patch: every address the loader
+ * writes (GOT and PLT slots, pointers in data). */
+static void test_a64_sites(void)
+{
+    printf("AArch64 rebinding sites\n");
+    static const char u_c[] = "static int counter;\n"
+                              "int *where = &counter;\n"
+                              "extern int outside;\n"
+                              "int helper(int);\n"
+                              "int step(void) { *where += 1; return helper(counter) + outside; }\n";
+    if (!CHECK(write_file("xu.c", u_c), "write xu.c"))
+        return;
+    char src[512], obj[512], so[512];
+    snprintf(src, sizeof src, "%s", tmp("xu.c"));
+    snprintf(obj, sizeof obj, "%s", tmp("xu.o"));
+    snprintf(so, sizeof so, "%s", tmp("xp.so"));
+    char *cc[] = {A64_CC, "-g", "-O2", "-fPIC", "-fvisibility=hidden", "-c", src, "-o", obj, NULL};
+    char *ld[] = {A64_CC, "-shared", "-nostartfiles", "-Wl,-z,now", "-o", so, obj, NULL};
+    if (!CHECK(run(cc), "compile xu.c") || !CHECK(run(ld), "link xp.so"))
+        return;
+    static jsym syms[256];
+    size_t ns = symbols_of("xp.so", syms, 256, NULL);
+    const jsym *counter = find_sym(syms, ns, "counter", "object");
+    if (!CHECK(counter != NULL, "xp.so lists counter"))
+        return;
+    hf_image *img = NULL;
+    char *json = NULL;
+    if (!CHECK(hf_open(so, &img) == HF_OK, "hf_open xp.so: %s", hf_error_detail()))
+        return;
+    CHECK(hf_sites_json(img, &json) == HF_OK && json, "hf_sites_json: %s", hf_error_detail());
+    hf_close(img);
+    static jsite sites[256];
+    size_t n = scan_sites(json, sites, 256);
+    int where = 0, outside = 0, helper = 0, other = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(sites[i].kind, "abs64"))
+            other++;
+        else if (!sites[i].sym[0] && sites[i].target == counter->value)
+            where = 1;
+        else if (!strcmp(sites[i].sym, "outside") && !sites[i].target)
+            outside = 1;
+        else if (!strcmp(sites[i].sym, "helper") && !sites[i].target)
+            helper = 1;
+    }
+    CHECK(where, "the pointer to counter in data is a site targeting %#llx", counter->value);
+    CHECK(outside, "outside's GOT slot is a site naming it");
+    CHECK(helper, "helper's PLT slot is a site naming it");
+    CHECK(!other, "every AArch64 site is abs64");
+    if (!where || !outside || !helper || other)
+        printf("%s\n", json ? json : "(none)");
+    hf_free(json);
+}
+
 /* ----------------------------------------------------------------- main */
 
 int main(void)
@@ -877,6 +1100,14 @@ int main(void)
     test_diff_program();
     test_sites();
     test_units();
+    test_jumps_a64();
+    if (on_path(A64_CC)) {
+        test_a64_program("-O0");
+        test_a64_program("-O2");
+        test_a64_sites();
+    } else {
+        printf("skipped: the AArch64 diff and sites tests need %s (Debian: gcc-aarch64-linux-gnu)\n", A64_CC);
+    }
 
     if (getenv("HF_TEST_KEEP"))
         printf("kept %s\n", tmpdir);

@@ -8,7 +8,8 @@
 #                            npm must be there already (Debian 12 has 18).
 set -eu
 PACKAGES="make gcc clang binutils libc6-dev libelf-dev gdb python3 python3-pyelftools python3-pytest
-lldb-19 python3-lldb-19 cmake gnuplot-nox gdbserver"
+lldb-19 python3-lldb-19 cmake gnuplot-nox gdbserver
+gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user gdb-multiarch"
 # lldb-19 also ships lldb-dap-19 (the DAP adapter the VS Code tests drive).
 if [ "${1-}" = vscode ]; then
     PACKAGES="$PACKAGES chromium ripgrep libkrb5-dev g++"

@@ -9,6 +9,7 @@ would see: the program's own lines before and after, and hotfix's words.
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 from dataclasses import dataclass
 
@@ -235,6 +236,56 @@ def run(debugger, program, steps, cwd, timeout=120, env=None):
     if os.path.exists(output):
         with open(output, errors="replace") as f:
             out = f.read()
+    return Result(proc.stdout.decode(errors="replace"), out, proc.returncode)
+
+
+QEMU = shutil.which("qemu-aarch64")
+GDB_MULTIARCH = shutil.which("gdb-multiarch")
+AARCH64_SYSROOT = "/usr/aarch64-linux-gnu"
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_qemu(program, args, steps, cwd, timeout=180):
+    """Run an AArch64 program under qemu-user, stopped at its first
+    instruction with qemu's gdbstub listening, and the steps under
+    gdb-multiarch connected to it (`target remote`); no Run step: the
+    program starts with args.  The program's output goes to a file."""
+    output = os.path.join(cwd, "program-output.txt")
+    ctx = _Context(output)
+    commands = []
+    for step in steps:
+        commands += step.gdb(ctx)
+    port = _free_port()
+    with open(output, "w") as out:
+        qemu = subprocess.Popen([QEMU, "-L", AARCH64_SYSROOT, "-g", str(port), program] + [str(a) for a in args],
+                                cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    # qemu's gdbstub takes one connection: no probing; GDB retries a
+    # refused connection for a while (tcp auto-retry) until qemu listens.
+    argv = [GDB_MULTIARCH, "-nx", "-batch",
+            "-ex", "set pagination off", "-ex", "set confirm off", "-ex", "set style enabled off",
+            "-ex", "set sysroot %s" % AARCH64_SYSROOT, "-ex", "set tcp connect-timeout 30",
+            "-ex", "source %s" % os.path.join(REPO, "gdb", "hotfix_gdb.py"),
+            "-ex", "set hotfix debug on",
+            "-ex", "file %s" % program, "-ex", "target remote 127.0.0.1:%d" % port]
+    for c in commands:
+        argv += ["-ex", c]
+    env = dict(os.environ, HOTFIX_DEBUG="1")
+    try:
+        proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL, timeout=timeout, env=env)
+    finally:
+        try:
+            qemu.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            qemu.kill()
+            qemu.wait()
+    with open(output, errors="replace") as f:
+        out = f.read()
     return Result(proc.stdout.decode(errors="replace"), out, proc.returncode)
 
 

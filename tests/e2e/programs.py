@@ -30,7 +30,7 @@ def build(scenario, dest, units, cc="gcc", opt="-O0", library=None, link_flags=(
     entries, objects = [], []
     for unit in units + ([library] if library else []):
         obj = os.path.splitext(unit)[0] + ".o"
-        argv = [cc, "-g", opt] + (["-fPIC"] if unit == library else []) + ["-c", unit, "-o", obj]
+        argv = [cc, "-g"] + opt.split() + (["-fPIC"] if unit == library else []) + ["-c", unit, "-o", obj]
         _run(argv, dest)
         entries.append({"directory": dest, "file": unit, "arguments": argv, "output": obj})
         if unit != library:

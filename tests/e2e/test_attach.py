@@ -1,6 +1,5 @@
 """Attach to a running program, hotfix it, detach: it goes on running the
 new code after the debugger is gone (and is not left stopped)."""
-import os
 import re
 import subprocess
 import time

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from driver import (DEBUGGERS, Break, Command, Continue, Copy, Delete, Hotfix, Run, exited_normally,
+from driver import (DEBUGGERS, Break, Continue, Copy, Delete, Hotfix, Run, exited_normally,
                     hotfix_lines, run)
 from programs import build
 

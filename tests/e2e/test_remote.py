@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from driver import (LLDB, Break, Command, Connect, Continue, Copy, Delete, Hotfix, Run, SaveMaps, exited_normally,
+from driver import (Break, Command, Connect, Continue, Copy, Delete, Hotfix, Run, SaveMaps, exited_normally,
                     hotfix_lines, run)
 from programs import build
 from test_safety import leaf_values

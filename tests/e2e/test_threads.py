@@ -6,7 +6,7 @@ import re
 import pytest
 
 from driver import DEBUGGERS, Break, Continue, Copy, Delete, Hotfix, Run, exited_normally, hotfix_lines, run
-from programs import COMPILERS, build
+from programs import build
 
 
 @pytest.mark.parametrize("debugger", DEBUGGERS)

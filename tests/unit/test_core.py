@@ -230,7 +230,7 @@ class RemoteDebugger(FakeDebugger):
             raise OSError("Cannot access memory at address 0x%x" % len(self.memory))
         return super().read_memory(address, size)
 
-    def call(self, expression, thread_id, timeout):
+    def call(self, expression, thread_id, timeout, others_run=True):
         name = expression.split(")", 1)[1].split("(")[0]
         self.calls.append((name, self._c_string(0x1000) if "0x1000" in expression else ""))
         if name == "access":

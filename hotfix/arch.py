@@ -1,0 +1,114 @@
+"""The machine layer: everything hotfix does differently on x86-64 and on
+AArch64, chosen from the program's ELF e_machine.  The rest of the core
+asks an Arch and never names a machine.
+
+  * jumps: the kinds that fit at an entry, largest first; the last one is
+    small and reaches only a trampoline slot mapped near the code, which
+    holds the far kind;
+  * the landing pad kept at an entry (endbr64, bti), the gate (jump to self);
+  * how a patch object is compiled so that every reference it makes to the
+    unit's code and data can be pointed at the program's after loading:
+    x86-64 uses -mcmodel=large (64-bit GOT-relative immediates in the code);
+    AArch64 GCC has no large PIC model, so the patch is compiled -fPIC and
+    its assembly rewritten to reach the unit's data and function addresses
+    through the GOT (see gotasm.py), whose slots hotfix fills;
+  * the diff object's flags: on AArch64 -fdata-sections would turn off the
+    section anchors -O2 code uses, and the code would not compare equal;
+  * whether written code needs an instruction-cache flush in the process.
+"""
+from dataclasses import dataclass
+from typing import Tuple
+
+from . import native
+from .errors import HotfixError
+
+EM_X86_64 = 62
+EM_AARCH64 = 183
+
+
+@dataclass(frozen=True)
+class Arch:
+    name: str
+    machine: int
+    jump_kinds: Tuple[Tuple[int, str], ...]    # largest first; the last goes through a trampoline
+    far_kind: int                             # what a trampoline slot holds (and reaches anywhere)
+    near_kind: int                            # the small jump to a slot
+    near_reach: int                           # bytes the near kind reaches, with a margin
+    gate_kind: int                            # a jump to itself
+    landing_pads: Tuple[bytes, ...]           # kept at an entry: the jump goes after it
+    diff_flags: Tuple[str, ...]
+    load_flags: Tuple[str, ...]
+    link_flags: Tuple[str, ...]
+    got_rewrite: bool                         # compile the patch via gotasm
+    flush_icache: bool
+
+    def entry_skip(self, first_bytes):
+        """Bytes of a landing pad at an entry that the jump keeps."""
+        for pad in self.landing_pads:
+            if first_bytes[:len(pad)] == pad:
+                return len(pad)
+        return 0
+
+    def jump_size(self, kind):
+        return native.jump_size(kind)
+
+    def decode_jump(self, data, at):
+        return native.decode_jump(self.machine, data, at)
+
+
+X86_64 = Arch(
+    name="x86-64",
+    machine=EM_X86_64,
+    jump_kinds=((native.JUMP_ABS14, "abs14"), (native.JUMP_R11, "r11"), (native.JUMP_REL32, "rel32")),
+    far_kind=native.JUMP_ABS14,
+    near_kind=native.JUMP_REL32,
+    near_reach=(1 << 31) - 4096,
+    gate_kind=native.JUMP_SELF,
+    landing_pads=(b"\xf3\x0f\x1e\xfa",),       # endbr64
+    diff_flags=("-ffunction-sections", "-fdata-sections"),
+    load_flags=("-fPIC", "-mcmodel=large", "-fvisibility=hidden", "-falign-functions=16",
+                "-fno-semantic-interposition"),
+    link_flags=("-Wl,-Bsymbolic",),
+    got_rewrite=False,
+    flush_icache=False,
+)
+
+# bti c / bti j / bti jc are kept (the new body starts with its own landing
+# pad; br x16 may land on bti c).  paciasp is not: the jump replaces it, and
+# the new body signs the return address itself.
+AARCH64 = Arch(
+    name="AArch64",
+    machine=EM_AARCH64,
+    jump_kinds=((native.JUMP_A64_LDR, "ldr16"), (native.JUMP_A64_B, "b26")),
+    far_kind=native.JUMP_A64_LDR,
+    near_kind=native.JUMP_A64_B,
+    near_reach=(1 << 27) - 4096,
+    gate_kind=native.JUMP_A64_SELF,
+    landing_pads=(b"\x5f\x24\x03\xd5", b"\x9f\x24\x03\xd5", b"\xdf\x24\x03\xd5"),
+    diff_flags=("-ffunction-sections",),
+    load_flags=("-fPIC", "-fno-section-anchors", "-fdata-sections", "-fvisibility=hidden",
+                "-falign-functions=16", "-fno-semantic-interposition"),
+    # Without -Bsymbolic the program's functions (absolute symbols of the
+    # link) are called through PLT slots, which hotfix fills after loading;
+    # with it, ld would branch to them through veneers computed for the
+    # link-time address.
+    link_flags=(),
+    got_rewrite=True,
+    flush_icache=True,
+)
+
+_BY_MACHINE = {"x86_64": X86_64, "aarch64": AARCH64}
+
+
+def of_image(info):
+    """The Arch of an ImageInfo (the program's main executable)."""
+    machine = info.symbol_table().get("machine", "x86_64")
+    try:
+        return _BY_MACHINE[machine]
+    except KeyError:
+        raise HotfixError("%s is for %s, which hotfix does not support." % (info.path, machine))
+
+
+def of_program(program):
+    main = program.main_image()
+    return of_image(main.info) if main.info is not None else X86_64
