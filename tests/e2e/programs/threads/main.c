@@ -26,7 +26,7 @@ static void *worker(void *arg)
         int version = bump(id);
         calls[id]++;
         if (version == 2)
-            newer[id]++;
+            __atomic_fetch_add(&newer[id], 1, __ATOMIC_RELAXED);
         else if (newer[id])
             back[id]++;
     }
@@ -45,6 +45,18 @@ int main(int argc, char **argv)
         nanosleep(&ts, NULL);
         checkpoint(i);
         printf("tick %d\n", i);
+    }
+    /* The patch may land late (--wait lets the program run while it waits
+     * for a safe moment, and the ticks may be over by then): give every
+     * worker up to 5 s to reach the new code before stopping them. */
+    for (int waited = 0; waited < 5000; waited++) {
+        int all = 1;
+        for (int i = 0; i < THREADS; i++)
+            all &= __atomic_load_n(&newer[i], __ATOMIC_RELAXED) > 0;
+        if (all)
+            break;
+        struct timespec ms = {0, 1000 * 1000};
+        nanosleep(&ms, NULL);
     }
     stop = 1;
     long sum = 0, switched = 0, went_back = 0;
