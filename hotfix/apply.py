@@ -465,6 +465,7 @@ class Protections:
         self.dbg, self.loader, self.protection_of = dbg, loader, protection_of
         self.say = say
         self.changed = []           # (page, prot)
+        self.probed = set()         # pages a write-back went through
 
     def rescue(self, address, size):
         """A write refused although the page was made writable: qemu-user
@@ -482,13 +483,15 @@ class Protections:
 
     def prepare(self, places):
         """places: (address, size) pairs about to be written."""
-        done = {p for p, _ in self.changed}
+        done = {p for p, _ in self.changed} | self.probed
         for address, size in places:
             pages = range(address & ~(PAGE - 1), address + size, PAGE)
             if all(p in done for p in pages):
                 continue
             try:
                 self.dbg.write_memory(address, self.dbg.read_memory(address, size))
+                self.probed.update(pages)
+                done.update(pages)
                 continue
             except Exception:
                 pass
