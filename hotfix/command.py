@@ -221,6 +221,16 @@ def _ms(seconds):
     return "%d ms" % round(seconds * 1000)
 
 
+def _read_ahead(target):
+    """Read (and memoize) the unit's variables and types in the program:
+    errors are left for the plan to report."""
+    try:
+        target.image.info.variables(target.unit)
+        target.image.info.types(target.unit)
+    except Exception:       # noqa: BLE001 - reported where the plan reads them
+        pass
+
+
 def _label(path):
     rel = os.path.relpath(path)
     return path if rel.startswith("..") else rel
@@ -343,7 +353,12 @@ class Hotfix:
             prepared.append(p)
         workers = max(1, min(len(prepared), (os.cpu_count() or 2) // 2))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(lambda p: self._prepare(program, p), prepared))
+            running = pool.map(lambda p: self._prepare(program, p), prepared)
+            # While the compilers run: what the plan will need of the
+            # program's DWARF (pyelftools, the slow part of a first patch).
+            for p in prepared:
+                _read_ahead(p.target)
+            results = list(running)
         errors = [e for e in results if e is not None]
         if errors:
             if len(errors) == 1:

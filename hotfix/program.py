@@ -56,6 +56,7 @@ class ImageInfo:
         self._units = None
         self._by_name = None
         self._line_files = None
+        self._memo = {}             # (what, cu_offset) -> types or variables
 
     # --- symbols ---------------------------------------------------------
     def symbol_table(self):
@@ -130,7 +131,19 @@ class ImageInfo:
         names = self._line_files.get(unit.stmt_list, [unit.name])
         return {os.path.normpath(os.path.join(unit.comp_dir, n)) for n in names}
 
+    def _memoized(self, what, unit, read):
+        key = (what, unit.cu_offset)
+        if key not in self._memo:
+            self._memo[key] = read(unit)
+        return self._memo[key]
+
     def types(self, unit) -> Dict[str, str]:
+        return self._memoized("types", unit, self._types)
+
+    def variables(self, unit) -> Dict[Tuple[str, str], Variable]:
+        return self._memoized("variables", unit, self._variables)
+
+    def _types(self, unit) -> Dict[str, str]:
         """Layouts of the complete struct, class and union types the unit
         defines (qualified name -> size, bases, members with offsets and
         virtual functions with their vtable slots)."""
@@ -147,7 +160,7 @@ class ImageInfo:
                 out[name] = _layout(die)
         return out
 
-    def variables(self, unit) -> Dict[Tuple[str, str], Variable]:
+    def _variables(self, unit) -> Dict[Tuple[str, str], Variable]:
         """Statics and globals the unit defines, keyed by (scope, name)."""
         dwarf = self._dwarf_info()
         cu = dwarf.get_CU_at(unit.cu_offset)
