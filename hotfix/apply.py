@@ -108,6 +108,26 @@ def pick_calling_thread(dbg):
                       % (t.id, _unsafe(t).function))
 
 
+def wait_for_calling_thread(dbg, wait):
+    """With --wait: while every thread is inside the allocator or the
+    loader, let the program run a little and look again."""
+    if wait is None:
+        return
+    deadline = time.monotonic() + wait
+    delay = 0.002
+    while True:
+        try:
+            pick_calling_thread(dbg)
+            return
+        except HotfixError as e:
+            if time.monotonic() >= deadline:
+                raise HotfixError("%s (still so after waiting %g s)" % (str(e).split(";")[0], wait)) from e
+        dbg.resume_for(min(delay, max(deadline - time.monotonic(), 0.001)))
+        if dbg.process_state() != "stopped":
+            raise HotfixError("the program ended while hotfix waited for a safe moment; nothing was patched.")
+        delay = min(delay * 2, 0.2)
+
+
 class Loader:
     """Inferior calls: one scratch page per process for strings (GDB would
     otherwise allocate string literals with the inferior's malloc)."""

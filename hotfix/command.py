@@ -490,6 +490,8 @@ class Hotfix:
         # and wait there (with gates) if allowed.
         if self.args.wait is None:
             applying.wait_until_safe(dbg, redirects, ranges, None)
+        else:
+            applying.wait_for_calling_thread(dbg, self.args.wait)
         start = time.monotonic()
         loaded, disabled = [], []
         verbose = dbg.write if self.args.verbose else None

@@ -211,19 +211,19 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
         if obj is None or not obj["writable"]:
             continue        # literals and constants: the new ones are right
         var = variable_at(target)
-        old = None
-        if var is not None:
-            old = exe_vars.get((var.scope, var.name))
+        old = exe_vars.get((var.scope, var.name)) if var is not None else None
+        if old is not None:
             label = "%s in %s()" % (var.name, var.scope) if var.scope else var.name
-            if old is not None and (old.size != var.size or old.type != var.type):
+            if old.size != var.size or old.type != var.type:
                 plan.refusals.append(
                     "the type of %s changed from `%s' to `%s': hotfix cannot carry its value "
                     "across a layout change." % (label, old.type, var.type))
                 continue
             offset = target - var.address
-            address = old.address if old else None
+            address = old.address
         else:
-            # No DWARF location (optimised): match the symbol within the unit.
+            # No DWARF location on one side (optimised, or its name or
+            # scope is ambiguous): match the symbol within the unit.
             label = obj["name"].split(".")[0]
             sym = exe_image.lookup(obj["name"], unit_file=unit_file)
             if sym is None or sym["size"] != obj["size"]:
@@ -235,7 +235,8 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             fresh.add(label)
             continue
         plan.rebinds.append(Rebind(site["at"], kind, address + exe_bias, "variable %s" % label, offset))
-        (bound if var is not None and var.external else kept).add(label)
+        known = old or var
+        (bound if known is not None and known.external else kept).add(label)
     plan.statics_kept = sorted(user_visible(kept))
     plan.globals_bound = sorted(user_visible(bound))
     plan.new_statics = sorted(user_visible(fresh))

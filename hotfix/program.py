@@ -46,13 +46,11 @@ class Unit:
 
 
 class ImageInfo:
-    """One ELF file of the program: symbols (native) and DWARF (pyelftools)."""
+    """One ELF file of the program: its symbols and DWARF (both native)."""
 
     def __init__(self, path):
         self.path = path
         self.native = native.Image(path)
-        self._file = None
-        self._dwarf = None
         self._units = None
         self._by_name = None
         self._line_files = None
@@ -91,18 +89,7 @@ class ImageInfo:
                 return mine[0]
         return cands[0] if len(cands) == 1 else None
 
-    # --- DWARF -----------------------------------------------------------
-    def _dwarf_info(self):
-        if self._dwarf is None:
-            # pyelftools costs ~60 ms to import: only when DIEs are needed.
-            from elftools.elf.elffile import ELFFile
-            self._file = open(self.path, "rb")
-            elf = ELFFile(self._file)
-            if not elf.has_dwarf_info() or not elf.get_section_by_name(".debug_info"):
-                raise HotfixError("%s has no debug information: build it with -g." % self.path)
-            self._dwarf = elf.get_dwarf_info(relocate_dwarf_sections=False)
-        return self._dwarf
-
+    # --- DWARF (native) ----------------------------------------------------
     def has_debug_info(self):
         try:
             self.units()
@@ -143,108 +130,139 @@ class ImageInfo:
     def variables(self, unit) -> Dict[Tuple[str, str], Variable]:
         return self._memoized("variables", unit, self._variables)
 
+    def _dies(self, unit):
+        self.units()        # no debug information: it says so
+        try:
+            return _Dies(self.native.unit_dies(unit.cu_offset))
+        except native.NativeError as e:
+            raise HotfixError("cannot read the debug information of %s in %s: %s"
+                              % (unit.name, self.path, e)) from e
+
     def _types(self, unit) -> Dict[str, str]:
         """Layouts of the complete struct, class and union types the unit
         defines (qualified name -> size, bases, members with offsets and
         virtual functions with their vtable slots)."""
-        dwarf = self._dwarf_info()
-        cu = dwarf.get_CU_at(unit.cu_offset)
+        dies = self._dies(unit)
         out = {}
-        for die in cu.iter_DIEs():
-            if die.tag not in _RECORDS or "DW_AT_byte_size" not in die.attributes:
-                continue
-            if "DW_AT_declaration" in die.attributes:
+        for die in dies.all:
+            if die.tag not in _RECORDS or "s" not in die.a or die.a.get("d"):
                 continue
             name = _qualified_name(die)
             if name:
-                out[name] = _layout(die)
+                out[name] = _layout(dies, die)
         return out
 
     def _variables(self, unit) -> Dict[Tuple[str, str], Variable]:
         """Statics and globals the unit defines, keyed by (scope, name)."""
-        dwarf = self._dwarf_info()
-        cu = dwarf.get_CU_at(unit.cu_offset)
-        out = {}
-        for die in cu.iter_DIEs():
-            if die.tag != "DW_TAG_variable" or "DW_AT_location" not in die.attributes:
+        dies = self._dies(unit)
+        out, ambiguous = {}, set()
+        for die in dies.all:
+            if die.tag != _VARIABLE or "a" not in die.a:
+                continue        # no fixed address: a local, a TLS variable or a declaration
+            spec = dies.ref(die, "sp") or die
+            name = _name_of(dies, spec)
+            scope = _enclosing_function(dies, die)
+            if not name or scope is None:
+                continue        # in a function DWARF does not name (clang -O2)
+            key = (scope, name)
+            if key in out or key in ambiguous:
+                # Two statics of one name in one function (in separate
+                # blocks): their symbols, not their names, tell them apart.
+                out.pop(key, None)
+                ambiguous.add(key)
                 continue
-            loc = die.attributes["DW_AT_location"]
-            if loc.form not in ("DW_FORM_exprloc", "DW_FORM_block1") or not loc.value or loc.value[0] != 0x03:
-                continue        # not a fixed address (DW_OP_addr): a local or TLS
-            address = int.from_bytes(bytes(loc.value[1:9]), "little")
-            spec = die
-            if "DW_AT_specification" in die.attributes:
-                spec = die.get_DIE_from_attribute("DW_AT_specification")
-            name = _name_of(spec)
-            if not name:
-                continue
-            scope = _enclosing_function(die)
-            size, type_text = _type_of(spec)
-            out[(scope, name)] = Variable(scope, name, address, size, type_text,
-                                          "DW_AT_external" in spec.attributes)
+            size, type_text = _type_of(dies, spec)
+            out[key] = Variable(scope, name, die.a["a"], size, type_text, bool(spec.a.get("e")))
         return out
 
     def close(self):
         self.native.close()
-        if self._file:
-            self._file.close()
 
 
-def _text(value):
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+class _Die:
+    __slots__ = ("tag", "a", "parent", "children")
+
+    def __init__(self, tag, attributes, parent):
+        self.tag, self.a, self.parent, self.children = tag, attributes, parent, []
 
 
-def _name_of(die):
-    a = die.attributes
-    if "DW_AT_linkage_name" in a:
-        return _text(a["DW_AT_linkage_name"].value)
-    if "DW_AT_name" in a:
-        return _text(a["DW_AT_name"].value)
-    if "DW_AT_abstract_origin" in a:
-        return _name_of(die.get_DIE_from_attribute("DW_AT_abstract_origin"))
+class _Dies:
+    """One unit's DIEs (hf_unit_dies_json): a tree, and offsets to follow
+    references.  Tags are DWARF's numbers."""
+
+    def __init__(self, items):
+        self.all = []
+        self.by_offset = {}
+        for item in items:
+            p = item["p"]
+            parent = self.all[p] if p >= 0 else None
+            die = _Die(item["t"], item, parent)
+            if parent is not None:
+                parent.children.append(die)
+            self.all.append(die)
+            self.by_offset[item["o"]] = die
+
+    def ref(self, die, key):
+        """The DIE an attribute refers to (None: absent, or in another unit)."""
+        off = die.a.get(key)
+        return None if off is None else self.by_offset.get(off)
+
+
+_COMPILE_UNIT, _SUBPROGRAM, _VARIABLE, _LEXICAL_BLOCK, _NAMESPACE = 0x11, 0x2e, 0x34, 0x0b, 0x39
+_STRUCT, _CLASS, _UNION = 0x13, 0x02, 0x17
+_MEMBER, _INHERITANCE, _SUBRANGE = 0x0d, 0x1c, 0x21
+_TYPEDEF, _POINTER, _ARRAY, _ENUM, _SUBROUTINE = 0x16, 0x0f, 0x01, 0x04, 0x15
+_TAG_NAMES = {0x10: "reference", 0x42: "rvalue reference", 0x1f: "pointer to member",
+              0x24: "base type", 0x3b: "unspecified type"}
+
+
+def _name_of(dies, die):
+    a = die.a
+    if "l" in a:
+        return a["l"]
+    if "n" in a:
+        return a["n"]
+    origin = dies.ref(die, "ao")
+    if origin is not None and origin is not die:
+        return _name_of(dies, origin)
     return ""
 
 
-_RECORDS = ("DW_TAG_structure_type", "DW_TAG_class_type", "DW_TAG_union_type")
+_RECORDS = (_STRUCT, _CLASS, _UNION)
 
 
 def _qualified_name(die):
     parts = []
-    while die is not None and die.tag != "DW_TAG_compile_unit":
-        if "DW_AT_name" not in die.attributes:
-            if die.tag in _RECORDS or die.tag == "DW_TAG_namespace":
+    while die is not None and die.tag != _COMPILE_UNIT:
+        if "n" not in die.a:
+            if die.tag in _RECORDS or die.tag == _NAMESPACE:
                 parts.append("(anonymous)")
             else:
                 return ""       # a type local to a function: not shared with live objects
         else:
-            parts.append(_text(die.attributes["DW_AT_name"].value))
-        die = die.get_parent()
-        if die is not None and die.tag in ("DW_TAG_subprogram", "DW_TAG_lexical_block"):
+            parts.append(die.a["n"])
+        die = die.parent
+        if die is not None and die.tag in (_SUBPROGRAM, _LEXICAL_BLOCK):
             return ""
     return "::".join(reversed(parts))
 
 
-def _layout(die):
+def _layout(dies, die):
     """A type's layout as text: equal texts, equal layouts."""
-    items = ["%d bytes" % die.attributes["DW_AT_byte_size"].value]
-    for child in die.iter_children():
-        a = child.attributes
-        if child.tag == "DW_TAG_inheritance":
-            base = child.get_DIE_from_attribute("DW_AT_type")
-            off = a["DW_AT_data_member_location"].value if "DW_AT_data_member_location" in a else 0
-            items.append("base %s at %s" % (_qualified_name(base) or "?", off))
-        elif child.tag == "DW_TAG_member" and "DW_AT_external" not in a:
-            if "DW_AT_data_member_location" not in a and die.tag != "DW_TAG_union_type":
+    items = ["%d bytes" % die.a["s"]]
+    for child in die.children:
+        a = child.a
+        if child.tag == _INHERITANCE:
+            base = dies.ref(child, "ty")
+            items.append("base %s at %s" % (base and _qualified_name(base) or "?", a.get("m", 0)))
+        elif child.tag == _MEMBER and not a.get("e"):
+            if "m" not in a and die.tag != _UNION:
                 continue        # a static member: not part of the layout
-            off = a["DW_AT_data_member_location"].value if "DW_AT_data_member_location" in a else 0
-            _, t = _type_of(child, 2)
-            bits = ":%d" % a["DW_AT_bit_size"].value if "DW_AT_bit_size" in a else ""
-            items.append("%s %s at %s%s" % (t, _name_of(child), off, bits))
-        elif child.tag == "DW_TAG_subprogram" and "DW_AT_vtable_elem_location" in a:
-            loc = a["DW_AT_vtable_elem_location"].value
-            slot = loc[-1] if isinstance(loc, list) and loc else loc
-            items.append("virtual %s in slot %s" % (_text(a["DW_AT_name"].value) if "DW_AT_name" in a else "?",
-                                                   slot))
+            _, t = _type_of(dies, child, 2)
+            bits = ":%d" % a["b"] if "b" in a else ""
+            items.append("%s %s at %s%s" % (t, _name_of(dies, child), a.get("m", 0), bits))
+        elif child.tag == _SUBPROGRAM and "v" in a:
+            items.append("virtual %s in slot %s" % (a.get("n", "?"), a["v"]))
     return "; ".join(items)
 
 
@@ -262,81 +280,72 @@ def layout_change(old, new):
     return "its members moved"
 
 
-def _enclosing_function(die):
-    parent = die.get_parent()
+def _enclosing_function(dies, die):
+    """The name of the function a static is local to, "" at file scope,
+    None if DWARF does not name that function."""
+    parent = die.parent
     while parent is not None:
-        if parent.tag == "DW_TAG_subprogram":
-            target = parent
-            if "DW_AT_specification" in target.attributes:
-                target = target.get_DIE_from_attribute("DW_AT_specification")
-            return _name_of(target)
-        if parent.tag == "DW_TAG_compile_unit":
+        if parent.tag == _SUBPROGRAM:
+            return _name_of(dies, dies.ref(parent, "sp") or parent) or None
+        if parent.tag == _COMPILE_UNIT:
             return ""
-        parent = parent.get_parent()
+        parent = parent.parent
     return ""
 
 
-def _type_of(die, depth=0):
+def _type_of(dies, die, depth=0):
     """(byte size, description) of a DIE's type; the description names
     members with their offsets so that a layout change shows."""
-    if "DW_AT_type" not in die.attributes:
-        return 0, "void"
-    t = die.get_DIE_from_attribute("DW_AT_type")
-    return _describe(t, depth)
+    t = dies.ref(die, "ty")
+    if t is None:
+        return 0, "void" if "ty" not in die.a else "?"
+    return _describe(dies, t, depth)
 
 
-_QUALIFIERS = {"DW_TAG_const_type": "const ", "DW_TAG_volatile_type": "volatile ",
-               "DW_TAG_atomic_type": "_Atomic ", "DW_TAG_restrict_type": ""}
+_QUALIFIERS = {0x26: "const ", 0x35: "volatile ", 0x47: "_Atomic ", 0x37: ""}
 
 
-def _describe(t, depth):
+def _describe(dies, t, depth):
     tag = t.tag
-    a = t.attributes
-    name = _text(a["DW_AT_name"].value) if "DW_AT_name" in a else ""
-    size = a["DW_AT_byte_size"].value if "DW_AT_byte_size" in a else 0
-    if tag in _QUALIFIERS or tag == "DW_TAG_typedef":
-        inner_size, inner = _type_of(t, depth)
-        if tag == "DW_TAG_typedef":
+    a = t.a
+    name = a.get("n", "")
+    size = a.get("s", 0)
+    if tag in _QUALIFIERS or tag == _TYPEDEF:
+        inner_size, inner = _type_of(dies, t, depth)
+        if tag == _TYPEDEF:
             return inner_size, "%s=%s" % (name, inner) if depth < 2 else name
         return inner_size, _QUALIFIERS[tag] + inner
-    if tag == "DW_TAG_pointer_type":
+    if tag == _POINTER:
         if depth > 1:
             return size or 8, "pointer"
-        _, inner = _type_of(t, depth + 1)
+        _, inner = _type_of(dies, t, depth + 1)
         return size or 8, inner + " *"
-    if tag == "DW_TAG_array_type":
-        elem_size, elem = _type_of(t, depth)
+    if tag == _ARRAY:
+        elem_size, elem = _type_of(dies, t, depth)
         count = 1
         dims = []
-        for child in t.iter_children():
-            if child.tag == "DW_TAG_subrange_type":
-                ca = child.attributes
-                if "DW_AT_count" in ca:
-                    n = ca["DW_AT_count"].value
-                elif "DW_AT_upper_bound" in ca:
-                    n = ca["DW_AT_upper_bound"].value + 1
-                else:
-                    n = 0
+        for child in t.children:
+            if child.tag == _SUBRANGE:
+                ca = child.a
+                n = ca["c"] if "c" in ca else ca["u"] + 1 if "u" in ca else 0
                 dims.append(n)
                 count *= n
         return size or elem_size * count, "%s%s" % (elem, "".join("[%d]" % d for d in dims))
-    if tag in ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_class_type"):
-        kw = {"DW_TAG_structure_type": "struct", "DW_TAG_union_type": "union"}.get(tag, "class")
+    if tag in _RECORDS:
+        kw = {_STRUCT: "struct", _UNION: "union"}.get(tag, "class")
         if depth > 1:
             return size, "%s %s (%d bytes)" % (kw, name, size)
         members = []
-        for child in t.iter_children():
-            if child.tag == "DW_TAG_member":
-                ca = child.attributes
-                off = ca["DW_AT_data_member_location"].value if "DW_AT_data_member_location" in ca else 0
-                _, mt = _type_of(child, depth + 1)
-                members.append("%s %s@%s" % (mt, _name_of(child), off))
+        for child in t.children:
+            if child.tag == _MEMBER:
+                _, mt = _type_of(dies, child, depth + 1)
+                members.append("%s %s@%s" % (mt, _name_of(dies, child), child.a.get("m", 0)))
         return size, "%s %s {%s} (%d bytes)" % (kw, name, "; ".join(members), size)
-    if tag == "DW_TAG_enumeration_type":
+    if tag == _ENUM:
         return size, "enum %s (%d bytes)" % (name, size)
-    if tag == "DW_TAG_subroutine_type":
+    if tag == _SUBROUTINE:
         return 0, "function"
-    return size, name or tag
+    return size, name or _TAG_NAMES.get(tag, "DW_TAG 0x%x" % tag)
 
 
 # ---------------------------------------------------------------- the process

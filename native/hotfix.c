@@ -102,17 +102,26 @@ static void sb_printf(strbuf *sb, const char *fmt, ...)
 
 static void sb_json_string(strbuf *sb, const char *s)
 {
-    sb_printf(sb, "\"");
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            sb_printf(sb, "\\%c", c);
-        else if (c < 0x20 || c >= 0x7f)
-            sb_printf(sb, "\\u%04x", c);
-        else
-            sb_printf(sb, "%c", c);
+    size_t n = s ? strlen(s) : 0;
+    sb_grow(sb, n * 6 + 2);
+    if (sb->oom)
+        return;
+    char *o = sb->buf + sb->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        } else if (c < 0x20 || c >= 0x7f) {
+            o += sprintf(o, "\\u%04x", c);
+        } else {
+            *o++ = (char)c;
+        }
     }
-    sb_printf(sb, "\"");
+    *o++ = '"';
+    *o = 0;
+    sb->len = (size_t)(o - sb->buf);
 }
 
 static hf_status sb_finish(strbuf *sb, char **out, const char *path)
@@ -1972,9 +1981,33 @@ static void skip(cursor *c, uint64_t n)
 }
 
 typedef struct {
-    uint64_t form, num;   /* num: the value, or an index for strx/addrx/rnglistx */
+    uint64_t form, num;   /* num: the value, an index for strx/addrx/rnglistx, a block's length */
     const char *str;      /* for string forms read in place */
+    const unsigned char *block; /* for block and exprloc forms */
 } attr_value;
+
+static int64_t sleb(cursor *c)
+{
+    uint64_t v = 0;
+    int shift = 0;
+    unsigned b;
+    do {
+        b = (unsigned)take(c, 1);
+        if (shift < 64)
+            v |= (uint64_t)(b & 0x7f) << shift;
+        shift += 7;
+    } while ((b & 0x80) && !c->bad);
+    if (shift < 64 && (b & 0x40))
+        v |= ~(uint64_t)0 << shift;
+    return (int64_t)v;
+}
+
+static void take_block(cursor *c, uint64_t n, attr_value *v)
+{
+    v->block = c->p;
+    v->num = n;
+    skip(c, n);
+}
 
 /* Read one attribute value; returns 0 for a form this reader does not know. */
 static int read_form(const hf_image *img, cursor *c, uint64_t form, int offset_size, int addr_size,
@@ -1983,20 +2016,22 @@ static int read_form(const hf_image *img, cursor *c, uint64_t form, int offset_s
     v->form = form;
     v->num = 0;
     v->str = NULL;
+    v->block = NULL;
     switch (form) {
     case 0x01: v->num = take(c, (size_t)addr_size); return 1;                 /* addr */
-    case 0x03: skip(c, take(c, 2)); return 1;                                  /* block2 */
-    case 0x04: skip(c, take(c, 4)); return 1;                                  /* block4 */
-    case 0x09: case 0x18: skip(c, uleb(c)); return 1;                          /* block, exprloc */
-    case 0x0a: skip(c, take(c, 1)); return 1;                                  /* block1 */
+    case 0x03: take_block(c, take(c, 2), v); return 1;                         /* block2 */
+    case 0x04: take_block(c, take(c, 4), v); return 1;                         /* block4 */
+    case 0x09: case 0x18: take_block(c, uleb(c), v); return 1;                 /* block, exprloc */
+    case 0x0a: take_block(c, take(c, 1), v); return 1;                         /* block1 */
+    case 0x0d: v->num = (uint64_t)sleb(c); return 1;                           /* sdata */
     case 0x05: case 0x12: v->num = take(c, 2); return 1;
     case 0x06: case 0x13: v->num = take(c, 4); return 1;
     case 0x07: case 0x14: case 0x20: v->num = take(c, 8); return 1;
     case 0x08: v->str = cstr(c); return 1;
     case 0x0b: case 0x0c: case 0x11: v->num = take(c, 1); return 1;
-    case 0x0d: case 0x0f: case 0x15: case 0x1a: case 0x1b: case 0x22: case 0x23:
+    case 0x0f: case 0x15: case 0x1a: case 0x1b: case 0x22: case 0x23:
     case 0x1f01: case 0x1f02:
-        v->num = uleb(c);    /* sdata is only skipped: nothing read here is signed */
+        v->num = uleb(c);
         return 1;
     case 0x0e: v->str = section_string(img, ".debug_str", take(c, (size_t)offset_size)); return 1;
     case 0x1f: v->str = section_string(img, ".debug_line_str", take(c, (size_t)offset_size)); return 1;
@@ -2106,6 +2141,42 @@ static void emit_ranges(strbuf *sb, const hf_image *img, const unit_ctx *u, cons
     }
 }
 
+/* The header of the unit at all's position: fills u, the cursor over its
+ * DIEs and its abbreviation table's offset, and moves all past the unit.
+ * Returns -1 when nothing more can be read, 0 for a unit to pass over (a
+ * type unit, an unknown version), 1 for a compile unit. */
+static int unit_header(cursor *all, unit_ctx *u, cursor *c, uint64_t *abbrev_offset)
+{
+    unit_ctx fresh = {4, 8, 0, 8, 8, 0};
+    *u = fresh;
+    uint64_t length = take(all, 4);
+    if (length == 0xffffffff) {
+        length = take(all, 8);
+        u->offset_size = 8;
+    }
+    if (all->bad || length > (uint64_t)(all->end - all->p))
+        return -1;
+    cursor in = {all->p, all->p + length, 0};
+    all->p += length;
+    u->version = (int)take(&in, 2);
+    if (u->version >= 5) {
+        unsigned unit_type = (unsigned)take(&in, 1);
+        u->addr_size = (int)take(&in, 1);
+        *abbrev_offset = take(&in, (size_t)u->offset_size);
+        if (unit_type == 4 || unit_type == 5) /* skeleton, split_compile: dwo_id */
+            take(&in, 8);
+        else if (unit_type == 2 || unit_type == 6) /* type units */
+            return 0;
+    } else {
+        *abbrev_offset = take(&in, (size_t)u->offset_size);
+        u->addr_size = (int)take(&in, 1);
+    }
+    if (in.bad || u->version < 2 || u->version > 5 || (u->addr_size != 4 && u->addr_size != 8))
+        return 0;
+    *c = in;
+    return 1;
+}
+
 hf_status hf_units_json(hf_image *img, char **out)
 {
     strbuf sb = {0};
@@ -2115,32 +2186,13 @@ hf_status hf_units_json(hf_image *img, char **out)
     int first_unit = 1;
     while (!all.bad && all.p < all.end) {
         uint64_t offset = (uint64_t)(all.p - base);
-        unit_ctx u = {4, 8, 0, 8, 8, 0};
-        uint64_t length = take(&all, 4);
-        if (length == 0xffffffff) {
-            length = take(&all, 8);
-            u.offset_size = 8;
-        }
-        if (all.bad || length > (uint64_t)(all.end - all.p))
-            break;
-        cursor c = {all.p, all.p + length, 0};
-        all.p += length;
-        u.version = (int)take(&c, 2);
+        unit_ctx u;
+        cursor c;
         uint64_t abbrev_offset;
-        unsigned unit_type = 1;
-        if (u.version >= 5) {
-            unit_type = (unsigned)take(&c, 1);
-            u.addr_size = (int)take(&c, 1);
-            abbrev_offset = take(&c, (size_t)u.offset_size);
-            if (unit_type == 4 || unit_type == 5) /* skeleton, split_compile: dwo_id */
-                take(&c, 8);
-            else if (unit_type == 2 || unit_type == 6) /* type units */
-                continue;
-        } else {
-            abbrev_offset = take(&c, (size_t)u.offset_size);
-            u.addr_size = (int)take(&c, 1);
-        }
-        if (c.bad || u.version < 2 || u.version > 5 || (u.addr_size != 4 && u.addr_size != 8))
+        int kind = unit_header(&all, &u, &c, &abbrev_offset);
+        if (kind < 0)
+            break;
+        if (kind == 0)
             continue;
         uint64_t code = uleb(&c);
         /* Find that abbreviation. */
@@ -2172,20 +2224,8 @@ hf_status hf_units_json(hf_image *img, char **out)
         for (;;) {
             uint64_t at = uleb(&ab), form = uleb(&ab);
             int64_t implicit = 0;
-            if (form == 0x21) {
-                /* sleb128 */
-                uint64_t v = 0;
-                int shift = 0;
-                unsigned b;
-                do {
-                    b = (unsigned)take(&ab, 1);
-                    v |= (uint64_t)(b & 0x7f) << shift;
-                    shift += 7;
-                } while ((b & 0x80) && !ab.bad && shift < 64);
-                if (shift < 64 && (b & 0x40))
-                    v |= ~(uint64_t)0 << shift;
-                implicit = (int64_t)v;
-            }
+            if (form == 0x21)
+                implicit = sleb(&ab);
             if (ab.bad || (at == 0 && form == 0))
                 break;
             attr_value v;
@@ -2228,5 +2268,293 @@ hf_status hf_units_json(hf_image *img, char **out)
         sb_printf(&sb, "]}");
     }
     sb_printf(&sb, "]}");
+    return sb_finish(&sb, out, img->path);
+}
+
+/* Every DIE of one compile unit, with the few attributes hotfix reads of
+ * variables and types: what pyelftools would give, at a hundredth of the
+ * cost (it builds each DIE in Python).  Parameters, labels, call sites and
+ * enumerators are left out with everything below them. */
+
+typedef struct {
+    uint64_t code, tag;
+    int children;
+    const unsigned char *specs; /* (attribute, form) pairs in .debug_abbrev */
+} abbrev;
+
+typedef struct {
+    abbrev *items;
+    size_t n, cap;
+    abbrev **by_code; /* when the codes are small, else NULL */
+    uint64_t max_code;
+} abbrev_table;
+
+static int read_abbrevs(const hf_image *img, uint64_t offset, abbrev_table *t)
+{
+    cursor ab = section_cursor(img, ".debug_abbrev", offset);
+    memset(t, 0, sizeof *t);
+    while (!ab.bad) {
+        uint64_t code = uleb(&ab);
+        if (ab.bad || code == 0)
+            break;
+        if (t->n == t->cap) {
+            size_t cap = t->cap ? t->cap * 2 : 256;
+            abbrev *items = realloc(t->items, cap * sizeof *items);
+            if (!items)
+                return 0;
+            t->items = items;
+            t->cap = cap;
+        }
+        abbrev *a = &t->items[t->n++];
+        a->code = code;
+        a->tag = uleb(&ab);
+        a->children = (int)take(&ab, 1);
+        a->specs = ab.p;
+        if (code > t->max_code)
+            t->max_code = code;
+        for (;;) {
+            uint64_t at = uleb(&ab), form = uleb(&ab);
+            if (form == 0x21)
+                sleb(&ab);
+            if (ab.bad || (at == 0 && form == 0))
+                break;
+        }
+    }
+    if (ab.bad)
+        return 0;
+    if (t->max_code < (1u << 20)) {
+        t->by_code = calloc((size_t)t->max_code + 1, sizeof *t->by_code);
+        if (!t->by_code)
+            return 0;
+        for (size_t i = 0; i < t->n; i++)
+            t->by_code[t->items[i].code] = &t->items[i];
+    }
+    return 1;
+}
+
+static const abbrev *find_abbrev(const abbrev_table *t, uint64_t code)
+{
+    if (t->by_code)
+        return code <= t->max_code ? t->by_code[code] : NULL;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->items[i].code == code)
+            return &t->items[i];
+    return NULL;
+}
+
+static int is_constant_form(uint64_t f)
+{
+    return f == 0x0b || f == 0x05 || f == 0x06 || f == 0x07 || f == 0x0f || f == 0x0d || f == 0x21;
+}
+
+/* A block holding one operation op with one ULEB operand, e.g.
+ * DW_OP_plus_uconst N for a member's offset. */
+static int block_uleb(const attr_value *v, unsigned op, uint64_t *out)
+{
+    if (!v->block || v->num < 2 || v->block[0] != op)
+        return 0;
+    cursor b = {v->block + 1, v->block + v->num, 0};
+    *out = uleb(&b);
+    return !b.bad && b.p == b.end;
+}
+
+/* A variable's fixed address: DW_OP_addr A, or DW_OP_addrx/GNU_addr_index I,
+ * as the whole expression (not a TLS offset or a computed place). */
+static int fixed_address(const hf_image *img, const unit_ctx *u, const attr_value *v, uint64_t *out)
+{
+    if (!v->block || v->num < 1)
+        return 0;
+    if (v->block[0] == 0x03 && v->num == 1 + (uint64_t)u->addr_size) {
+        cursor b = {v->block + 1, v->block + v->num, 0};
+        *out = take(&b, (size_t)u->addr_size);
+        return !b.bad;
+    }
+    uint64_t index;
+    if (block_uleb(v, 0xa1, &index) || block_uleb(v, 0xfb, &index)) {
+        *out = indexed_address(img, u, index);
+        return 1;
+    }
+    return 0;
+}
+
+static int left_out(uint64_t tag)
+{
+    switch (tag) {
+    case 0x05: case 0x0a: case 0x18: case 0x28: case 0x48: case 0x49: case 0x4109: case 0x410a:
+        return 1; /* formal_parameter, label, unspecified_parameters, enumerator, call sites */
+    default:
+        return 0;
+    }
+}
+
+enum { DIE_NAME, DIE_LINKAGE, DIE_SIZE, DIE_LOCATION, DIE_EXTERNAL, DIE_DECLARATION, DIE_SPEC, DIE_ORIGIN,
+       DIE_TYPE, DIE_MEMBER, DIE_BITS, DIE_VTABLE, DIE_COUNT, DIE_UPPER, DIE_NATTRS };
+
+static int die_slot(uint64_t at)
+{
+    switch (at) {
+    case 0x03: return DIE_NAME;
+    case 0x6e: case 0x2007: return DIE_LINKAGE;
+    case 0x0b: return DIE_SIZE;
+    case 0x02: return DIE_LOCATION;
+    case 0x3f: return DIE_EXTERNAL;
+    case 0x3c: return DIE_DECLARATION;
+    case 0x47: return DIE_SPEC;
+    case 0x31: return DIE_ORIGIN;
+    case 0x49: return DIE_TYPE;
+    case 0x38: return DIE_MEMBER;
+    case 0x0d: return DIE_BITS;
+    case 0x4d: return DIE_VTABLE;
+    case 0x37: return DIE_COUNT;
+    case 0x2f: return DIE_UPPER;
+    default: return -1;
+    }
+}
+
+static void emit_ref(strbuf *sb, const char *key, const attr_value *v, uint64_t cu_offset)
+{
+    if (v->form >= 0x11 && v->form <= 0x15)
+        sb_printf(sb, ",\"%s\":%" PRIu64, key, cu_offset + v->num);
+    else if (v->form == 0x10)
+        sb_printf(sb, ",\"%s\":%" PRIu64, key, v->num);
+    /* ref_sig8 (type units) and dwz's alternate file: not followed */
+}
+
+static void emit_die(strbuf *sb, const hf_image *img, const unit_ctx *u, uint64_t cu_offset, uint64_t offset,
+                     uint64_t tag, long parent, const attr_value *a, const int *has)
+{
+    uint64_t x;
+    sb_printf(sb, "%s{\"o\":%" PRIu64 ",\"t\":%" PRIu64 ",\"p\":%ld", parent < 0 ? "" : ",", offset, tag, parent);
+    if (has[DIE_NAME]) {
+        sb_printf(sb, ",\"n\":");
+        sb_json_string(sb, attr_string(img, u, &a[DIE_NAME]));
+    }
+    if (has[DIE_LINKAGE]) {
+        sb_printf(sb, ",\"l\":");
+        sb_json_string(sb, attr_string(img, u, &a[DIE_LINKAGE]));
+    }
+    if (has[DIE_SIZE] && is_constant_form(a[DIE_SIZE].form))
+        sb_printf(sb, ",\"s\":%" PRIu64, a[DIE_SIZE].num);
+    if (has[DIE_LOCATION] && fixed_address(img, u, &a[DIE_LOCATION], &x))
+        sb_printf(sb, ",\"a\":%" PRIu64, x);
+    if (has[DIE_EXTERNAL] && a[DIE_EXTERNAL].num)
+        sb_printf(sb, ",\"e\":1");
+    if (has[DIE_DECLARATION] && a[DIE_DECLARATION].num)
+        sb_printf(sb, ",\"d\":1");
+    if (has[DIE_SPEC])
+        emit_ref(sb, "sp", &a[DIE_SPEC], cu_offset);
+    if (has[DIE_ORIGIN])
+        emit_ref(sb, "ao", &a[DIE_ORIGIN], cu_offset);
+    if (has[DIE_TYPE])
+        emit_ref(sb, "ty", &a[DIE_TYPE], cu_offset);
+    if (has[DIE_MEMBER]) {
+        if (is_constant_form(a[DIE_MEMBER].form))
+            sb_printf(sb, ",\"m\":%" PRIu64, a[DIE_MEMBER].num);
+        else if (block_uleb(&a[DIE_MEMBER], 0x23, &x)) /* DW_OP_plus_uconst */
+            sb_printf(sb, ",\"m\":%" PRIu64, x);
+    }
+    if (has[DIE_BITS] && is_constant_form(a[DIE_BITS].form))
+        sb_printf(sb, ",\"b\":%" PRIu64, a[DIE_BITS].num);
+    if (has[DIE_VTABLE]) {
+        if (is_constant_form(a[DIE_VTABLE].form))
+            sb_printf(sb, ",\"v\":%" PRIu64, a[DIE_VTABLE].num);
+        else if (block_uleb(&a[DIE_VTABLE], 0x10, &x)) /* DW_OP_constu */
+            sb_printf(sb, ",\"v\":%" PRIu64, x);
+    }
+    if (has[DIE_COUNT] && is_constant_form(a[DIE_COUNT].form))
+        sb_printf(sb, ",\"c\":%" PRIu64, a[DIE_COUNT].num);
+    if (has[DIE_UPPER] && is_constant_form(a[DIE_UPPER].form))
+        sb_printf(sb, ",\"u\":%" PRId64, (int64_t)a[DIE_UPPER].num);
+    sb_printf(sb, "}");
+}
+
+hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, char **out)
+{
+    cursor all = section_cursor(img, ".debug_info", cu_offset);
+    const unsigned char *info = section_cursor(img, ".debug_info", 0).p;
+    unit_ctx u;
+    cursor c;
+    uint64_t abbrev_offset;
+    if (all.bad || unit_header(&all, &u, &c, &abbrev_offset) != 1)
+        return fail(HF_EDWARF, img->path, "no compile unit at that offset of .debug_info");
+    abbrev_table table;
+    if (!read_abbrevs(img, abbrev_offset, &table)) {
+        free(table.items);
+        free(table.by_code);
+        return fail(HF_EDWARF, img->path, "unreadable abbreviations in .debug_abbrev");
+    }
+    const unsigned char *abbrev_end = section_cursor(img, ".debug_abbrev", 0).end;
+    strbuf sb = {0};
+    long parents[512];
+    long emitted = 0;
+    int depth = 0, skip_from = -1, ok = 1;
+    sb_printf(&sb, "[");
+    while (!c.bad && c.p < c.end) {
+        uint64_t offset = (uint64_t)(c.p - info);
+        uint64_t code = uleb(&c);
+        if (code == 0) { /* the end of a list of children */
+            if (--depth < 0)
+                break;
+            if (depth <= skip_from)
+                skip_from = -1;
+            continue;
+        }
+        const abbrev *ab = find_abbrev(&table, code);
+        if (!ab) {
+            ok = 0;
+            break;
+        }
+        attr_value a[DIE_NATTRS];
+        int has[DIE_NATTRS] = {0};
+        cursor spec = {ab->specs, abbrev_end, 0};
+        for (;;) {
+            uint64_t at = uleb(&spec), form = uleb(&spec);
+            int64_t implicit = form == 0x21 ? sleb(&spec) : 0;
+            if (spec.bad || (at == 0 && form == 0))
+                break;
+            attr_value v;
+            if (!read_form(img, &c, form, u.offset_size, u.addr_size, u.version, implicit, &v) || c.bad) {
+                ok = 0;
+                break;
+            }
+            int slot = die_slot(at);
+            if (slot >= 0) {
+                a[slot] = v;
+                has[slot] = 1;
+            } else if (depth == 0) {
+                if (at == 0x72) u.str_offsets_base = v.num;
+                else if (at == 0x73) u.addr_base = v.num;
+                else if (at == 0x74) u.rnglists_base = v.num;
+            }
+        }
+        if (!ok)
+            break;
+        int skipping = skip_from >= 0 || left_out(ab->tag);
+        if (skipping && skip_from < 0)
+            skip_from = depth;
+        if (!skipping) {
+            emit_die(&sb, img, &u, cu_offset, offset, ab->tag, depth ? parents[depth - 1] : -1, a, has);
+            if (depth < (int)(sizeof parents / sizeof *parents))
+                parents[depth] = emitted;
+            emitted++;
+        }
+        if (ab->children) {
+            if (++depth >= (int)(sizeof parents / sizeof *parents)) {
+                ok = 0;
+                break;
+            }
+        } else if (skip_from == depth) {
+            skip_from = -1; /* a left-out DIE without children */
+        }
+        if (depth == 0)
+            break; /* a unit DIE without children */
+    }
+    sb_printf(&sb, "]");
+    free(table.items);
+    free(table.by_code);
+    if (!ok || c.bad) {
+        free(sb.buf);
+        return fail(HF_EDWARF, img->path, "a DIE of the unit could not be read");
+    }
     return sb_finish(&sb, out, img->path);
 }

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HF_ABI_VERSION 3
+#define HF_ABI_VERSION 4
 
 /* One table for every error: code, then the sentence hf_strerror gives. */
 #define HF_ERRORS(X)                                                   \
@@ -24,7 +24,8 @@
     X(HF_ENOMEM, "out of memory")                                      \
     X(HF_EARG, "bad argument")                                         \
     X(HF_ERANGE, "the jump target is out of reach of this jump kind")  \
-    X(HF_ESPACE, "the buffer is too small")
+    X(HF_ESPACE, "the buffer is too small")                           \
+    X(HF_EDWARF, "unreadable DWARF")
 
 typedef enum {
 #define HF_ENUM(code, text) code,
@@ -105,6 +106,17 @@ hf_status hf_line_files_json(hf_image *img, char **out);
  *   "stmt_list" (-1 if none), "ranges": [[lo, hi], ...]}, ...]}.
  * Addresses are as stored (not relocated). */
 hf_status hf_units_json(hf_image *img, char **out);
+
+/* Every DIE of the compile unit whose header is at cu_offset in
+ * .debug_info, in order, as a JSON list of {"o": offset, "t": tag, "p":
+ * index of the parent in the list (-1 for the unit's DIE)} with, where
+ * present: "n" name, "l" linkage name, "s" byte size, "a" fixed address (a
+ * location that is DW_OP_addr or DW_OP_addrx alone), "e" external, "d"
+ * declaration, "sp"/"ao"/"ty" the offset a specification, abstract origin
+ * or type refers to, "m" member offset, "b" bit size, "v" vtable slot, "c"
+ * count and "u" upper bound of a subrange.  Parameters, labels, enumerators
+ * and call sites are left out with what lies below them. */
+hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, char **out);
 
 /* Encode a jump from `from` to `to` into buf; *len gets its length. */
 hf_status hf_encode_jump(int kind, uint64_t from, uint64_t to, unsigned char *buf,

@@ -824,6 +824,40 @@ static int in_unit_ranges(const char *unit, unsigned long long addr)
     return 0;
 }
 
+/* b.c's DIEs: its statics with the addresses their symbols have, bump as a
+ * subprogram, parameters left out. */
+static void check_unit_dies(hf_image *img, const char *json, const char *unit, const jsym *syms, size_t n,
+                            const char *cc, const char *dwarf, const char *opt)
+{
+    const char *at = NULL; /* the unit's offset comes before its name */
+    for (const char *p = strstr(json, "\"offset\":"); p && p < unit; p = strstr(p + 1, "\"offset\":"))
+        at = p;
+    unsigned long long offset = 0;
+    char *dies = NULL;
+    if (!CHECK(at && sscanf(at, "\"offset\":%llu", &offset) == 1, "%s %s: b.c's offset", cc, dwarf) ||
+        !CHECK(hf_unit_dies_json(img, offset, &dies) == HF_OK && dies, "%s %s %s: hf_unit_dies_json: %s", cc,
+               dwarf, opt, hf_error_detail()))
+        return;
+    const jsym *total = find_sym(syms, n, "local_total", "object");
+    char want[128];
+    snprintf(want, sizeof want, "\"n\":\"local_total\",");
+    const char *die = strstr(dies, want);
+    unsigned long long addr = 0;
+    const char *a = die ? strstr(die, "\"a\":") : NULL;
+    CHECK(total && die && a && a < strchr(die, '}') && sscanf(a, "\"a\":%llu", &addr) == 1 && addr == total->value,
+          "%s %s %s: local_total's DIE has its symbol's address 0x%llx: %.300s", cc, dwarf, opt,
+          total ? total->value : 0, die ? die : dies);
+    die = strstr(dies, "\"n\":\"calls\"");
+    CHECK(die && strstr(die, "\"a\":") && strstr(die, "\"a\":") < strchr(die, '}'),
+          "%s %s %s: the static local calls has a fixed address: %.200s", cc, dwarf, opt, die ? die : dies);
+    CHECK(strstr(dies, "\"t\":46,\"p\":0,\"n\":\"bump\""), "%s %s %s: bump is a subprogram of the unit",
+          cc, dwarf, opt);
+    CHECK(!strstr(dies, "\"n\":\"x\""), "%s %s %s: parameters are left out", cc, dwarf, opt);
+    CHECK(!strncmp(dies, "[{\"o\":", 6) && strstr(dies, "\"t\":17,\"p\":-1"), "%s %s %s: the unit's DIE first",
+          cc, dwarf, opt);
+    hf_free(dies);
+}
+
 static void test_units(void)
 {
     printf("compile unit headers\n");
@@ -850,7 +884,6 @@ static void test_units(void)
                 hf_close(img);
                 continue;
             }
-            hf_close(img);
             jsym syms[64];
             size_t n = symbols_of("uprog", syms, 64, NULL);
             char pat_a[600], pat_b[600];
@@ -872,6 +905,9 @@ static void test_units(void)
                       "%s %s %s: %s (0x%llx) lies in b.c's ranges only: %s", ccs[c], opts[o][0], opts[o][1],
                       funcs[i], s->value, json);
             }
+            if (ub)
+                check_unit_dies(img, json, ub, syms, n, ccs[c], opts[o][0], opts[o][1]);
+            hf_close(img);
             hf_free(json);
         }
     hf_image *img = NULL;

@@ -80,15 +80,17 @@ def test_successive_patches_and_a_compile_error(tmp_path, debugger):
 
 
 @pytest.mark.parametrize("debugger", DEBUGGERS)
-def test_a_static_whose_type_changed_is_refused_by_name(tmp_path, debugger):
-    prog = build("state", tmp_path, ["main.c", "state.c"])
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_a_static_whose_type_changed_is_refused_by_name(tmp_path, debugger, cc):
+    # clang's DWARF 5 gives statics' places as DW_OP_addrx.
+    prog = build("state", tmp_path, ["main.c", "state.c"], cc=cc)
     result = run(debugger, prog, [
         Break("checkpoint"), Run(4), Continue(2),
         Copy("state_type.c", "state.c"), Hotfix("state.c"),
         Delete(), Continue(),
     ], cwd=tmp_path)
-    assert any("hotfix: state.c: nothing was changed: the type of counter changed from `int' to `long int'"
-               in l for l in hotfix_lines(result)), result.transcript
+    assert any(re.search(r"hotfix: state.c: nothing was changed: the type of counter changed from `int' to "
+                         r"`long( int)?'", l) for l in hotfix_lines(result)), result.transcript
     assert frames(result) == expected(4, {}), result.output
     assert exited_normally(result, debugger), result.transcript
 

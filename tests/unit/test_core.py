@@ -147,6 +147,30 @@ def test_wait_gives_up_with_a_clear_sentence():
         applying.wait_until_safe(Busy(threads=threads), [_redirect()], [], 0.05)
 
 
+def test_wait_lets_a_thread_leave_the_allocator_before_calling_dlopen():
+    class Runs(FakeDebugger):
+        resumed = 0
+
+        def resume_for(self, seconds):
+            self.resumed += 1
+            if self.resumed == 2:       # main leaves printf's write
+                self._threads[0] = Thread(1, "main", [Frame(0, 0x9000, "checkpoint", "main.c", 7)])
+    in_malloc = Thread(2, "alloc", [Frame(0, 0x7000, "__GI___libc_malloc"), Frame(1, 0x1000, "worker")])
+    in_write = Thread(1, "main", [Frame(0, 0x7100, "__GI___libc_write"), Frame(1, 0x1000, "main")])
+    dbg = Runs(threads=[in_write, in_malloc])
+    with pytest.raises(HotfixError, match=r"every thread is inside .*or use --wait"):
+        applying.pick_calling_thread(dbg)
+    applying.wait_for_calling_thread(dbg, 5.0)
+    assert dbg.resumed == 2 and applying.pick_calling_thread(dbg) == 1
+    class Stuck(FakeDebugger):
+        def resume_for(self, seconds):
+            pass
+    stuck = Stuck(threads=[in_malloc])
+    with pytest.raises(HotfixError, match=r"^every thread is inside .*\(thread 2: __GI___libc_malloc\) "
+                                          r"\(still so after waiting 0.05 s\)$"):
+        applying.wait_for_calling_thread(stuck, 0.05)
+
+
 # --- the command's preconditions ---------------------------------------------
 
 @pytest.mark.parametrize("state,argv,message", [
