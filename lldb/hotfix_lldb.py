@@ -73,6 +73,7 @@ class LldbDebugger(Debugger):
         target = exe_ctx.GetTarget() if exe_ctx is not None else None
         self.target = target if target is not None and target.IsValid() else debugger.GetSelectedTarget()
         self.result = result
+        self._threads_at = None
 
     def _process(self):
         return self.target.GetProcess()
@@ -153,8 +154,19 @@ class LldbDebugger(Debugger):
 
     # --- threads ---------------------------------------------------------
     def threads(self):
-        out = []
+        # The stacks cannot change until the process runs again (a resume
+        # or an inferior call moves the stop id on): unwinding 64 threads
+        # costs LLDB ~30 ms, and hotfix asks twice at one stop.
         process = self._process()
+        key = (process.GetProcessID(), process.GetStopID(True))
+        if self._threads_at and self._threads_at[0] == key:
+            return list(self._threads_at[1])
+        out = self._unwind(process)
+        self._threads_at = (key, out)
+        return list(out)
+
+    def _unwind(self, process):
+        out = []
         cwd = os.getcwd()
         for i in range(process.GetNumThreads()):
             t = process.GetThreadAtIndex(i)
