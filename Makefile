@@ -6,6 +6,7 @@
 #   make bench      hotfix latency against the bare compiler (bench/results/RESULTS.md)
 #   make vsix       package the VS Code extension (vscode/hotfix-VERSION.vsix)
 #   make test-vscode  the extension end to end in a real VS Code (code-server)
+#   make test-lldb16  the LLDB end-to-end tests under LLDB 16 (unpacked, not installed)
 #   make install    install under $(PREFIX) (default /usr/local)
 PREFIX ?= /usr/local
 PYTHON ?= /usr/bin/python3
@@ -42,6 +43,9 @@ vsix: vscode/node_modules/.package-lock.json
 test-vscode:
 	scripts/test-vscode.sh
 
+test-lldb16:
+	scripts/test-lldb16.sh
+
 stress: deps
 	$(MAKE) all
 	$(PYTHON) tests/e2e/soak.py gdb lldb
@@ -66,4 +70,4 @@ clean:
 	$(MAKE) -C native clean
 	$(MAKE) -C examples/jump clean
 
-.PHONY: all deps demo test stress bench vsix test-vscode install uninstall clean
+.PHONY: all deps demo test stress bench vsix test-vscode test-lldb16 install uninstall clean

@@ -290,12 +290,15 @@ class LldbDebugger(Debugger):
         process = self._process()
         asked = []
 
+        # LLDB 16 has no InterruptRequested (17 added it).
+        interrupted = getattr(self.debugger, "InterruptRequested", lambda: False)
+
         def watch(stopped):
             while not stopped.wait(poll):
                 # A command interrupt, seen only from this thread.  (LLDB 19
                 # gives Ctrl-C to the process's I/O handler instead when the
                 # program has LLDB's terminal, and nobody reads it meanwhile.)
-                if self.debugger.InterruptRequested():
+                if interrupted():
                     return
                 if predicate():
                     asked.append(True)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEBUGGERS = ["gdb", "lldb"]
-LLDB = shutil.which("lldb-19") or shutil.which("lldb-16") or "lldb-19"
+# HOTFIX_TEST_LLDB: another LLDB to run the tests with (scripts/lldb16.sh).
+LLDB = os.environ.get("HOTFIX_TEST_LLDB") or shutil.which("lldb-19") or shutil.which("lldb-16") or "lldb-19"
 
 
 @dataclass
