@@ -149,7 +149,10 @@ class ImageInfo:
                 continue
             name = _qualified_name(die)
             if name:
-                out[name] = _layout(dies, die)
+                try:
+                    out[name] = _layout(dies, die)
+                except _Unresolved:
+                    pass        # a member's type is in a type unit: not compared
         return out
 
     def _variables(self, unit) -> Dict[Tuple[str, str], Variable]:
@@ -171,7 +174,10 @@ class ImageInfo:
                 out.pop(key, None)
                 ambiguous.add(key)
                 continue
-            size, type_text = _type_of(dies, spec)
+            try:
+                size, type_text = _type_of(dies, spec)
+            except _Unresolved:
+                continue        # its type is in a type unit: matched by symbol (size) instead
             out[key] = Variable(scope, name, die.a["a"], size, type_text, bool(spec.a.get("e")))
         return out
 
@@ -296,10 +302,16 @@ def _enclosing_function(dies, die):
 def _type_of(dies, die, depth=0):
     """(byte size, description) of a DIE's type; the description names
     members with their offsets so that a layout change shows."""
+    if "ty" not in die.a:
+        return 0, "void"
     t = dies.ref(die, "ty")
     if t is None:
-        return 0, "void" if "ty" not in die.a else "?"
+        raise _Unresolved()
     return _describe(dies, t, depth)
+
+
+class _Unresolved(Exception):
+    """A type DWARF keeps outside the unit (-fdebug-types-section, dwz)."""
 
 
 _QUALIFIERS = {0x26: "const ", 0x35: "volatile ", 0x47: "_Atomic ", 0x37: ""}
@@ -332,6 +344,8 @@ def _describe(dies, t, depth):
                 count *= n
         return size or elem_size * count, "%s%s" % (elem, "".join("[%d]" % d for d in dims))
     if tag in _RECORDS:
+        if depth == 0 and a.get("d") and "s" not in a:
+            raise _Unresolved()     # only declared here (its definition is in a type unit)
         kw = {_STRUCT: "struct", _UNION: "union"}.get(tag, "class")
         if depth > 1:
             return size, "%s %s (%d bytes)" % (kw, name, size)

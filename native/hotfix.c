@@ -2417,7 +2417,8 @@ static void emit_ref(strbuf *sb, const char *key, const attr_value *v, uint64_t 
         sb_printf(sb, ",\"%s\":%" PRIu64, key, cu_offset + v->num);
     else if (v->form == 0x10)
         sb_printf(sb, ",\"%s\":%" PRIu64, key, v->num);
-    /* ref_sig8 (type units) and dwz's alternate file: not followed */
+    else /* ref_sig8 (a type unit), dwz's alternate file: there, but not followed */
+        sb_printf(sb, ",\"%s\":-1", key);
 }
 
 static void emit_die(strbuf *sb, const hf_image *img, const unit_ctx *u, uint64_t cu_offset, uint64_t offset,

@@ -113,7 +113,7 @@ hf_status hf_units_json(hf_image *img, char **out);
  * present: "n" name, "l" linkage name, "s" byte size, "a" fixed address (a
  * location that is DW_OP_addr or DW_OP_addrx alone), "e" external, "d"
  * declaration, "sp"/"ao"/"ty" the offset a specification, abstract origin
- * or type refers to, "m" member offset, "b" bit size, "v" vtable slot, "c"
+ * or type refers to (-1: elsewhere, in a type unit or a dwz file), "m" member offset, "b" bit size, "v" vtable slot, "c"
  * count and "u" upper bound of a subrange.  Parameters, labels, enumerators
  * and call sites are left out with what lies below them. */
 hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, char **out);
