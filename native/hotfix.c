@@ -2141,6 +2141,23 @@ static void emit_ranges(strbuf *sb, const hf_image *img, const unit_ctx *u, cons
     }
 }
 
+/* The next attribute of a DIE: its (attribute, form) from the abbreviation
+ * at spec, its value from the DIE at c.  1: read; 0: the DIE's last was
+ * read before; -1: a form this reader does not know, or data cut short. */
+static int next_attribute(const hf_image *img, const unit_ctx *u, cursor *spec, cursor *c, uint64_t *at,
+                          attr_value *v)
+{
+    uint64_t form;
+    *at = uleb(spec);
+    form = uleb(spec);
+    int64_t implicit = form == 0x21 ? sleb(spec) : 0;
+    if (spec->bad || (*at == 0 && form == 0))
+        return 0;
+    if (!read_form(img, c, form, u->offset_size, u->addr_size, u->version, implicit, v) || c->bad)
+        return -1;
+    return 1;
+}
+
 /* The header of the unit at all's position: fills u, the cursor over its
  * DIEs and its abbreviation table's offset, and moves all past the unit.
  * Returns -1 when nothing more can be read, 0 for a unit to pass over (a
@@ -2222,15 +2239,11 @@ hf_status hf_units_json(hf_image *img, char **out)
         int64_t stmt_list = -1;
         int has_low = 0, has_high = 0, has_ranges = 0, has_name = 0, ok = 1;
         for (;;) {
-            uint64_t at = uleb(&ab), form = uleb(&ab);
-            int64_t implicit = 0;
-            if (form == 0x21)
-                implicit = sleb(&ab);
-            if (ab.bad || (at == 0 && form == 0))
-                break;
+            uint64_t at;
             attr_value v;
-            if (!read_form(img, &c, form, u.offset_size, u.addr_size, u.version, implicit, &v) || c.bad) {
-                ok = 0;
+            int got = next_attribute(img, &u, &ab, &c, &at, &v);
+            if (got <= 0) {
+                ok = got == 0;
                 break;
             }
             switch (at) {
@@ -2421,6 +2434,16 @@ static void emit_ref(strbuf *sb, const char *key, const attr_value *v, uint64_t 
         sb_printf(sb, ",\"%s\":-1", key);
 }
 
+/* A constant, or a block of the one operation op with its operand. */
+static void emit_constant(strbuf *sb, const char *key, const attr_value *v, unsigned op)
+{
+    uint64_t x;
+    if (is_constant_form(v->form))
+        sb_printf(sb, ",\"%s\":%" PRIu64, key, v->num);
+    else if (block_uleb(v, op, &x))
+        sb_printf(sb, ",\"%s\":%" PRIu64, key, x);
+}
+
 static void emit_die(strbuf *sb, const hf_image *img, const unit_ctx *u, uint64_t cu_offset, uint64_t offset,
                      uint64_t tag, long parent, const attr_value *a, const int *has)
 {
@@ -2448,20 +2471,12 @@ static void emit_die(strbuf *sb, const hf_image *img, const unit_ctx *u, uint64_
         emit_ref(sb, "ao", &a[DIE_ORIGIN], cu_offset);
     if (has[DIE_TYPE])
         emit_ref(sb, "ty", &a[DIE_TYPE], cu_offset);
-    if (has[DIE_MEMBER]) {
-        if (is_constant_form(a[DIE_MEMBER].form))
-            sb_printf(sb, ",\"m\":%" PRIu64, a[DIE_MEMBER].num);
-        else if (block_uleb(&a[DIE_MEMBER], 0x23, &x)) /* DW_OP_plus_uconst */
-            sb_printf(sb, ",\"m\":%" PRIu64, x);
-    }
+    if (has[DIE_MEMBER])
+        emit_constant(sb, "m", &a[DIE_MEMBER], 0x23); /* or DW_OP_plus_uconst N */
     if (has[DIE_BITS] && is_constant_form(a[DIE_BITS].form))
         sb_printf(sb, ",\"b\":%" PRIu64, a[DIE_BITS].num);
-    if (has[DIE_VTABLE]) {
-        if (is_constant_form(a[DIE_VTABLE].form))
-            sb_printf(sb, ",\"v\":%" PRIu64, a[DIE_VTABLE].num);
-        else if (block_uleb(&a[DIE_VTABLE], 0x10, &x)) /* DW_OP_constu */
-            sb_printf(sb, ",\"v\":%" PRIu64, x);
-    }
+    if (has[DIE_VTABLE])
+        emit_constant(sb, "v", &a[DIE_VTABLE], 0x10); /* or DW_OP_constu N */
     if (has[DIE_COUNT] && is_constant_form(a[DIE_COUNT].form))
         sb_printf(sb, ",\"c\":%" PRIu64, a[DIE_COUNT].num);
     if (has[DIE_UPPER] && is_constant_form(a[DIE_UPPER].form))
@@ -2509,13 +2524,11 @@ hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, char **out)
         int has[DIE_NATTRS] = {0};
         cursor spec = {ab->specs, abbrev_end, 0};
         for (;;) {
-            uint64_t at = uleb(&spec), form = uleb(&spec);
-            int64_t implicit = form == 0x21 ? sleb(&spec) : 0;
-            if (spec.bad || (at == 0 && form == 0))
-                break;
+            uint64_t at;
             attr_value v;
-            if (!read_form(img, &c, form, u.offset_size, u.addr_size, u.version, implicit, &v) || c.bad) {
-                ok = 0;
+            int got = next_attribute(img, &u, &spec, &c, &at, &v);
+            if (got <= 0) {
+                ok = got == 0;
                 break;
             }
             int slot = die_slot(at);
