@@ -110,6 +110,18 @@ class GdbDebugger(Debugger):
         except gdb.error:
             return None
 
+    def auxv_entry(self, kind):
+        # Lines like "9    AT_ENTRY    Entry point of program    0x5555555550c0".
+        try:
+            text = gdb.execute("info auxv", to_string=True)
+        except gdb.error:
+            return None
+        for line in text.splitlines():
+            words = line.split()
+            if len(words) > 2 and words[0] == str(kind) and words[-1].startswith("0x"):
+                return int(words[-1], 16)
+        return None
+
     def read_memory(self, address, size):
         return self._inferior().read_memory(address, size).tobytes()
 

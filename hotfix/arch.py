@@ -102,7 +102,7 @@ _BY_MACHINE = {"x86_64": X86_64, "aarch64": AARCH64}
 
 def of_image(info):
     """The Arch of an ImageInfo (the program's main executable)."""
-    machine = info.symbol_table().get("machine", "x86_64")
+    machine = info.native.header().get("machine", "x86_64")
     try:
         return _BY_MACHINE[machine]
     except KeyError:

@@ -311,7 +311,7 @@ class Hotfix:
         if main.info is None:
             raise HotfixError("%s has no symbol table (it is stripped): hotfix needs the "
                               "symbols and debug information of a -g build." % main.path)
-        if not main.info.symbol_table()["dynamic"]:
+        if not main.info.native.header()["dynamic"]:
             raise HotfixError("the program is statically linked (no dynamic loader), so hotfix "
                               "cannot load a patch into it.")
 

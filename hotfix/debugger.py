@@ -94,6 +94,11 @@ class Debugger:
         in the process, or None."""
         raise NotImplementedError
 
+    def auxv_entry(self, kind: int) -> Optional[int]:
+        """A value of the process's auxiliary vector (AT_ENTRY is 9), or
+        None if the debugger cannot tell (then symbols are looked up)."""
+        return None
+
     # --- memory ----------------------------------------------------------
     def read_memory(self, address: int, size: int) -> bytes:
         raise NotImplementedError

@@ -20,7 +20,7 @@ _PLACES = [
 
 JUMP_ABS14, JUMP_R11, JUMP_REL32, JUMP_SELF = 1, 2, 3, 4
 JUMP_A64_LDR, JUMP_A64_B, JUMP_A64_SELF = 5, 6, 7
-ABI_VERSION = 4
+ABI_VERSION = 5
 
 
 class NativeError(HotfixError):
@@ -40,6 +40,7 @@ _PROTOTYPES = {
     "hf_sites_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_line_files_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_units_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
+    "hf_header_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_unit_dies_json": (_c.c_int, [_c.c_void_p, _c.c_uint64, _c.POINTER(_c.c_void_p)]),
     "hf_encode_jump": (_c.c_int, [_c.c_int, _c.c_uint64, _c.c_uint64, _c.c_char_p, _c.c_size_t,
                                   _c.POINTER(_c.c_size_t)]),
@@ -108,6 +109,10 @@ class Image:
         if self._symbols is None:
             self._symbols = _json(lib().hf_symbols_json, self._handle)
         return self._symbols
+
+    def header(self):
+        """{"type", "machine", "dynamic", "entry", "dynamic_address"} (hf_header_json)."""
+        return _json(lib().hf_header_json, self._handle)
 
     def units(self):
         """{"debug_info": bool, "units": [...]} (see hf_units_json)."""

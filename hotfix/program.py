@@ -386,7 +386,7 @@ class Program:
 
     def images(self) -> List[LoadedImage]:
         if self._images is None:
-            entries = read_link_map(self.debugger)
+            entries = read_link_map(self.debugger, self._header())
             images = []
             for i, (bias, name, dynamic) in enumerate(entries):
                 if i and not name or "linux-vdso" in name:
@@ -404,6 +404,13 @@ class Program:
                 images.append(LoadedImage(path, bias, info))
             self._images = images
         return self._images
+
+    def _header(self):
+        exe = self.debugger.executable()
+        try:
+            return self.cache.image(exe).native.header() if exe and os.path.isfile(exe) else None
+        except native.NativeError:
+            return None
 
     def main_image(self):
         return self.images()[0]
@@ -437,10 +444,41 @@ def load_segments(path, bias):
     return relro + loads
 
 
-def read_link_map(debugger):
+AT_ENTRY, DT_NULL, DT_DEBUG = 9, 0, 21
+
+
+def _r_debug_from_dynamic(debugger, header):
+    """The loader's r_debug from the program's own DT_DEBUG entry, found
+    through the entry point in the auxiliary vector: no symbol lookup (in
+    GDB, looking up _r_debug searches the whole program's debug
+    information first).  None when anything is missing."""
+    entry = debugger.auxv_entry(AT_ENTRY)
+    if not entry or not header or not header["dynamic_address"] or not header["entry"]:
+        return None
+    at = entry - header["entry"] + header["dynamic_address"]
+    for _ in range(64):
+        chunk = debugger.read_memory(at, min(256, 4096 - at % 4096))
+        for i in range(0, len(chunk) - 15, 16):
+            tag = int.from_bytes(chunk[i:i + 8], "little")
+            if tag == DT_NULL:
+                return None
+            if tag == DT_DEBUG:
+                r_debug = int.from_bytes(chunk[i + 8:i + 16], "little")
+                version = int.from_bytes(debugger.read_memory(r_debug, 4), "little") if r_debug else 0
+                return r_debug if version in (1, 2) else None
+        at += len(chunk) - len(chunk) % 16
+    return None
+
+
+def read_link_map(debugger, header=None):
     """[(l_addr, l_name, l_ld)] from the dynamic loader's r_debug, the main
-    program first.  A static binary has none."""
-    r_debug = debugger.symbol_address("_r_debug")
+    program first.  A static binary has none.  header: the program file's
+    (hf_header_json), to find r_debug without a symbol lookup."""
+    try:
+        r_debug = _r_debug_from_dynamic(debugger, header)
+    except Exception:       # noqa: BLE001 - any debugger's memory error: look the symbol up
+        r_debug = None
+    r_debug = r_debug or debugger.symbol_address("_r_debug")
     if not r_debug:
         raise HotfixError("the program is statically linked (no dynamic loader), so hotfix "
                           "cannot load a patch into it.")

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HF_ABI_VERSION 4
+#define HF_ABI_VERSION 5
 
 /* One table for every error: code, then the sentence hf_strerror gives. */
 #define HF_ERRORS(X)                                                   \
@@ -70,6 +70,11 @@ void hf_close(hf_image *img);
  *   {"type": "exec"|"dyn"|"rel", "dynamic": bool, "got": N, "symbols": [...],
  *    "sections": [...], "undefined": [...]} */
 hf_status hf_symbols_json(hf_image *img, char **out);
+
+/* The file's kind without its symbols: {"type": "rel"|"dyn"|"exec",
+ * "machine", "dynamic": has a .dynamic section, "entry": e_entry,
+ * "dynamic_address": the .dynamic section's address (0 if none)}. */
+hf_status hf_header_json(hf_image *img, char **out);
 
 /* Which functions of an object compiled with -ffunction-sections differ
  * from the baseline.  The baseline is either another such object

@@ -907,6 +907,20 @@ static void test_units(void)
             }
             if (ub)
                 check_unit_dies(img, json, ub, syms, n, ccs[c], opts[o][0], opts[o][1]);
+            char *header = NULL;
+            unsigned long long entry = 0, dyn = 0;
+            const char *e = NULL, *d = NULL;
+            if (CHECK(hf_header_json(img, &header) == HF_OK && header, "hf_header_json")) {
+                e = strstr(header, "\"entry\":");
+                d = strstr(header, "\"dynamic_address\":");
+                CHECK(strstr(header, "\"type\":\"dyn\",\"machine\":\"x86_64\",\"dynamic\":true") && e && d &&
+                          sscanf(e, "\"entry\":%llu", &entry) == 1 && entry &&
+                          sscanf(d, "\"dynamic_address\":%llu", &dyn) == 1 && dyn,
+                      "%s: a PIE program's header: %s", ccs[c], header);
+                const jsym *start = find_sym(syms, n, "_start", "func");
+                CHECK(start && start->value == entry, "%s: the entry point is _start", ccs[c]);
+            }
+            hf_free(header);
             hf_close(img);
             hf_free(json);
         }

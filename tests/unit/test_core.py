@@ -209,6 +209,30 @@ def test_link_map_is_walked_in_order():
         (0x5555_0000, "", 0), (0x7fff_0000, "/lib/x.so", 0)]
 
 
+def test_r_debug_is_found_through_the_programs_dt_debug_without_a_symbol_lookup():
+    mem = bytearray(0x1000)
+    def put(addr, *words):
+        for i, w in enumerate(words):
+            mem[addr + 8 * i:addr + 8 * i + 8] = w.to_bytes(8, "little")
+    # Loaded 0x800 above its link addresses: entry 0x40 -> 0x840, .dynamic 0x700 -> 0xf00.
+    put(0xf00, 1, 0x10, 21, 0x100, 0, 0)                   # DT_NEEDED, DT_DEBUG -> r_debug, DT_NULL
+    put(0x100, 1, 0x200)
+    put(0x200, 0x800, 0x400, 0, 0)
+    header = {"entry": 0x40, "dynamic_address": 0x700}
+
+    class Aux(FakeDebugger):
+        def auxv_entry(self, kind):
+            return 0x840 if kind == 9 else None
+    # No _r_debug symbol: the lookup would fail.
+    assert read_link_map(Aux(memory=bytes(mem)), header) == [(0x800, "", 0)]
+    # Without the auxiliary vector, or with a DT_DEBUG that is not an
+    # r_debug (version 1 or 2), the symbol is looked up.
+    assert read_link_map(FakeDebugger(memory=bytes(mem), symbols={"_r_debug": 0x100}), header) == [(0x800, "", 0)]
+    put(0x100, 7, 0x200)
+    with pytest.raises(HotfixError, match="statically linked"):
+        read_link_map(Aux(memory=bytes(mem)), header)
+
+
 # --- dependency lists kept on disk --------------------------------------------
 
 def test_a_kept_dependency_list_holds_until_one_of_its_files_changes(tmp_path):
