@@ -83,8 +83,8 @@ def make_parser():
                    help="print the plan (functions, statics, jumps) and write nothing")
     p.add_argument("-v", "--verbose", action="store_true", help="list every write")
     p.add_argument("--wait", nargs="?", const=5.0, type=float, metavar="SECONDS",
-                   help="if a changed function is running, let the program run and retry "
-                        "for up to SECONDS (default 5)")
+                   help="if a changed function is running, or every thread is in malloc or the "
+                        "loader, let the program run and retry for up to SECONDS (default 5)")
     p.add_argument("--status", action="store_true",
                    help="list the patches applied in this process and whether replaced code is running")
     p.add_argument("--revert", action="store_true",
