@@ -1,5 +1,5 @@
 # hotfix: fix-and-continue for C in GDB and LLDB.
-#   make            build native/libhotfix.so (needed before loading the plugin)
+#   make            build native/libhotfix.so (needed before loading the plugin) and the core's bytecode
 #   make demo       install what is missing, then patch the example game live under GDB
 #   make test       install what is missing, build, and run every test (but test-vscode)
 #   make stress     200 alternating patches under 8 threads, in GDB and LLDB
@@ -12,8 +12,11 @@ PREFIX ?= /usr/local
 PYTHON ?= /usr/bin/python3
 SHARE = $(PREFIX)/share/hotfix
 
+# The core's bytecode too: LLDB never writes it (sys.dont_write_bytecode), so
+# without it every LLDB session would compile the core on its first hotfix.
 all:
 	$(MAKE) -C native
+	$(PYTHON) -m compileall -q hotfix
 
 deps:
 	scripts/deps.sh
@@ -60,6 +63,7 @@ install: all
 	install -m 644 gdb/hotfix_gdb.py $(SHARE)/gdb/
 	install -m 644 lldb/hotfix_lldb.py $(SHARE)/lldb/
 	install -m 755 native/libhotfix.so $(SHARE)/native/
+	$(PYTHON) -m compileall -q $(SHARE)/hotfix
 	@echo "hotfix installed.  Add to ~/.gdbinit:  source $(SHARE)/gdb/hotfix_gdb.py"
 	@echo "                 and to ~/.lldbinit: command script import $(SHARE)/lldb/hotfix_lldb.py"
 

@@ -31,6 +31,24 @@ const VSIX = process.env.HOTFIX_VSIX;
 const CHROMIUM = process.env.HOTFIX_CHROMIUM || '/usr/bin/chromium';
 const KEEP = process.env.HOTFIX_KEEP_TMP === '1';
 
+function killProgramsUnder(dir) {
+    for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+        let exe;
+        try {
+            exe = fs.readlinkSync(`/proc/${pid}/exe`);
+        } catch (e) {
+            continue;
+        }
+        if (exe.startsWith(dir + path.sep)) {
+            try {
+                process.kill(Number(pid), 'SIGKILL');
+            } catch (e) {
+                // already gone
+            }
+        }
+    }
+}
+
 function freePort() {
     return new Promise((resolve, reject) => {
         const server = net.createServer();
@@ -234,6 +252,9 @@ test('code-server: save an edited file while debugging; the running game changes
         } catch (e) {
             // already gone
         }
+        // The game the debug session launched outlives code-server and its
+        // debugger: end every process whose program lies in this test's folder.
+        killProgramsUnder(tmp);
         if (!KEEP) {
             fs.rmSync(tmp, { recursive: true, force: true });
         }
