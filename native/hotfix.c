@@ -314,6 +314,13 @@ hf_status hf_open(const char *path, hf_image **out)
         s->name = elf_strptr(img->elf, shstrndx, s->sh.sh_name);
         if (!s->name)
             s->name = "";
+        if ((s->sh.sh_flags & SHF_COMPRESSED) && !strncmp(s->name, ".debug_", 7)) {
+            /* -gz: debug information compressed in the file. */
+            if (elf_compress(scn, 0, 0) < 0 || !gelf_getshdr(scn, &s->sh)) {
+                st = fail(HF_EELF, path, "cannot decompress %s: %s", s->name, elf_errmsg(-1));
+                goto out;
+            }
+        }
         s->data = elf_getdata(scn, NULL);
         if (s->sh.sh_type == SHT_SYMTAB)
             img->symtab = i;

@@ -126,3 +126,21 @@ def test_a_compile_command_that_does_not_reproduce_the_program_is_refused(tmp_pa
                          r"was changed\.", l) for l in hotfix_lines(result)), result.transcript
     assert frames(result) == expected(4, {}), result.output
     assert exited_normally(result, debugger)
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_compressed_debug_information(tmp_path, debugger):
+    # -gz: the DWARF is compressed in the objects and the program; hotfix
+    # must still read it (the type check needs it) and patch.
+    prog = build("state", tmp_path, ["main.c", "state.c"], opt="-O0 -gz", link_flags=["-gz"])
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(6), Continue(3),
+        Copy("state_type.c", "state.c"), Hotfix("state.c"),
+        Copy("state_v2.c", "state.c"), Hotfix("state.c"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    lines = hotfix_lines(result)
+    assert any("the type of counter changed from `int' to `long int'" in l for l in lines), result.transcript
+    assert any(re.search(r"hotfix: state.c: 3 functions redirected", l) for l in lines), result.transcript
+    assert frames(result) == expected(6, {3: ("v2", 10)}), result.transcript
+    assert exited_normally(result, debugger), result.transcript
