@@ -346,6 +346,11 @@ class Hotfix:
         s = self.session
         prepared = []
         for t in targets:
+            if t.unit.split:
+                raise HotfixError(
+                    "%s was built with -gsplit-dwarf: its debug information is in a .dwo file, which "
+                    "hotfix does not read, so it cannot check its statics and types; rebuild it "
+                    "without -gsplit-dwarf." % t.label)
             command = find_compile_command(t.unit, self.dbg.executable())
             p = Prepared(t, command, s.history(t.unit))
             if command.warning:

@@ -31,6 +31,7 @@ class Unit:
     cu_offset: int
     ranges: List[Tuple[int, int]]
     stmt_list: int = -1     # offset of its line program in .debug_line
+    split: bool = False     # -gsplit-dwarf: its DIEs are in a .dwo file
 
     @property
     def path(self):
@@ -104,11 +105,20 @@ class ImageInfo:
             table = self.native.units()
             if not table["debug_info"]:
                 raise HotfixError("%s has no debug information: build it with -g." % self.path)
-            self._units = [Unit(image=self, name=u["name"], comp_dir=u["comp_dir"], producer=u["producer"],
-                                cu_offset=u["offset"], ranges=[tuple(r) for r in u["ranges"]],
-                                stmt_list=u["stmt_list"])
+            self._units = [Unit(image=self, name=u["name"] or self._primary_file(u["stmt_list"]),
+                                comp_dir=u["comp_dir"], producer=u["producer"], cu_offset=u["offset"],
+                                ranges=[tuple(r) for r in u["ranges"]], stmt_list=u["stmt_list"],
+                                split=u["split"])
                            for u in table["units"]]
+            self._units = [u for u in self._units if u.name]
         return self._units
+
+    def _primary_file(self, stmt_list):
+        """A split unit's source: the first file its line table names."""
+        if self._line_files is None:
+            self._line_files = self.native.line_files()
+        names = self._line_files.get(stmt_list, [])
+        return names[0] if names else ""
 
     def unit_files(self, unit):
         """The unit's source and every file its line table names (headers

@@ -2261,7 +2261,7 @@ hf_status hf_units_json(hf_image *img, char **out)
             continue;
         attr_value name = {0}, comp_dir = {0}, producer = {0}, low = {0}, high = {0}, ranges = {0};
         int64_t stmt_list = -1;
-        int has_low = 0, has_high = 0, has_ranges = 0, has_name = 0, ok = 1;
+        int has_low = 0, has_high = 0, has_ranges = 0, has_name = 0, split = 0, ok = 1;
         for (;;) {
             uint64_t at;
             attr_value v;
@@ -2272,6 +2272,7 @@ hf_status hf_units_json(hf_image *img, char **out)
             }
             switch (at) {
             case 0x03: name = v; has_name = 1; break;
+            case 0x76: case 0x2130: split = 1; break; /* dwo_name, GNU_dwo_name: -gsplit-dwarf */
             case 0x1b: comp_dir = v; break;
             case 0x25: producer = v; break;
             case 0x10: stmt_list = (int64_t)v.num; break;
@@ -2284,11 +2285,12 @@ hf_status hf_units_json(hf_image *img, char **out)
             default: break;
             }
         }
-        if (!ok || !has_name)
+        if (!ok || (!has_name && !split))
             continue;
-        sb_printf(&sb, "%s{\"offset\":%" PRIu64 ",\"name\":", first_unit ? "" : ",", offset);
+        sb_printf(&sb, "%s{\"offset\":%" PRIu64 ",\"split\":%s,\"name\":", first_unit ? "" : ",", offset,
+                  split ? "true" : "false");
         first_unit = 0;
-        sb_json_string(&sb, attr_string(img, &u, &name));
+        sb_json_string(&sb, has_name ? attr_string(img, &u, &name) : "");
         sb_printf(&sb, ",\"comp_dir\":");
         sb_json_string(&sb, attr_string(img, &u, &comp_dir));
         sb_printf(&sb, ",\"producer\":");

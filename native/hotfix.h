@@ -107,8 +107,10 @@ hf_status hf_sites_json(hf_image *so, char **out);
 hf_status hf_line_files_json(hf_image *img, char **out);
 
 /* The compile units of .debug_info, from their first DIE:
- * {"debug_info": bool, "units": [{"offset", "name", "comp_dir", "producer",
- *   "stmt_list" (-1 if none), "ranges": [[lo, hi], ...]}, ...]}.
+ * {"debug_info": bool, "units": [{"offset", "split", "name", "comp_dir",
+ *   "producer", "stmt_list" (-1 if none), "ranges": [[lo, hi], ...]}, ...]}.
+ * "split": a -gsplit-dwarf skeleton, its DIEs in a .dwo file (and its name
+ * "" unless the skeleton has one).
  * Addresses are as stored (not relocated). */
 hf_status hf_units_json(hf_image *img, char **out);
 

@@ -144,3 +144,21 @@ def test_compressed_debug_information(tmp_path, debugger):
     assert any(re.search(r"hotfix: state.c: 3 functions redirected", l) for l in lines), result.transcript
     assert frames(result) == expected(6, {3: ("v2", 10)}), result.transcript
     assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_split_dwarf_is_refused_in_one_sentence(tmp_path, debugger):
+    # -gsplit-dwarf leaves only a skeleton in the program: the unit is found
+    # by its line table, and refused rather than patched unchecked.
+    prog = build("state", tmp_path, ["main.c", "state.c"], opt="-O0 -gsplit-dwarf")
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(6), Continue(3),
+        Copy("state_v2.c", "state.c"), Hotfix("state.c"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    assert hotfix_lines(result) == [
+        "hotfix: state.c was built with -gsplit-dwarf: its debug information is in a .dwo file, which hotfix "
+        "does not read, so it cannot check its statics and types; rebuild it without -gsplit-dwarf."], \
+        result.transcript
+    assert frames(result) == expected(6, {}), result.transcript
+    assert exited_normally(result, debugger), result.transcript
