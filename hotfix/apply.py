@@ -122,10 +122,15 @@ def wait_for_calling_thread(dbg, wait):
         except HotfixError as e:
             if time.monotonic() >= deadline:
                 raise HotfixError("%s (still so after waiting %g s)" % (str(e).split(";")[0], wait)) from e
-        dbg.resume_for(min(delay, max(deadline - time.monotonic(), 0.001)))
-        if dbg.process_state() != "stopped":
-            raise HotfixError("the program ended while hotfix waited for a safe moment; nothing was patched.")
+        _run_a_little(dbg, min(delay, max(deadline - time.monotonic(), 0.001)))
         delay = min(delay * 2, 0.2)
+
+
+def _run_a_little(dbg, seconds):
+    """One round of --wait: the program runs, then is stopped again."""
+    dbg.resume_for(seconds)
+    if dbg.process_state() != "stopped":
+        raise HotfixError("the program ended while hotfix waited for a safe moment; nothing was patched.")
 
 
 class Loader:
@@ -356,20 +361,14 @@ def wait_until_safe(dbg, redirects, jump_ranges, wait, gate=False, arch=X86_64, 
         while check_stacks(dbg, [], gate_ranges):
             if time.monotonic() >= deadline:
                 raise _refusal(problems, wait)
-            dbg.resume_for(0.001)
-            if dbg.process_state() != "stopped":
-                raise HotfixError("the program ended while hotfix waited for a safe moment; "
-                                  "nothing was patched.")
+            _run_a_little(dbg, 0.001)
         write_all(dbg, gates, protections=protections)
     try:
         delay = 0.002
         while problems:
             if time.monotonic() >= deadline:
                 raise _refusal(problems, wait)
-            dbg.resume_for(min(delay, max(deadline - time.monotonic(), 0.001)))
-            if dbg.process_state() != "stopped":
-                raise HotfixError("the program ended while hotfix waited for a safe moment; "
-                                  "nothing was patched.")
+            _run_a_little(dbg, min(delay, max(deadline - time.monotonic(), 0.001)))
             delay = min(delay * 2, 0.05 if gates else 0.2)
             problems = check_stacks(dbg, redirects, jump_ranges)
     finally:

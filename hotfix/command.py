@@ -360,7 +360,7 @@ class Hotfix:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             running = pool.map(lambda p: self._prepare(program, p), prepared)
             # While the compilers run: what the plan will need of the
-            # program's DWARF (pyelftools, the slow part of a first patch).
+            # program's DWARF (the slow part of a first patch).
             for p in prepared:
                 _read_ahead(p.target)
             results = list(running)

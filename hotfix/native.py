@@ -96,6 +96,7 @@ class Image:
         _check(lib().hf_open(os.fsencode(path), ctypes.byref(handle)))
         self._handle = handle
         self._symbols = None
+        self._header = None
 
     def close(self):
         if self._handle:
@@ -112,7 +113,9 @@ class Image:
 
     def header(self):
         """{"type", "machine", "dynamic", "entry", "dynamic_address"} (hf_header_json)."""
-        return _json(lib().hf_header_json, self._handle)
+        if self._header is None:
+            self._header = _json(lib().hf_header_json, self._handle)
+        return self._header
 
     def units(self):
         """{"debug_info": bool, "units": [...]} (see hf_units_json)."""

@@ -113,19 +113,20 @@ class ImageInfo:
             self._units = [u for u in self._units if u.name]
         return self._units
 
-    def _primary_file(self, stmt_list):
-        """A split unit's source: the first file its line table names."""
+    def _line_program_files(self, stmt_list, default):
         if self._line_files is None:
             self._line_files = self.native.line_files()
-        names = self._line_files.get(stmt_list, [])
+        return self._line_files.get(stmt_list, default)
+
+    def _primary_file(self, stmt_list):
+        """A split unit's source: the first file its line table names."""
+        names = self._line_program_files(stmt_list, [])
         return names[0] if names else ""
 
     def unit_files(self, unit):
         """The unit's source and every file its line table names (headers
         with code or declarations; macro-only headers are not there)."""
-        if self._line_files is None:
-            self._line_files = self.native.line_files()
-        names = self._line_files.get(unit.stmt_list, [unit.name])
+        names = self._line_program_files(unit.stmt_list, [unit.name])
         return {os.path.normpath(os.path.join(unit.comp_dir, n)) for n in names}
 
     def _memoized(self, what, unit, read):

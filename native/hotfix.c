@@ -479,9 +479,9 @@ static uint64_t room_of(const hf_image *img, size_t i)
     return end - s->sym.st_value;
 }
 
-hf_status hf_header_json(hf_image *img, char **out)
+/* The fields hf_header_json and hf_symbols_json share, after a '{'. */
+static void emit_header_fields(strbuf *sb, const hf_image *img)
 {
-    strbuf sb = {0};
     const char *kind = img->eh.e_type == ET_REL ? "rel" : img->eh.e_type == ET_DYN ? "dyn" : "exec";
     int dynamic = 0;
     uint64_t dynamic_address = 0;
@@ -490,21 +490,26 @@ hf_status hf_header_json(hf_image *img, char **out)
             dynamic = 1;
             dynamic_address = img->sec[i].sh.sh_addr;
         }
-    sb_printf(&sb, "{\"type\":\"%s\",\"machine\":\"%s\",\"dynamic\":%s,\"entry\":%" PRIu64
-              ",\"dynamic_address\":%" PRIu64 "}", kind, is_a64(img) ? "aarch64" : "x86_64",
+    sb_printf(sb, "\"type\":\"%s\",\"machine\":\"%s\",\"dynamic\":%s,\"entry\":%" PRIu64
+              ",\"dynamic_address\":%" PRIu64, kind, is_a64(img) ? "aarch64" : "x86_64",
               dynamic ? "true" : "false", (uint64_t)img->eh.e_entry, dynamic_address);
+}
+
+hf_status hf_header_json(hf_image *img, char **out)
+{
+    strbuf sb = {0};
+    sb_printf(&sb, "{");
+    emit_header_fields(&sb, img);
+    sb_printf(&sb, "}");
     return sb_finish(&sb, out, img->path);
 }
 
 hf_status hf_symbols_json(hf_image *img, char **out)
 {
     strbuf sb = {0};
-    const char *kind = img->eh.e_type == ET_REL ? "rel" : img->eh.e_type == ET_DYN ? "dyn" : "exec";
-    int dynamic = 0;
-    for (size_t i = 1; i < img->nsec; i++)
-        dynamic |= img->sec[i].sh.sh_type == SHT_DYNAMIC;
-    sb_printf(&sb, "{\"type\":\"%s\",\"machine\":\"%s\",\"dynamic\":%s,\"got\":%" PRIu64 ",\"symbols\":[",
-              kind, is_a64(img) ? "aarch64" : "x86_64", dynamic ? "true" : "false", img->got);
+    sb_printf(&sb, "{");
+    emit_header_fields(&sb, img);
+    sb_printf(&sb, ",\"got\":%" PRIu64 ",\"symbols\":[", img->got);
     for (size_t i = 0; i < img->nbyaddr; i++) {
         const symbol *s = img->byaddr[i];
         if (s->sym.st_shndx >= img->nsec)

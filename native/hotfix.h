@@ -67,7 +67,7 @@ void hf_close(hf_image *img);
  * plus "got" (the address of _GLOBAL_OFFSET_TABLE_ or 0), "dynamic" (has a
  * dynamic section: false for a static executable) and the names of
  * undefined global symbols, and the section names, in the enclosing object:
- *   {"type": "exec"|"dyn"|"rel", "dynamic": bool, "got": N, "symbols": [...],
+ *   {the fields of hf_header_json, "got": N, "symbols": [...],
  *    "sections": [...], "undefined": [...]} */
 hf_status hf_symbols_json(hf_image *img, char **out);
 
