@@ -7,6 +7,7 @@
 #   make vsix       package the VS Code extension (vscode/hotfix-VERSION.vsix)
 #   make test-vscode  the extension end to end in a real VS Code (code-server)
 #   make test-lldb16  the LLDB end-to-end tests under LLDB 16 (unpacked, not installed)
+#   make test-realworld  real programs from Debian's sources, patched live (tests/realworld)
 #   make install    install under $(PREFIX) (default /usr/local)
 PREFIX ?= /usr/local
 PYTHON ?= /usr/bin/python3
@@ -49,6 +50,12 @@ test-vscode:
 test-lldb16:
 	scripts/test-lldb16.sh
 
+# Downloads (apt-get source) and builds go to ~/.cache/hotfix-realworld.
+test-realworld:
+	scripts/deps.sh realworld
+	$(MAKE) all
+	$(PYTHON) -m pytest -q tests/realworld --realworld
+
 stress: deps
 	$(MAKE) all
 	$(PYTHON) tests/e2e/soak.py gdb lldb
@@ -74,4 +81,4 @@ clean:
 	$(MAKE) -C native clean
 	$(MAKE) -C examples/jump clean
 
-.PHONY: all deps demo test stress bench vsix test-vscode test-lldb16 install uninstall clean
+.PHONY: all deps demo test stress bench vsix test-vscode test-lldb16 test-realworld install uninstall clean

@@ -6,6 +6,11 @@
 #                            browser), ripgrep and libkrb5-dev and g++ (to
 #                            install code-server from npm); Node.js 20 and
 #                            npm must be there already (Debian 12 has 18).
+#   scripts/deps.sh realworld  also for make test-realworld: what fetching
+#                            Debian's source packages (dpkg-dev) and
+#                            building lua5.4, sqlite3 and leveldb as their
+#                            own builds do (bear, autotools, Tcl, readline,
+#                            g++) needs.
 set -eu
 PACKAGES="make gcc clang binutils libc6-dev libelf-dev gdb python3 python3-pyelftools python3-pytest
 lldb-19 python3-lldb-19 cmake gnuplot-nox gdbserver
@@ -13,6 +18,10 @@ gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user
 # lldb-19 also ships lldb-dap-19 (the DAP adapter the VS Code tests drive).
 if [ "${1-}" = vscode ]; then
     PACKAGES="$PACKAGES chromium ripgrep libkrb5-dev g++"
+fi
+if [ "${1-}" = realworld ]; then
+    PACKAGES="$PACKAGES dpkg-dev debian-archive-keyring bear autoconf automake libtool libreadline-dev
+tcl8.6-dev zlib1g-dev g++"
 fi
 missing=""
 for p in $PACKAGES; do
