@@ -10,14 +10,13 @@ Order matters (see DESIGN.md):
      byte written, in reverse order.
 """
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from typing import List
 
 from . import native
 from .arch import X86_64
-from .debugger import CallFailed
+from .debugger import Call, CallFailed
 from .errors import HotfixError
 from .names import demangle_text
 from .program import load_segments, read_c_string
@@ -140,20 +139,18 @@ class Loader:
     def __init__(self, session):
         self.session = session
 
-    def _call(self, dbg, expr, thread, others_run=True):
+    def _call(self, dbg, call, thread, others_run=True):
         try:
-            return dbg.call(expr, thread, CALL_TIMEOUT, others_run)
+            return dbg.call(call, thread, CALL_TIMEOUT, others_run)
         except CallFailed as e:
-            called = re.search(r"\)\s*(\w+)\(", expr)
-            raise HotfixError("calling %s in the program failed: %s"
-                              % (called.group(1) if called else expr, e))
+            raise HotfixError("calling %s in the program failed: %s" % (call.name, e))
 
     def scratch(self, dbg, thread):
         state = self.session.process
         if not state.scratch:
             if not dbg.symbol_address("mmap"):
                 raise HotfixError("the program has no mmap to call (is it statically linked?).")
-            page = self._call(dbg, "(unsigned long)mmap(0, 4096, 3, 34, -1, 0)", thread)
+            page = self._call(dbg, Call("mmap", (0, 4096, 3, 34, -1, 0)), thread)
             if page in (0, (1 << 64) - 1, -1):
                 raise HotfixError("the program could not map a page for hotfix (mmap failed).")
             state.scratch = page
@@ -177,7 +174,7 @@ class Loader:
             if not self._sees(dbg, host_path):
                 raise HotfixError("copying the patch to %s on the target failed (%s)." % (target, e))
             try:        # the directory made for nothing
-                self._call(dbg, "(int)rmdir((char *)0x%x)" % self._string(dbg, state.target_dir),
+                self._call(dbg, Call("rmdir", (self._string(dbg, state.target_dir),), "int"),
                            pick_calling_thread(dbg))
             except HotfixError:
                 pass
@@ -200,7 +197,7 @@ class Loader:
         name is unique: a private directory's random name)."""
         if not dbg.symbol_address("access"):
             return False
-        return self._call(dbg, "(int)access((char *)0x%x, 4)" % self._string(dbg, path),
+        return self._call(dbg, Call("access", (self._string(dbg, path), 4), "int"),
                           pick_calling_thread(dbg)) == 0
 
     def _target_directory(self, dbg):
@@ -213,15 +210,15 @@ class Loader:
         thread = pick_calling_thread(dbg)
         page = self.scratch(dbg, thread)
         dbg.write_memory(page, b"TMPDIR\0")
-        value = self._call(dbg, "(unsigned long)getenv((char *)0x%x)" % page, thread)
+        value = self._call(dbg, Call("getenv", (page,)), thread)
         base = read_c_string(dbg, value) if value else ""
         if not base.startswith("/") or len(base) > 3000:
             base = "/tmp"
         template = base.rstrip("/") + "/hotfix-XXXXXX"
         dbg.write_memory(page, template.encode() + b"\0")
-        made = self._call(dbg, "(unsigned long)mkdtemp((char *)0x%x)" % page, thread)
+        made = self._call(dbg, Call("mkdtemp", (page,)), thread)
         if not made:
-            errno = self._call(dbg, "(unsigned long)__errno_location()", thread)
+            errno = self._call(dbg, Call("__errno_location"), thread)
             code = int.from_bytes(dbg.read_memory(errno, 4), "little") if errno else 0
             raise HotfixError("the program could not create a private directory for the patch "
                               "on the target (mkdtemp %s: %s)." % (template, os.strerror(code)))
@@ -236,9 +233,9 @@ class Loader:
         if len(data) > 4096:
             raise HotfixError("the patch path is too long.")
         dbg.write_memory(page, data)
-        handle = self._call(dbg, "(unsigned long)dlopen((char *)0x%x, %d)" % (page, RTLD_NOW), thread)
+        handle = self._call(dbg, Call("dlopen", (page, RTLD_NOW)), thread)
         if not handle:
-            err = self._call(dbg, "(unsigned long)dlerror()", thread)
+            err = self._call(dbg, Call("dlerror"), thread)
             text = read_c_string(dbg, err) if err else "unknown error"
             raise HotfixError("the program could not load the patch: %s" % text)
         bias = int.from_bytes(dbg.read_memory(handle, 8), "little")
@@ -271,12 +268,11 @@ class Loader:
             hint = base + step * (1 << 20)
             if hint <= 0 or abs(hint - address) + PAGE >= reach:
                 continue
-            got = self._call(dbg, "(unsigned long)mmap((void *)0x%x, 4096, %d, %d, -1, 0)"
-                             % (hint, PROT_READ_EXEC, MAP_NEAR), thread)
+            got = self._call(dbg, Call("mmap", (hint, 4096, PROT_READ_EXEC, MAP_NEAR, -1, 0)), thread)
             if got == hint:
                 return got
             if got not in (0, (1 << 64) - 1) and got < (1 << 63):
-                self._call(dbg, "(int)munmap((void *)0x%x, 4096)" % got, thread)
+                self._call(dbg, Call("munmap", (got, 4096), "int"), thread)
         raise HotfixError("no free memory within %d MiB of 0x%x for a trampoline page."
                           % (reach >> 20, address))
 
@@ -284,28 +280,25 @@ class Loader:
         """An inferior mprotect adding PROT_WRITE to [page, page+size); only
         the calling thread runs (mprotect takes no lock the others hold)."""
         thread = dbg.threads()[0].id
-        if self._call(dbg, "(int)mprotect((void *)0x%x, %d, %d)" % (page, size, prot | PROT_WRITE), thread,
-                      others_run=False):
+        if self._call(dbg, Call("mprotect", (page, size, prot | PROT_WRITE), "int"), thread, others_run=False):
             raise HotfixError("the program could not make 0x%x writable for hotfix (mprotect failed)." % page)
 
     def protect(self, dbg, page, size, prot):
         thread = dbg.threads()[0].id
-        return self._call(dbg, "(int)mprotect((void *)0x%x, %d, %d)" % (page, size, prot), thread,
-                          others_run=False) == 0
+        return self._call(dbg, Call("mprotect", (page, size, prot), "int"), thread, others_run=False) == 0
 
     def clear_cache(self, dbg, helper, lo, hi):
         """Run the patch's hotfix_clear_cache over code hotfix wrote (AArch64:
         the instruction cache does not see data writes by itself)."""
         thread = pick_calling_thread(dbg)
-        self._call(dbg, "(int)((int (*)(unsigned long, unsigned long))0x%x)(0x%x, 0x%x)" % (helper, lo, hi),
-                   thread)
+        self._call(dbg, Call(helper, (lo, hi), "int"), thread)
 
     def dlclose(self, dbg, handle):
         if dbg.process_state() != "stopped":
             return
         try:
             thread = pick_calling_thread(dbg)
-            self._call(dbg, "(int)dlclose((void *)0x%x)" % handle, thread)
+            self._call(dbg, Call("dlclose", (handle,), "int"), thread)
         except HotfixError:
             pass        # an unused patch left mapped is harmless
 

@@ -278,31 +278,31 @@ class RemoteDebugger(FakeDebugger):
             raise OSError("Cannot access memory at address 0x%x" % len(self.memory))
         return super().read_memory(address, size)
 
-    def call(self, expression, thread_id, timeout, others_run=True):
-        name = expression.split(")", 1)[1].split("(")[0]
-        self.calls.append((name, self._c_string(0x1000) if "0x1000" in expression else ""))
+    def call(self, call, thread_id, timeout, others_run=True):
+        name = call.function
+        self.calls.append((name, self._c_string(0x1000) if 0x1000 in call.args else ""))
         if name == "access":
-            return 0 if self.sees_host_files else (1 << 64) - 1
+            return call.result(0 if self.sees_host_files else -1)
         if name == "rmdir":
             return 0
-        if "mmap(" in expression:
+        if name == "mmap":
             return 0x1000
-        if "getenv(" in expression:
+        if name == "getenv":
             if self.tmpdir is None:
                 return 0
             at = len(self.memory) - len(self.tmpdir) - 1      # at the very end, like the environment
             self.write_memory(at, self.tmpdir.encode() + b"\0")
             return at
-        if "mkdtemp(" in expression:
+        if name == "mkdtemp":
             if self.mkdtemp_errno:
                 self.write_memory(0x2000, self.mkdtemp_errno.to_bytes(4, "little"))
                 return 0
             template = self.memory[0x1000:self.memory.index(b"\0", 0x1000)]
             self.write_memory(0x1000, template.replace(b"XXXXXX", b"a1B2c3"))
             return 0x1000
-        if "__errno_location(" in expression:
+        if name == "__errno_location":
             return 0x2000
-        raise AssertionError(expression)
+        raise AssertionError(call)
 
     def _c_string(self, address):
         return self.memory[address:self.memory.index(b"\0", address)].decode()
@@ -368,3 +368,20 @@ def test_a_patch_that_cannot_be_put_on_the_target_is_one_sentence():
                                           r"\(Remote I/O error: Function not implemented\)\.$"):
         loader.place(dbg, "/host/p.so")
     assert s.process.shipped == {}
+
+
+# --- inferior calls ------------------------------------------------------------
+
+def test_a_call_reads_as_a_c_expression_and_its_result_as_its_type():
+    from hotfix.debugger import Call
+    assert Call("dlopen", (0x1000, 2)).expression() == \
+        "(unsigned long)dlopen((unsigned long)0x1000, (unsigned long)0x2)"
+    assert Call("mmap", (0, 4096, 3, 0x22, -1, 0)).expression().endswith(
+        "(unsigned long)0xffffffffffffffff, (unsigned long)0x0)")
+    assert Call(0x4000, (1, 2), "int").expression() == \
+        "((int (*)(unsigned long, unsigned long))0x4000)((unsigned long)0x1, (unsigned long)0x2)"
+    assert Call("dlerror").expression() == "(unsigned long)dlerror()"
+    # An int's upper half of the register is garbage; -1 reads as GDB's int() gives it.
+    assert Call("mprotect", (), "int").result(0xdeadbeef00000000) == 0
+    assert Call("mprotect", (), "int").result(0x12345678ffffffff) == (1 << 64) - 1
+    assert Call("dlopen").result(0x7f0012345678) == 0x7f0012345678
