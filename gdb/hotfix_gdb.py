@@ -19,7 +19,7 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.isdir(os.path.join(_REPO, "hotfix")) and _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
-from hotfix import command as core            # noqa: E402
+from hotfix import cli as core                # noqa: E402
 from hotfix.arch import X86_64                 # noqa: E402
 from hotfix.debugger import (ASYNC_SIGNALS, MASK64, MAX_FRAMES, Call, CallFailed, Debugger, Frame,  # noqa: E402
                              Location, Thread)

@@ -42,11 +42,11 @@ settings = {}
 
 
 def _core():
-    """The core's command module, imported on first use: importing it (and
+    """The core's command (hotfix.cli), imported on first use: importing it (and
     pyelftools) takes most of a second, which would otherwise be added to
     every LLDB start with hotfix in ~/.lldbinit."""
-    from hotfix import command
-    return command
+    from hotfix import cli
+    return cli
 
 
 def _debug():
@@ -396,7 +396,7 @@ def _stopped_by_interrupt(process):
 
 
 class HotfixCommand:
-    """`hotfix [OPTIONS] FILE...` (see hotfix.command.help_text())."""
+    """`hotfix [OPTIONS] FILE...` (see hotfix.cli.help_text())."""
 
     def __init__(self, debugger, internal_dict):
         pass

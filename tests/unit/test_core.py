@@ -5,10 +5,11 @@ import os
 import pytest
 
 from hotfix import apply as applying
-from hotfix import command, compdb, plan
+from hotfix import cli, compdb, plan
 from hotfix.debugger import Frame, Thread
 from hotfix.errors import HotfixError
 from hotfix.program import read_link_map
+from hotfix.session import Session
 
 from fake import FakeDebugger
 
@@ -181,13 +182,13 @@ def test_wait_lets_a_thread_leave_the_allocator_before_calling_dlopen():
 ])
 def test_preconditions_are_one_sentence(state, argv, message):
     with pytest.raises(HotfixError) as e:
-        command.run(FakeDebugger(state=state), argv)
+        cli.run(FakeDebugger(state=state), argv)
     assert message in str(e.value)
 
 
 def test_help_is_the_parser_text():
     dbg = FakeDebugger()
-    command.run(dbg, ["--help"])
+    cli.run(dbg, ["--help"])
     assert dbg.out[0].startswith("usage: hotfix [OPTIONS] FILE...") and "--dry-run" in dbg.out[0]
 
 
@@ -314,7 +315,7 @@ class RemoteDebugger(FakeDebugger):
 
 
 def _loader(dbg):
-    s = command.Session()
+    s = Session()
     s.for_process(dbg.pid())
     return applying.Loader(s), s
 
