@@ -20,6 +20,7 @@ if os.path.isdir(os.path.join(_REPO, "hotfix")) and _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
 from hotfix import cli as core                # noqa: E402
+from hotfix.apply import MMAP_PARAMS           # noqa: E402
 from hotfix.arch import X86_64                 # noqa: E402
 from hotfix.debugger import (ASYNC_SIGNALS, MASK64, MAX_FRAMES, Call, CallFailed, Debugger, Frame,  # noqa: E402
                              Location, Thread)
@@ -232,7 +233,7 @@ class GdbDebugger(Debugger):
         if key not in _wrapper_pages:
             pages = []
             for size, prot in ((wrapper.size, PROT_READ_WRITE), (4096, PROT_READ_EXEC)):
-                page = self._evaluate(Call("mmap", (0, size, prot, MAP_PRIVATE_ANONYMOUS, -1, 0)).expression(),
+                page = self._evaluate(Call("mmap", (0, size, prot, MAP_PRIVATE_ANONYMOUS, -1, 0), params=MMAP_PARAMS).expression(),
                                       thread_id)
                 if page >= MASK64 - 4095 or not page:
                     raise CallFailed("mapping a page for hotfix's calls failed")
@@ -287,6 +288,35 @@ class GdbDebugger(Debugger):
             if not done.is_set():
                 gdb.execute("interrupt", to_string=True)
         return lambda: gdb.post_event(interrupt)
+
+    def finish_frame(self, thread_id, level, timeout):
+        selected = gdb.selected_thread()
+        selected_level = _selected_level()
+        target = [t for t in self._inferior().threads() if t.num == thread_id]
+        if not target:
+            return
+        locking = gdb.parameter("scheduler-locking")
+        done = threading.Event()
+        # Only this thread runs, so the interrupt can only stop it.
+        timer = threading.Timer(timeout, self._interrupter(done))
+        try:
+            gdb.execute("set scheduler-locking on", to_string=True)
+            with self._user_breakpoints_paused(), _quiet():
+                target[0].switch()
+                _select_level(level)
+                timer.start()
+                try:
+                    gdb.execute("finish", to_string=True)
+                except gdb.error:
+                    pass        # interrupted, or the outermost frame
+                finally:
+                    done.set()
+                    timer.cancel()
+        finally:
+            gdb.execute("set scheduler-locking %s" % locking, to_string=True)
+            if selected is not None and selected.is_valid():
+                selected.switch()
+                _select_level(selected_level)
 
     def resume_for(self, seconds):
         # A synchronous continue that a timer ends with an interrupt.

@@ -62,6 +62,7 @@ class Call:
     function: Union[str, int]       # a symbol name, or the function's address
     args: Tuple[int, ...] = ()
     returns: str = "unsigned long"  # "unsigned long" or "int"
+    params: Tuple[str, ...] = ()    # the C types of the first arguments (else unsigned long)
 
     @property
     def name(self):
@@ -73,11 +74,13 @@ class Call:
         no debug information); an address is called through a pointer of
         the right type (never a named function through a cast pointer: an
         IFUNC's symbol is its resolver)."""
-        args = ", ".join("(unsigned long)0x%x" % (a & MASK64) for a in self.args)
+        types = list(self.params) + ["unsigned long"] * (len(self.args) - len(self.params))
+        args = ", ".join("(%s)0x%x" % (t, a & MASK64) for t, a in zip(types, self.args))
         if isinstance(self.function, str):
+            # LLDB declares some libc functions itself (getenv): arguments
+            # of the declared types.
             return "(%s)%s(%s)" % (self.returns, self.function, args)
-        params = ", ".join(["unsigned long"] * len(self.args)) or "void"
-        return "((%s (*)(%s))0x%x)(%s)" % (self.returns, params, self.function, args)
+        return "((%s (*)(%s))0x%x)(%s)" % (self.returns, ", ".join(types) or "void", self.function, args)
 
     def result(self, raw):
         """A register's 64 bits as the call's result: an int is the low 32
@@ -163,6 +166,13 @@ class Debugger:
         is stopped again, and the calling thread has every register it had
         (so a thread that did not have to run is exactly where it was),
         as have the selected thread and frame."""
+        raise NotImplementedError
+
+    def finish_frame(self, thread_id: int, level: int, timeout: float) -> None:
+        """Let only this thread run (user breakpoints paused) until its
+        frame at `level` returns, or for at most `timeout` seconds; it is
+        stopped again afterwards, wherever it got to.  The selected thread
+        and frame stay as they were."""
         raise NotImplementedError
 
     def resume_for(self, seconds: float) -> None:

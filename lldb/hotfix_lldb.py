@@ -273,6 +273,34 @@ class LldbDebugger(Debugger):
                 unix.SetShouldStop(number, stop)
                 unix.SetShouldNotify(number, notify)
 
+    def finish_frame(self, thread_id, level, timeout):
+        process = self._process()
+        thread = process.GetThreadByIndexID(thread_id)
+        caller = thread.GetFrameAtIndex(level + 1) if thread.IsValid() else None
+        if caller is None or not caller.IsValid():
+            return
+        selected = process.GetSelectedThread()
+        selected_frame = selected.GetSelectedFrame().GetFrameID() if selected.IsValid() else 0
+        others = [t for t in process if t.GetIndexID() != thread_id and not t.IsSuspended()]
+        back = self.target.BreakpointCreateByAddress(caller.GetPC())
+        back.SetThreadID(thread.GetThreadID())
+        back.SetOneShot(True)
+        try:
+            with self._user_breakpoints_paused(keep={back.GetID()}):
+                for t in others:
+                    t.Suspend()
+                try:
+                    self._continue_while(lambda stopped: stopped.wait(timeout))
+                finally:
+                    for t in others:
+                        t.Resume()      # resumable again; nothing runs until a continue
+        finally:
+            if back.IsValid():
+                self.target.BreakpointDelete(back.GetID())
+            if selected.IsValid():
+                process.SetSelectedThread(selected)
+                selected.SetSelectedFrame(selected_frame)
+
     def resume_for(self, seconds):
         # User breakpoints are paused as in GDB's adapter; the stop reason
         # moves to the interrupt, so their new site ids do not matter here.

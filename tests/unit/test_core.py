@@ -375,8 +375,8 @@ def test_a_patch_that_cannot_be_put_on_the_target_is_one_sentence():
 
 def test_a_call_reads_as_a_c_expression_and_its_result_as_its_type():
     from hotfix.debugger import Call
-    assert Call("dlopen", (0x1000, 2)).expression() == \
-        "(unsigned long)dlopen((unsigned long)0x1000, (unsigned long)0x2)"
+    assert Call("dlopen", (0x1000, 2), params=("char *", "int")).expression() == \
+        "(unsigned long)dlopen((char *)0x1000, (int)0x2)"
     assert Call("mmap", (0, 4096, 3, 0x22, -1, 0)).expression().endswith(
         "(unsigned long)0xffffffffffffffff, (unsigned long)0x0)")
     assert Call(0x4000, (1, 2), "int").expression() == \
