@@ -80,12 +80,18 @@ hf_status hf_sites_json(hf_image *so, char **out)
                     tgt = s->sym.st_value + (uint64_t)r.r_addend;
                 break;
             default:
-                continue;
+                /* The program's own symbols are absolute in the patch (the
+                 * link script defines them): any other kind of reference
+                 * to one was computed for the patch's link-time address. */
+                if (s->sym.st_shndx != SHN_ABS || s->type == STT_SECTION || type == R_X86_64_NONE)
+                    continue;
+                kind = "unhandled";
+                break;
             }
             sb_printf(&sb, "%s{\"at\":%" PRIu64 ",\"kind\":\"%s\",\"sym\":", first ? "" : ",",
                       (uint64_t)r.r_offset, kind);
             sb_json_string(&sb, s->type == STT_SECTION ? "" : s->name);
-            sb_printf(&sb, ",\"target\":%" PRIu64 "}", tgt);
+            sb_printf(&sb, ",\"target\":%" PRIu64 ",\"type\":%u}", tgt, type);
             first = 0;
         }
     }

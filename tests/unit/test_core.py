@@ -386,3 +386,23 @@ def test_a_call_reads_as_a_c_expression_and_its_result_as_its_type():
     assert Call("mprotect", (), "int").result(0xdeadbeef00000000) == 0
     assert Call("mprotect", (), "int").result(0x12345678ffffffff) == (1 << 64) - 1
     assert Call("dlopen").result(0x7f0012345678) == 0x7f0012345678
+
+
+# --- rebinding -----------------------------------------------------------------
+
+def test_references_to_the_programs_hidden_symbols_are_rebound_and_others_refused():
+    p = plan.Plan(None, None)
+    bindings = {"helper": 0x555555551000, "counter": 0x555555558010}
+    sites = [
+        # GOT-relative fields the link computed from the program's address:
+        # a hidden function and an element of a hidden array (fault 1 of #18).
+        {"at": 0x1100, "kind": "gotoff64", "sym": "helper", "target": 0x555555551000, "type": 25},
+        {"at": 0x1110, "kind": "gotoff64", "sym": "counter", "target": 0x555555558018, "type": 25},
+        {"at": 0x1120, "kind": "unhandled", "sym": "counter", "target": 0, "type": 2},
+    ]
+    plan.plan_rebinds(p, sites, [], {}, {}, [], 0, bindings, "main.c", None)
+    assert [(r.at, r.target, r.offset) for r in p.rebinds] == [(0x1100, 0x555555551000, 0),
+                                                               (0x1110, 0x555555558010, 8)]
+    assert p.globals_bound == ["counter", "helper"]
+    assert p.refusals == ["the patch refers to counter through a kind of relocation hotfix cannot point at the "
+                          "program's copy (type 2); nothing would reach it."]
