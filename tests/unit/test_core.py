@@ -406,3 +406,14 @@ def test_references_to_the_programs_hidden_symbols_are_rebound_and_others_refuse
     assert p.globals_bound == ["counter", "helper"]
     assert p.refusals == ["the patch refers to counter through a kind of relocation hotfix cannot point at the "
                           "program's copy (type 2); nothing would reach it."]
+
+
+def test_the_source_is_compiled_as_the_recorded_arguments_name_it(tmp_path):
+    # bear: "file" absolute, the compiler given a relative name (__FILE__).
+    src = tmp_path / "src"
+    src.mkdir()
+    db = [{"directory": str(src), "file": str(src / "lvm.c"),
+           "arguments": ["cc", "-O2", "-c", "-o", "lvm.o", "lvm.c"]}]
+    (tmp_path / "compile_commands.json").write_text(json.dumps(db))
+    cmd = compdb.find_compile_command(FakeUnit("lvm.c", str(src)), str(tmp_path / "lua"))
+    assert cmd.source == "lvm.c" and cmd.argv == ["cc", "-O2"]
