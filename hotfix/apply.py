@@ -19,7 +19,7 @@ from .arch import X86_64
 from .debugger import Call, CallFailed
 from .errors import HotfixError
 from .names import demangle_text
-from .program import load_segments, read_c_string
+from .program import load_segments, read_c_string, read_link_map
 
 RTLD_NOW = 2
 # Frames that may hold the loader lock or a malloc arena lock.
@@ -345,15 +345,22 @@ class Loader:
         thread = pick_calling_thread(dbg)
         self._call(dbg, Call(helper, (lo, hi), "int"), thread)
 
-    def dlclose(self, dbg, handle):
+    def unload(self, dbg, handle, place):
+        """dlclose a patch that was loaded but not applied; the reason it is
+        still in the process ("" if it is not): nothing of it is used, but
+        the user is told (a later breakpoint may find a second location)."""
         if dbg.process_state() != "stopped":
-            return
+            return "the program is not stopped"
         try:
             thread = pick_calling_thread(dbg)
             release_locks(dbg, thread, dbg.write)
-            self._call(dbg, Call("dlclose", (handle,), "int", ("void *",)), thread)
-        except HotfixError:
-            pass        # an unused patch left mapped is harmless
+            if self._call(dbg, Call("dlclose", (handle,), "int", ("void *",)), thread):
+                return "dlclose failed"
+            if any(name == place for _, name, _ in read_link_map(dbg)):
+                return "dlclose left it loaded"
+        except HotfixError as e:
+            return str(e)
+        return ""
 
 
 def check_stacks(dbg, redirects, jump_ranges):

@@ -87,7 +87,7 @@ def compile_unit(command, workdir, stem, arch=X86_64, first=True):
     diff_o = os.path.join(workdir, stem + ".diff.o")
     patch_o = os.path.join(workdir, stem + ".patch.o")
     base = command.argv + list(arch.diff_flags)
-    load = base + list(arch.load_flags) + ["-w"]
+    load = base + list(arch.load_flags) + _unloadable(command.argv[0]) + ["-w"]
     # A compile error is the user's: said the same way whichever compile saw it.
     what = "compiling %s%s" % (command.source, " for loading" if first else "")
     if arch.got_rewrite:
@@ -118,6 +118,14 @@ def compile_unit(command, workdir, stem, arch=X86_64, first=True):
     if errors:
         raise errors[0]
     return Built(diff_o if first else None, patch_o, time.monotonic() - start)
+
+
+def _unloadable(compiler):
+    """g++ gives a default-visibility function-local static of an inline
+    function (a singleton) STB_GNU_UNIQUE binding, and glibc never unloads
+    a library that defines one: a patch refused after its load must be
+    unloadable.  The patch's copy is bound to the program's anyway."""
+    return [] if "clang" in os.path.basename(compiler) else ["-fno-gnu-unique"]
 
 
 # Run when a library is loaded or unloaded: in a patch they would run again in

@@ -347,15 +347,21 @@ class Hotfix:
                     applying.write_all(dbg, [applying.Write(w.address, w.old, "restore " + w.what)
                                              for w in reversed(done)], protections=protections)
                     raise
-        except Exception:
+        except Exception as error:
             for loc in disabled:
                 dbg.set_location_enabled(loc.key, True)
             try:
                 protections.restore()
             except HotfixError:
                 pass
-            for handle, _ in reversed(loaded):
-                loader.dlclose(dbg, handle)
+            stuck = []
+            for (handle, _), place in reversed(list(zip(loaded, places))):
+                why = loader.unload(dbg, handle, place)
+                if why:
+                    stuck.append("%s (%s)" % (place, why))
+            if stuck and isinstance(error, HotfixError):
+                raise HotfixError("%s The patch library %s stays in the process, unused."
+                                  % (str(error), ", ".join(stuck))) from error
             raise
         protections.restore()
         self.times["patch"] = time.monotonic() - start
