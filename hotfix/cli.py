@@ -12,10 +12,12 @@ from . import arch as arches
 from . import patches
 from .compdb import find_unit
 from .errors import HotfixError
+from .names import demangle_text
 from .pipeline import Hotfix
 from .program import Program
 from .session import Session
 
+DEFAULT_WAIT = 5.0
 SUMMARY = "Patch the running program with the edited source FILE; state is kept."
 
 HELP_EPILOG = """\
@@ -71,7 +73,7 @@ def make_parser():
     p.add_argument("-n", "--dry-run", action="store_true",
                    help="print the plan (functions, statics, jumps) and write nothing")
     p.add_argument("-v", "--verbose", action="store_true", help="list every write")
-    p.add_argument("--wait", nargs="?", const=5.0, type=float, metavar="SECONDS",
+    p.add_argument("--wait", nargs="?", const=DEFAULT_WAIT, type=float, metavar="SECONDS",
                    help="if a changed function is running, or every thread is in malloc or the "
                         "loader, let the program run and retry for up to SECONDS (default 5)")
     p.add_argument("--status", action="store_true",
@@ -100,12 +102,25 @@ def debug_default():
     return bool(os.environ.get("HOTFIX_DEBUG"))
 
 
+def _wait_value_given(argv):
+    """`--wait FILE` means the default wait, then FILE (argparse would take
+    FILE for the seconds: "invalid float value")."""
+    out = list(argv)
+    for i, arg in enumerate(out[:-1]):
+        if arg == "--wait":
+            try:
+                float(out[i + 1])
+            except ValueError:
+                out[i] = "--wait=%g" % DEFAULT_WAIT
+    return out
+
+
 def error_text(error, debug_command):
     """The one line an adapter shows for an exception out of run():
     HotfixError's sentence, or for a bug of ours its type and text and the
     command that turns tracebacks on."""
     if isinstance(error, HotfixError):
-        return "hotfix: %s" % error
+        return "hotfix: %s" % demangle_text(str(error))
     return ("hotfix: internal error: %s: %s (`%s` shows the traceback)"
             % (type(error).__name__, error, debug_command))
 
@@ -125,7 +140,7 @@ def run(dbg, argv):
     if argv[:1] == ["watch"]:
         from .watch import watch        # watch.py uses this module's parser and session
         return watch(dbg, argv[1:])
-    args = PARSER.parse_args(argv)
+    args = PARSER.parse_args(_wait_value_given(argv))
     if args.help:
         dbg.write(help_text())
         return

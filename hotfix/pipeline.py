@@ -136,10 +136,10 @@ class Hotfix:
                 targets.setdefault(unit.path, Target(program.image_for(unit.image), unit, typed))
                 continue
             except UnknownFile as not_a_unit:
-                if not os.path.isfile(typed):
-                    raise
                 files = s.files.of(program, self.dbg.executable())
-                including = changes.units_including(files, os.path.abspath(typed))
+                header = os.path.abspath(typed) if os.path.isfile(typed) else \
+                    self._header_as_named(files, typed, not_a_unit)
+                including = changes.units_including(files, header)
                 if not including:
                     raise HotfixError("%s is not a source file of the program, and no unit of it "
                                       "includes it." % typed) from not_a_unit
@@ -147,6 +147,19 @@ class Hotfix:
                     targets.setdefault(unit.path, Target(image, unit, _label(unit.path),
                                                          "includes %s" % typed))
         return list(targets.values())
+
+    @staticmethod
+    def _header_as_named(files, typed, not_a_unit):
+        """A header named as the debug information names it (relative to a
+        unit's directory, or the end of its path), from anywhere."""
+        suffix = os.sep + os.path.normpath(typed)
+        found = sorted({n for _, _, _, names in files for n in names if n.endswith(suffix)})
+        if not found:
+            raise not_a_unit
+        if len(found) > 1:
+            raise HotfixError("%s matches several files of the program: %s; give the full path."
+                              % (typed, ", ".join(found)))
+        return found[0]
 
     # --- compile, compare, link: every unit in parallel ----------------
     def _prepare_all(self, program, targets):

@@ -113,3 +113,19 @@ def test_a_file_that_is_not_part_of_the_program(tmp_path, debugger):
     assert "hotfix: notes.h is not a source file of the program, and no unit of it includes it." \
         in hotfix_lines(result), result.transcript
     assert exited_normally(result, debugger)
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_a_header_named_as_the_debug_information_names_it_from_elsewhere(tmp_path, debugger):
+    # Fault 7 of issue 18: from another directory `hotfix tune.h` was "not
+    # a source file of the program".  And `--wait FILE` is the default wait.
+    prog = prepare(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(4), Continue(2),
+        Copy(str(tmp_path / "tune_v2.h"), str(tmp_path / "tune.h")), Hotfix("--wait tune.h"),
+        Delete(), Continue(),
+    ], cwd=elsewhere)
+    assert values(result) == [old(0), old(1), (2, 4, 202, -2, 7), (3, 6, 203, -3, 7)], result.transcript
+    assert exited_normally(result, debugger), result.transcript

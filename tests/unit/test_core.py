@@ -417,3 +417,11 @@ def test_the_source_is_compiled_as_the_recorded_arguments_name_it(tmp_path):
     (tmp_path / "compile_commands.json").write_text(json.dumps(db))
     cmd = compdb.find_compile_command(FakeUnit("lvm.c", str(src)), str(tmp_path / "lua"))
     assert cmd.source == "lvm.c" and cmd.argv == ["cc", "-O2"]
+
+
+def test_wait_before_a_file_takes_the_default_wait():
+    assert cli._wait_value_given(["--wait", "src/x.c"]) == ["--wait=5", "src/x.c"]
+    assert cli._wait_value_given(["--wait", "2.5", "x.c"]) == ["--wait", "2.5", "x.c"]
+    args = cli.PARSER.parse_args(cli._wait_value_given(["--wait", "src/x.c"]))
+    assert args.wait == 5.0 and args.files == ["src/x.c"]
+    assert cli.PARSER.parse_args(cli._wait_value_given(["x.c", "--wait"])).wait == 5.0
