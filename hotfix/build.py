@@ -31,6 +31,7 @@ from typing import Optional
 from . import gotasm
 from .arch import X86_64
 from .errors import HotfixError
+from .program import PATCH_SONAME      # every patch library's DT_SONAME
 
 
 class CompileError(HotfixError):
@@ -206,7 +207,7 @@ def link_patch(patch_object, output, bindings, libraries, compiler, extra_object
         for name, address in sorted(bindings.items()):
             f.write('"%s" = 0x%x;\n' % (name.replace('"', '\\"'), address))
     argv = [compiler, "-shared", "-nostartfiles", "-o", output, patch_object] + list(extra_objects) + [script,
-            "-Wl,--emit-relocs", "-Wl,-z,now", "-Wl,-z,defs"] + list(link_flags) + [
+            "-Wl,--emit-relocs", "-Wl,-z,now", "-Wl,-z,defs", "-Wl,-soname," + PATCH_SONAME] + list(link_flags) + [
             "-Wl,--as-needed"] + list(libraries)
     start = time.monotonic()
     try:

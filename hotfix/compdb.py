@@ -34,7 +34,7 @@ def find_unit(program, typed):
     candidates = []
     wanted = os.path.normpath(os.path.abspath(typed))
     wanted_real = os.path.realpath(typed)
-    for image in program.images():
+    for image in program.program_images():
         if image.info is None or not image.info.has_debug_info():
             continue
         for unit in image.info.units():

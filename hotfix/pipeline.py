@@ -214,7 +214,7 @@ class Hotfix:
                                   "(they ran when the program started)." % t.label)
             p.plan.bindings = self._bindings(program, patch_symbols["undefined"])
             p.plan.so_path = os.path.join(s.workdir, stem + ".so")
-            libraries = [im.path for im in program.images()[1:]]
+            libraries = [im.path for im in program.program_images()[1:]]
             extra = []
             if "__dso_handle" in patch_symbols["undefined"] or self.arch.flush_icache:
                 extra.append(runtime_object(s.workdir, p.command.argv[0]))

@@ -47,6 +47,7 @@ void test_jumps(void);
 void test_jumps_a64(void);
 void test_errors(void);
 void test_open(void);
+void test_soname(void);
 void test_diff_objects(const char *opt);
 void test_diff_inlined(void);
 void test_diff_program(void);

@@ -210,6 +210,7 @@ int main(void)
     test_jumps();
     test_errors();
     test_open();
+    test_soname();
     test_diff_objects("-O0");
     test_diff_objects("-O2");
     test_diff_inlined();

@@ -129,3 +129,24 @@ def test_a_header_named_as_the_debug_information_names_it_from_elsewhere(tmp_pat
     ], cwd=elsewhere)
     assert values(result) == [old(0), old(1), (2, 4, 202, -2, 7), (3, 6, 203, -3, 7)], result.transcript
     assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_a_patched_unit_is_one_unit_and_its_original_source_brings_the_old_code_back(tmp_path, debugger):
+    # Fault 5 of issue 18: the patch library's own units were counted as the
+    # program's (a unit listed twice; "matches several units: X, X").
+    prog = prepare(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    a, kept = str(tmp_path / "a.c"), str(tmp_path / "a_orig.c")
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(5), Continue(2),
+        Copy(a, kept), Copy(str(tmp_path / "a_new.c"), a), Hotfix("a.c"),       # frame 2 on: new a
+        Continue(),
+        Copy(kept, a), Hotfix("--all-changed"),                                   # frame 3 on: old a again
+        Delete(), Continue(),
+    ], cwd=elsewhere)
+    lines = hotfix_lines(result)
+    assert "hotfix: 1 unit to rebuild: a.c (edited)" in [l.replace(str(tmp_path) + "/", "") for l in lines], lines
+    assert [v[1] for v in values(result)] == [0, 1, 1004, 3, 4], result.output
+    assert exited_normally(result, debugger), result.transcript
