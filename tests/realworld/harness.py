@@ -4,7 +4,6 @@ of a normal rebuild copied over the program's own, while it runs), and
 reading hotfix's summary and a clock out of the debugger's transcript.
 
 The scenarios themselves are driver.py's steps (tests/e2e)."""
-import os
 import re
 import subprocess
 
@@ -63,11 +62,6 @@ def summaries(result, label):
     return [l for l in hotfix_lines(result) if l.startswith("hotfix: %s: " % label) and "redirected" in l]
 
 
-def summary_ms(line):
-    """{phase: ms} of a summary line ('compile 210 ms, link 19 ms, ...')."""
-    return {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+) ms", line.split("\u2014", 1)[-1])}
-
-
 def sections(text, marker):
     """The output cut at each line containing marker (the line itself goes
     with the part it ends)."""
@@ -85,7 +79,3 @@ def brief(result, tail=4000):
     """What an assertion shows: hotfix's lines and the end of both texts."""
     return "hotfix said:\n%s\n--- transcript (end):\n%s\n--- output (end):\n%s" % (
         "\n".join(hotfix_lines(result)), result.transcript[-tail:], result.output[-1500:])
-
-
-def relative(tree, path):
-    return os.path.relpath(path, tree)
