@@ -65,14 +65,20 @@ class Apt:
         return os.path.exists(stamp) and time.time() - os.path.getmtime(stamp) < LISTS_MAX_AGE
 
     def update(self):
+        stamp = os.path.join(self.root, "updated")
         if self._fresh():
             return
         os.makedirs(os.path.join(self.lists, "partial"), exist_ok=True)
         os.makedirs(os.path.join(self.root, "cache", "archives", "partial"), exist_ok=True)
         with open(self.sources_list, "w") as f:
             f.write("deb-src [signed-by=%s] %s %s main\n" % (KEYRING, MIRROR, SUITE))
-        _run(["apt-get"] + self.options() + ["update"])
-        with open(os.path.join(self.root, "updated"), "w"):
+        try:
+            _run(["apt-get"] + self.options() + ["update"])
+        except FetchError:
+            if not os.path.exists(stamp):
+                raise
+            return          # offline: the lists of last time will do
+        with open(stamp, "w"):
             pass
 
     def version(self, package):
