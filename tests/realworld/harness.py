@@ -62,6 +62,12 @@ def summaries(result, label):
     return [l for l in hotfix_lines(result) if l.startswith("hotfix: %s: " % label) and "redirected" in l]
 
 
+def phases(line):
+    """The phases a summary line gives ('compile 210 ms, link 19 ms, ...'),
+    in seconds."""
+    return {k: float(v) / 1000 for k, v in re.findall(r"(\w+) ([\d.]+) ms", line.split("\u2014", 1)[-1])}
+
+
 def sections(text, marker):
     """The output cut at each line containing marker (the line itself goes
     with the part it ends)."""

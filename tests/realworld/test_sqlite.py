@@ -30,7 +30,7 @@ import pytest
 import builds
 from builds import SQLITE
 from driver import Attach, Break, Continue, Delete, Detach, Hotfix, Run, exited_normally, run
-from harness import Clock, KnownFault, brief, clocks, edit, known_fault, plain, sections, summaries
+from harness import Clock, KnownFault, brief, clocks, edit, known_fault, phases, plain, sections, summaries
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sqlite3")
 PATCHES = [os.path.join(HERE, "hex.patch"), os.path.join(HERE, "heap-limit.patch")]
@@ -105,6 +105,8 @@ def test_sqlite_two_patches(tmp_path, timings, opt, debugger):
         if n + "-end" in t:
             record[n + " hotfix"] = t[n + "-end"] - t[n + "-start"]
     record["patches applied"] = len(done)
+    for n, line in zip(("first", "second"), done):
+        record.update(("%s %s" % (n, k), v) for k, v in phases(line).items())
     timings.append(record)
     known_fault(result, TAIL_JMP_SAYS, "#18 fault 3")
     assert len(done) == 2, brief(result)
