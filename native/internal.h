@@ -12,9 +12,9 @@
  *   3. where does a linked patch refer to code or data, so that those
  *      references can be bound to the program's live storage after load
  *      (sites.c).
- * Besides: the jumps hotfix writes (jumps.c), and the DWARF it reads:
- * units (dwarf.c), line tables (lines.c) and DIEs (dies.c).  Errors are
- * status.c's, JSON text json.c's.
+ * Besides: the jumps hotfix writes (jumps.c), x86-64 instructions (x86.c:
+ * lengths, branch targets, what a memory operand reads), and the DWARF it
+ * reads: units (dwarf.c), line tables (lines.c) and DIEs (dies.c).  Errors are status.c's, JSON text json.c's.
  */
 #ifndef HOTFIX_INTERNAL_H
 #define HOTFIX_INTERNAL_H
@@ -151,6 +151,43 @@ uint64_t a64_adrp_page(uint32_t insn, uint64_t place);
 uint64_t a64_lo12(uint32_t type, uint32_t insn);
 int a64_is_page(uint32_t type);
 int a64_is_lo12(uint32_t type);
+
+/* ---------------------------------------------------------------- x86.c */
+
+enum { X86_LEGACY, X86_VEX, X86_EVEX, X86_XOP };           /* encodings */
+enum { X86_JMP = 1, X86_JCC, X86_CALL, X86_LOOP };        /* relative branches */
+enum { X86_WIDTH_UNKNOWN = 0, X86_WIDTH_ADDRESS = -1 };    /* x86_read_width, besides a width */
+
+/* One decoded instruction: where its parts are (offsets from its first
+ * byte) and what the comparisons need of its encoding. */
+typedef struct {
+    uint32_t at;                  /* offset in its stream (x86_decode_all) */
+    unsigned char len;            /* 0: not decoded */
+    unsigned char prefixes;       /* legacy prefix bytes */
+    unsigned char rex, w, opsize16, addr32, rep;
+    unsigned char mandatory;      /* 0x66, 0xf3, 0xf2 (legacy or implied by VEX/EVEX), or 0 */
+    unsigned char encoding, map;  /* map: 0 one-byte, 1 0F, 2 0F38, 3 0F3A (or VEX/EVEX/XOP map) */
+    unsigned char opcode, opcode_at;
+    unsigned char vl, broadcast;  /* VEX.L / EVEX.L'L; EVEX.b */
+    unsigned char has_modrm, modrm, modrm_at;
+    unsigned char disp_at, disp_size, rip_relative;
+    unsigned char imm_at, imm_size;
+    unsigned char branch, cond;   /* X86_JMP...; jcc's condition (loop's opcode) */
+    int64_t rel;                  /* a relative branch's displacement */
+} x86_insn;
+
+typedef struct {
+    x86_insn *ins;
+    size_t n;
+    int bad; /* stopped at bytes it could not decode */
+} x86_stream;
+
+int x86_decode(const unsigned char *code, size_t avail, x86_insn *in);
+int x86_is_nop(const x86_insn *in);
+int x86_read_width(const x86_insn *in);
+hf_status x86_decode_all(const unsigned char *code, size_t size, x86_stream *out);
+const x86_insn *x86_insn_at(const x86_stream *s, uint64_t off);
+void x86_stream_free(x86_stream *s);
 
 /* ---------------------------------------------- DWARF (dwarf.c, lines.c, dies.c) */
 

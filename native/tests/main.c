@@ -9,12 +9,14 @@
  * posix_spawnp, no shell) in a temporary directory removed at the end.
  *
  * One file per stage of libhotfix, as in native/: test_status.c,
- * test_image.c, test_jumps.c, test_diff.c, test_sites.c, test_dwarf.c;
+ * test_image.c, test_jumps.c, test_x86.c, test_diff.c, test_sites.c,
+ * test_dwarf.c;
  * this file holds CHECK's counter, the helpers they share (check.h) and
  * main, which runs them in order.
  */
 #include "check.h"
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -88,6 +90,23 @@ int run(char *const argv[])
         return 0;
     }
     return 1;
+}
+
+/* Run argv as run() does, its standard output into file out (a path). */
+int run_output(char *const argv[], const char *out)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        printf("cannot run %s: %s\n", argv[0], strerror(rc));
+        return 0;
+    }
+    int status;
+    return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 /* cc -g -OPT -c -ffunction-sections -fdata-sections SRC -o OBJ */
@@ -208,6 +227,8 @@ int main(void)
     }
 
     test_jumps();
+    test_x86_table();
+    test_x86_compiled();
     test_errors();
     test_open();
     test_diff_objects("-O0");
