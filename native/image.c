@@ -191,6 +191,7 @@ void hf_close(hf_image *img)
     free(img->sym);
     free(img->byaddr);
     free(img->dyn);
+    free(img->rows);
     free(img->path);
     free(img);
 }

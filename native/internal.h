@@ -14,7 +14,8 @@
  *      (sites.c).
  * Besides: the jumps hotfix writes (jumps.c), x86-64 instructions (x86.c:
  * lengths, branch targets, what a memory operand reads), and the DWARF it
- * reads: units (dwarf.c), line tables (lines.c) and DIEs (dies.c).  Errors are status.c's, JSON text json.c's.
+ * reads: units (dwarf.c), line tables (lines.c: files and rows) and DIEs
+ * (dies.c).  Errors are status.c's, JSON text json.c's.
  */
 #ifndef HOTFIX_INTERNAL_H
 #define HOTFIX_INTERNAL_H
@@ -71,6 +72,14 @@ typedef struct {
     const char *sym; /* name of the dynamic symbol, or NULL */
 } dynrel;
 
+/* One row of a DWARF line table (lines.c). */
+typedef struct {
+    uint64_t address; /* link-time address; in an object, the offset in `section` */
+    size_t section;   /* in an object, the section the row's sequence is in; 0 in an image */
+    uint32_t line, file;
+    unsigned char is_stmt, end_sequence;
+} line_row;
+
 struct hf_image {
     char *path;
     int fd;
@@ -86,6 +95,9 @@ struct hf_image {
     dynrel *dyn;     /* dynamic relocations, sorted by offset */
     size_t ndyn;
     uint64_t got;
+    line_row *rows;  /* every row of .debug_line, read when first asked (line_rows) */
+    size_t nrows;
+    int rows_read;
 };
 
 static inline int is_a64(const hf_image *img) { return img->eh.e_machine == EM_AARCH64; }
@@ -268,6 +280,8 @@ uint64_t indexed_address(const hf_image *img, const unit_ctx *u, uint64_t index)
 int next_attribute(const hf_image *img, const unit_ctx *u, cursor *spec, cursor *c, uint64_t *at,
                    attr_value *v);
 int unit_header(cursor *all, unit_ctx *u, cursor *c, uint64_t *abbrev_offset);
+hf_status line_rows(hf_image *img, const line_row **rows, size_t *n);
+size_t line_rows_in(hf_image *img, size_t section, uint64_t lo, uint64_t hi, const line_row **first);
 
 #pragma GCC visibility pop
 

@@ -57,5 +57,6 @@ void test_a64_program(const char *opt);
 void test_sites(void);
 void test_a64_sites(void);
 void test_units(void);
+void test_line_rows(void);
 
 #endif
