@@ -1,6 +1,18 @@
 /* libhotfix: the second question, which functions of a freshly compiled
  * object differ from the code the program runs (another object, or the
- * linked image itself), on x86-64 and AArch64 (hf_diff_json). */
+ * linked image itself), on x86-64 and AArch64 (hf_diff_json).
+ *
+ * Each function is first compared byte for byte, and every relocated field
+ * by what it refers to: a symbol by name, an anonymous literal by the bytes
+ * the instruction reads.  On x86-64 a function that differs is then
+ * compared instruction by instruction (same_instructions): no-ops aside
+ * (alignment padding moves with the code), opcodes and operands must be
+ * equal, except that a relative branch may be short in one and near in the
+ * other if both reach the same place, and a 32-bit immediate may differ if
+ * the two values are the line numbers of the same place in the two line
+ * tables (__LINE__ after an edit that moved lines).  Such a function is
+ * "lines": the same code but for line numbers.
+ */
 #include "internal.h"
 
 /* Names compared across two compiles: GCC numbers function-local statics
@@ -37,6 +49,9 @@ typedef struct {
     const unsigned char *bytes; /* REF_BYTES, or the contents of a read-only REF_SYM */
     size_t nbytes;
     const char *section;        /* REF_OTHER */
+    int tail;                   /* what is referred to is symbol + addend + tail: for an
+                                   x86-64 PC-relative field, the bytes of its instruction
+                                   from the field on (4, or more with an immediate after) */
 } ref;
 
 typedef struct {
@@ -47,13 +62,15 @@ typedef struct {
 } reloc;
 
 typedef struct {
-    const hf_image *img;
+    hf_image *img; /* not const: its line rows are read when first needed */
     const symbol *sym;
     size_t shndx;
     const unsigned char *code;
     uint64_t size;
     reloc *rel;
     size_t nrel;
+    x86_stream ins; /* x86-64: the decoded instructions, when first needed */
+    int decoded;
 } function;
 
 static int by_reloc_offset(const void *a, const void *b)
@@ -62,7 +79,7 @@ static int by_reloc_offset(const void *a, const void *b)
     return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-static hf_status load_function(const hf_image *img, const symbol *s, function *f)
+static hf_status load_function(hf_image *img, const symbol *s, function *f)
 {
     memset(f, 0, sizeof *f);
     f->img = img;
@@ -95,6 +112,40 @@ static hf_status load_function(const hf_image *img, const symbol *s, function *f
     }
     qsort(f->rel, f->nrel, sizeof *f->rel, by_reloc_offset);
     return HF_OK;
+}
+
+static void free_function(function *f)
+{
+    free(f->rel);
+    x86_stream_free(&f->ins);
+}
+
+/* An x86-64 function's instructions, decoded on first use; NULL on
+ * AArch64 or if some bytes could not be decoded. */
+static const x86_stream *function_insns(function *f)
+{
+    if (is_a64(f->img))
+        return NULL;
+    if (!f->decoded) {
+        f->decoded = 1;
+        if (x86_decode_all(f->code, f->size, &f->ins) != HF_OK)
+            f->ins.bad = 1;
+    }
+    return f->ins.bad ? NULL : &f->ins;
+}
+
+/* The relocation of f at offset off, or NULL. */
+static const reloc *reloc_at(const function *f, uint64_t off)
+{
+    size_t lo = 0, hi = f->nrel;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (f->rel[mid].offset < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < f->nrel && f->rel[lo].offset == off ? &f->rel[lo] : NULL;
 }
 
 /* Does any relocation of section shndx fall into [off, off+len)? */
@@ -169,21 +220,127 @@ static int is_label(const symbol *s)
     return (s->type == STT_NOTYPE && !s->sym.st_size) || !strncmp(s->name, ".L", 2);
 }
 
-static ref object_ref(const hf_image *img, const reloc *r)
+/* ------------------------------------------- what an instruction reads */
+
+/* The instruction of an x86-64 function holding a relocation's field, if
+ * the field is its displacement or immediate. */
+static const x86_insn *instruction_of(function *f, const reloc *r)
 {
+    const x86_stream *s = function_insns(f);
+    const x86_insn *in = s ? x86_insn_at(s, r->offset) : NULL;
+    if (!in)
+        return NULL;
+    uint64_t k = r->offset - in->at;
+    if ((in->disp_size && k == in->disp_at) || (in->imm_size && k == in->imm_at))
+        return in;
+    return NULL;
+}
+
+/* How many bytes the instruction with relocation r reads through it: a
+ * width, X86_WIDTH_ADDRESS when it only takes the address (lea, an address
+ * as an immediate, AArch64's add :lo12:), or X86_WIDTH_UNKNOWN. */
+static int width_read(function *f, const reloc *r)
+{
+    if (!is_a64(f->img)) {
+        const x86_insn *in = instruction_of(f, r);
+        if (!in)
+            return X86_WIDTH_UNKNOWN;
+        if (r->offset - in->at == in->imm_at && in->imm_size >= 4 && !in->branch)
+            return X86_WIDTH_ADDRESS;
+        return r->offset - in->at == in->disp_at && in->disp_size == 4 ? x86_read_width(in) : X86_WIDTH_UNKNOWN;
+    }
+    switch (r->type) {
+    case R_AARCH64_LDST8_ABS_LO12_NC: return 1;
+    case R_AARCH64_LDST16_ABS_LO12_NC: return 2;
+    case R_AARCH64_LDST32_ABS_LO12_NC: return 4;
+    case R_AARCH64_LDST64_ABS_LO12_NC: return 8;
+    case R_AARCH64_LDST128_ABS_LO12_NC: return 16;
+    case R_AARCH64_ADD_ABS_LO12_NC:
+    case R_AARCH64_ADR_PREL_LO21:
+        return X86_WIDTH_ADDRESS;
+    case R_AARCH64_LD_PREL_LO19: {
+        /* ldr (literal): opc 00 w/s, 01 x/d, 10 ldrsw (4) or q (16) */
+        uint32_t insn = r->offset + 4 <= f->size ? le32(f->code + r->offset) : 0;
+        unsigned opc = insn >> 30, vector = (insn >> 26) & 1;
+        return opc == 0 ? 4 : opc == 1 ? 8 : opc == 2 ? (vector ? 16 : 4) : X86_WIDTH_UNKNOWN;
+    }
+    case R_AARCH64_ADR_PREL_PG_HI21:
+    case R_AARCH64_ADR_PREL_PG_HI21_NC: {
+        /* An adrp reads nothing itself: the :lo12: instructions paired with
+         * it do, if they agree. */
+        int w = X86_WIDTH_UNKNOWN;
+        for (size_t j = 0; j < f->nrel; j++) {
+            const reloc *p = &f->rel[j];
+            if (!a64_is_lo12(p->type) || p->symidx != r->symidx || p->addend != r->addend ||
+                p->type == R_AARCH64_LD64_GOT_LO12_NC)
+                continue;
+            int pw = width_read(f, p);
+            if (w != X86_WIDTH_UNKNOWN && pw != w)
+                return X86_WIDTH_UNKNOWN;
+            w = pw;
+        }
+        return w;
+    }
+    default:
+        return X86_WIDTH_UNKNOWN;
+    }
+}
+
+static int is_text(unsigned char c)
+{
+    return (c >= 0x20 && c < 0x7f) || (c >= '\a' && c <= '\r') || c == 0x1b || c >= 0x80;
+}
+
+/* A literal whose address is taken, of `extent` bytes up to the next
+ * referenced place: if it is text whose NUL is followed by nothing but
+ * zeros (the padding before the next literal, which the program's layout
+ * may not have), the string up to its NUL; else all of it. */
+static uint64_t string_size(const unsigned char *b, uint64_t extent)
+{
+    const unsigned char *z = memchr(b, 0, extent);
+    if (!z)
+        return extent;
+    uint64_t n = (uint64_t)(z - b) + 1;
+    for (uint64_t i = 0; i + 1 < n; i++)
+        if (!is_text(b[i]))
+            return extent;
+    if (extent - n >= 16) /* more than alignment padding: data, not a string */
+        return extent;
+    for (uint64_t i = n; i < extent; i++)
+        if (b[i])
+            return extent;
+    return n;
+}
+
+/* x86-64: where a PC-relative field's target lies after symbol + addend:
+ * the rest of its instruction from the field on (see ref.tail); *exact
+ * says whether the instruction was decoded. */
+static int field_tail(function *f, const reloc *r, int *exact)
+{
+    int bias = place_bias(f->img, r->type);
+    const x86_insn *in = bias ? instruction_of(f, r) : NULL;
+    *exact = in != NULL || !bias;
+    return in ? (int)(in->at + in->len - r->offset) : bias;
+}
+
+static ref object_ref(function *f, const reloc *r)
+{
+    const hf_image *img = f->img;
     ref x = {0};
     const symbol *s = &img->sym[r->symidx];
-    int bias = place_bias(img, r->type);
+    int exact;
+    x.tail = field_tail(f, r, &exact);
     if (is_label(s) && s->sym.st_shndx != SHN_UNDEF && s->sym.st_shndx < img->nsec) {
         size_t shndx = s->sym.st_shndx;
         const section *sec = &img->sec[shndx];
         int64_t base = (int64_t)s->sym.st_value + r->addend;
-        int64_t at = base + bias;
-        /* An instruction with an immediate after its displacement puts the
-         * place further back (addend -5, -6, -8): try those too. */
+        int64_t at = base + x.tail;
+        /* Undecoded, an instruction with an immediate after its
+         * displacement puts the place further back (addend -5, -6, -8):
+         * try those too. */
         static const int extra[] = {0, 1, 2, 4};
         const symbol *in = NULL;
-        size_t nextra = is_a64(img) ? 1 : sizeof extra / sizeof *extra;
+        size_t nextra = exact ? 1 : sizeof extra / sizeof *extra;
         for (size_t k = 0; !in && k < nextra; k++)
             if (at + extra[k] >= 0)
                 in = symbol_covering(img, shndx, (uint64_t)(at + extra[k]));
@@ -197,9 +354,20 @@ static ref object_ref(const hf_image *img, const reloc *r)
                 x.kind = REF_TABLE;
                 return x;
             }
+            /* Compared over what the instruction reads: the padding up to
+             * the next literal differs between the program's layout and a
+             * -fdata-sections rebuild, and a scalar may be read from a
+             * wider constant another function shares. */
+            const unsigned char *b = section_bytes(img, shndx) + at;
+            uint64_t left = sec->sh.sh_size - (uint64_t)at;
+            int w = width_read(f, r);
+            if (w > 0)
+                n = (uint64_t)w < left ? (uint64_t)w : left;
+            else if (w == X86_WIDTH_ADDRESS && !(sec->sh.sh_flags & SHF_STRINGS))
+                n = string_size(b, n);
             x.kind = REF_BYTES;
             x.off = at;
-            x.bytes = section_bytes(img, shndx) + at;
+            x.bytes = b;
             x.nbytes = n;
             return x;
         } else {
@@ -366,7 +534,7 @@ static int image_matches(const hf_image *img, uint64_t place, const unsigned cha
         ref_addr = (uint64_t)v;
     if (want->kind == REF_BYTES) {
         size_t avail;
-        const unsigned char *b = bytes_at(img, ref_addr + (is_pcrel(r->type) ? 4 : 0), &avail);
+        const unsigned char *b = bytes_at(img, ref_addr + (uint64_t)want->tail, &avail);
         return b && avail >= want->nbytes && !memcmp(b, want->bytes, want->nbytes);
     }
     /* REF_SYM: the symbol's address in the image is ref_addr - off. */
@@ -507,7 +675,7 @@ typedef struct {
 
 /* Compare a function of the new object with the same function of a
  * baseline object. */
-static int same_as_object(const function *n, const function *b, verdict *why)
+static int same_as_object(function *n, function *b, verdict *why)
 {
     if (n->size != b->size) {
         why->why = "size";
@@ -532,8 +700,8 @@ static int same_as_object(const function *n, const function *b, verdict *why)
         }
         if (i == n->nrel)
             break;
-        ref x = object_ref(n->img, &n->rel[i]);
-        ref y = object_ref(b->img, &b->rel[i]);
+        ref x = object_ref(n, &n->rel[i]);
+        ref y = object_ref(b, &b->rel[i]);
         if (!same_ref(&x, &y)) {
             why->why = "reference target";
             why->at = n->rel[i].offset;
@@ -547,8 +715,7 @@ static int same_as_object(const function *n, const function *b, verdict *why)
 
 /* Compare a function of the new object with its linked counterpart at
  * link-time address addr of the image. */
-static int same_as_image(const function *n, const hf_image *img, uint64_t addr, uint64_t size,
-                         verdict *why)
+static int same_as_image(function *n, const hf_image *img, uint64_t addr, uint64_t size, verdict *why)
 {
     if (n->size != size) {
         why->why = "size";
@@ -587,7 +754,7 @@ static int same_as_image(const function *n, const hf_image *img, uint64_t addr, 
                 return 0;
             }
         }
-        ref want = object_ref(n->img, r);
+        ref want = object_ref(n, r);
         int same = a64 ? image_matches_a64(img, n, i, addr, code, &want)
                        : image_matches(img, addr + r->offset, code + r->offset, r, &want, n->code + r->offset);
         if (!same) {
@@ -599,6 +766,349 @@ static int same_as_image(const function *n, const hf_image *img, uint64_t addr, 
         pos = end > pos ? end : pos;
     }
     return 1;
+}
+
+/* ------------------------------------------ instruction by instruction */
+
+/* One function as the instruction comparison sees it: an object's (its
+ * relocations known), or the linked image's code at addr. */
+typedef struct {
+    function *f;     /* NULL for the image */
+    hf_image *img;   /* the image, when f is NULL */
+    uint64_t addr;
+    const unsigned char *code;
+    uint64_t size;
+    const x86_stream *ins;
+    size_t *real;    /* indices in ins of the instructions that are not no-ops */
+    size_t nreal;
+} side;
+
+/* A 32-bit immediate that differs: a line number, if the line tables say so. */
+typedef struct {
+    int64_t old, new;
+    uint64_t at; /* offset in the new function */
+} immediate;
+
+typedef struct {
+    immediate *v;
+    size_t n, cap;
+} immediates;
+
+static int side_init(side *s, x86_stream *own)
+{
+    if (s->f) {
+        s->ins = function_insns(s->f);
+    } else {
+        s->ins = NULL;
+        if (x86_decode_all(s->code, s->size, own) == HF_OK && !own->bad)
+            s->ins = own;
+    }
+    if (!s->ins)
+        return 0;
+    s->real = malloc((s->ins->n ? s->ins->n : 1) * sizeof *s->real);
+    if (!s->real)
+        return 0;
+    s->nreal = 0;
+    for (size_t i = 0; i < s->ins->n; i++)
+        if (!x86_is_nop(&s->ins->ins[i]))
+            s->real[s->nreal++] = i;
+    return 1;
+}
+
+/* The position among the function's real instructions of the one at
+ * offset off (the first after it, if off is a no-op), or -1 if no
+ * instruction starts at off. */
+static ptrdiff_t position_of(const side *s, uint64_t off)
+{
+    const x86_insn *in = x86_insn_at(s->ins, off);
+    if (!in || in->at != off)
+        return off == s->size ? (ptrdiff_t)s->nreal : -1;
+    size_t i = (size_t)(in - s->ins->ins);
+    size_t lo = 0, hi = s->nreal;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->real[mid] < i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (ptrdiff_t)lo;
+}
+
+/* Where a relative branch goes: an instruction of the function (by its
+ * position, which does not move when an earlier jump gets shorter), or
+ * outside it: what the object's relocation names, or the image's address. */
+typedef struct {
+    int inside;
+    ptrdiff_t position;
+    int named;       /* outside, in an object: `to` */
+    ref to;
+    int rest;        /* bytes of the instruction from the field on */
+    uint64_t address; /* outside, in the image */
+} target;
+
+static int branch_target(side *s, const x86_insn *in, target *t)
+{
+    memset(t, 0, sizeof *t);
+    uint64_t field = in->at + in->imm_at;
+    t->rest = (int)(in->len - in->imm_at);
+    const reloc *r = s->f ? reloc_at(s->f, field) : NULL;
+    int64_t off;
+    if (r) {
+        t->to = object_ref(s->f, r);
+        if (t->to.kind != REF_SYM)
+            return 0;
+        if (t->to.sym != s->f->sym) {
+            t->named = 1;
+            return 1;
+        }
+        off = t->to.off + t->rest; /* the function itself (a recursive call) */
+    } else {
+        off = (int64_t)(in->at + in->len) + in->rel;
+        if (off < 0 || (uint64_t)off >= s->size) {
+            if (s->f)
+                return 0; /* out of its own section without a relocation */
+            t->address = s->addr + (uint64_t)off;
+            return 1;
+        }
+    }
+    t->inside = 1;
+    t->position = position_of(s, (uint64_t)off);
+    return t->position >= 0;
+}
+
+static int same_target(const target *a, const side *b, const target *c)
+{
+    if (a->inside || c->inside)
+        return a->inside && c->inside && a->position == c->position;
+    if (!a->named)
+        return 0;
+    if (c->named)
+        return same_ref(&a->to, &c->to);
+    /* The image: is what the object names at the address reached?  The
+     * object's field holds symbol + addend, reaching symbol + addend + rest. */
+    return symbol_matches(b->img, c->address - (uint64_t)a->rest - (uint64_t)a->to.off, &a->to);
+}
+
+static int note_immediate(immediates *v, int64_t old, int64_t new, uint64_t at)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 8;
+        immediate *w = realloc(v->v, cap * sizeof *w);
+        if (!w)
+            return 0;
+        v->v = w;
+        v->cap = cap;
+    }
+    v->v[v->n++] = (immediate){old, new, at};
+    return 1;
+}
+
+/* Two instructions that are not branches: the same bytes but for what
+ * relocations fill (compared by what they refer to) and a 32-bit
+ * immediate, noted in *imm when it differs. */
+static int same_instruction(side *n, const x86_insn *a, side *b, const x86_insn *c, immediates *imm)
+{
+    if (a->len != c->len)
+        return 0;
+    const unsigned char *pa = n->code + a->at, *pc = b->code + c->at;
+    unsigned char skip[16] = {0}; /* 1: filled by a relocation; 2: the immediate */
+    size_t nrel_a = 0, nrel_c = 0;
+    for (size_t i = 0; i < n->f->nrel; i++) {
+        const reloc *r = &n->f->rel[i];
+        if (r->offset < a->at || r->offset >= a->at + a->len)
+            continue;
+        uint64_t k = r->offset - a->at;
+        int width = width_of(n->img, r->type);
+        /* The linker may have rewritten the bytes before the field (a GOT
+         * load relaxed to lea): image_matches tells. */
+        int pre = b->f ? 0 : prefix_of(n->img, r->type);
+        for (int j = -pre; j < width; j++)
+            if ((int64_t)k + j >= 0 && k + (uint64_t)j < a->len)
+                skip[k + (uint64_t)j] = 1;
+        ref want = object_ref(n->f, r);
+        if (b->f) {
+            const reloc *rb = reloc_at(b->f, c->at + k);
+            if (!rb || rb->type != r->type)
+                return 0;
+            ref have = object_ref(b->f, rb);
+            if (!same_ref(&want, &have))
+                return 0;
+        } else if (!image_matches(b->img, b->addr + c->at + k, pc + k, r, &want, pa + k)) {
+            return 0;
+        }
+        nrel_a++;
+    }
+    if (b->f) /* no relocation of the baseline's left uncompared */
+        for (size_t i = 0; i < b->f->nrel; i++)
+            if (b->f->rel[i].offset >= c->at && b->f->rel[i].offset < c->at + c->len)
+                nrel_c++;
+    if (nrel_a != nrel_c && b->f)
+        return 0;
+    int line_candidate = a->imm_size == 4 && c->imm_size == 4 && a->imm_at == c->imm_at && !skip[a->imm_at];
+    if (line_candidate)
+        for (int j = 0; j < 4; j++)
+            skip[a->imm_at + j] = 2;
+    for (unsigned j = 0; j < a->len; j++)
+        if (!skip[j] && pa[j] != pc[j])
+            return 0;
+    if (line_candidate && memcmp(pa + a->imm_at, pc + a->imm_at, 4))
+        return note_immediate(imm, read_field(pc + a->imm_at, 4), read_field(pa + a->imm_at, 4), a->at);
+    return 1;
+}
+
+/* Compare two functions instruction by instruction (see the top of this
+ * file).  1: the same but for the immediates noted; 0: changed. */
+static int same_instructions(side *n, side *b, immediates *imm, verdict *why)
+{
+    if (n->nreal != b->nreal) {
+        why->why = "instructions";
+        return 0;
+    }
+    for (size_t k = 0; k < n->nreal; k++) {
+        const x86_insn *a = &n->ins->ins[n->real[k]], *c = &b->ins->ins[b->real[k]];
+        why->at = a->at;
+        if (a->branch) {
+            /* Short in one, near in the other: the same kind (and
+             * condition), the same prefixes, and the same place reached. */
+            target ta, tc;
+            if (c->branch != a->branch || c->cond != a->cond || a->prefixes != c->prefixes ||
+                memcmp(n->code + a->at, b->code + c->at, a->prefixes) || !branch_target(n, a, &ta) ||
+                !branch_target(b, c, &tc) || !same_target(&ta, b, &tc)) {
+                why->why = "branch";
+                return 0;
+            }
+        } else if (!same_instruction(n, a, b, c, imm)) {
+            why->why = "code";
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The lines of a function's rows, by the position of the instruction each
+ * row starts at. */
+typedef struct {
+    ptrdiff_t position;
+    uint32_t line;
+} placed_line;
+
+static size_t function_lines(side *s, placed_line **out)
+{
+    const line_row *rows;
+    size_t n;
+    if (s->f)
+        n = line_rows_in(s->f->img, s->f->shndx, s->f->sym->sym.st_value, s->f->sym->sym.st_value + s->size, &rows);
+    else
+        n = line_rows_in(s->img, 0, s->addr, s->addr + s->size, &rows);
+    uint64_t start = s->f ? s->f->sym->sym.st_value : s->addr;
+    *out = malloc((n ? n : 1) * sizeof **out);
+    if (!*out)
+        return 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        ptrdiff_t pos = rows[i].end_sequence ? -1 : position_of(s, rows[i].address - start);
+        if (pos >= 0)
+            (*out)[k++] = (placed_line){pos, rows[i].line};
+    }
+    return k;
+}
+
+/* Is every immediate that differs a pair (old line, new line) of rows at
+ * the same place of the two functions?  Rows at one place are paired in
+ * order when both tables have as many there, else every one with every
+ * one. */
+static int only_line_numbers(side *n, side *b, const immediates *imm)
+{
+    /* Rows come by address, so by position too. */
+    placed_line *ln = NULL, *lb = NULL;
+    size_t nn = function_lines(n, &ln), nb = function_lines(b, &lb);
+    unsigned char *found = calloc(imm->n ? imm->n : 1, 1);
+    int ok = found != NULL;
+    for (size_t i = 0, j = 0; ok && i < nn && j < nb;) {
+        if (ln[i].position != lb[j].position) {
+            if (ln[i].position < lb[j].position)
+                i++;
+            else
+                j++;
+            continue;
+        }
+        size_t ie = i, je = j;
+        while (ie < nn && ln[ie].position == ln[i].position)
+            ie++;
+        while (je < nb && lb[je].position == lb[j].position)
+            je++;
+        for (size_t x = i; x < ie; x++)
+            for (size_t y = j; y < je; y++) {
+                if (ie - i == je - j && x - i != y - j)
+                    continue;
+                for (size_t m = 0; m < imm->n; m++)
+                    if (imm->v[m].old == lb[y].line && imm->v[m].new == ln[x].line)
+                        found[m] = 1;
+            }
+        i = ie;
+        j = je;
+    }
+    for (size_t m = 0; ok && m < imm->n; m++)
+        ok = found[m];
+    free(found);
+    free(ln);
+    free(lb);
+    return ok;
+}
+
+typedef enum { SAME, LINES, CHANGED } verdict_kind;
+
+/* After the byte comparison found a difference (x86-64): the same code
+ * instruction by instruction?  Only line numbers? */
+static verdict_kind compare_instructions(side *n, side *b, verdict *why)
+{
+    x86_stream own = {0};
+    immediates imm = {0};
+    verdict_kind v = CHANGED;
+    if (side_init(n, NULL) && side_init(b, &own) && same_instructions(n, b, &imm, why)) {
+        if (!imm.n) {
+            v = SAME;
+        } else if (only_line_numbers(n, b, &imm)) {
+            v = LINES;
+            why->why = "only line numbers";
+            why->at = imm.v[0].at;
+        } else {
+            why->why = "code";
+            why->at = imm.v[0].at;
+        }
+    }
+    free(n->real);
+    free(b->real);
+    free(imm.v);
+    x86_stream_free(&own);
+    return v;
+}
+
+static const char *const verdict_names[] = {"same", "lines", "changed"};
+
+static verdict_kind against_image(function *n, hf_image *img, uint64_t addr, uint64_t size, verdict *why)
+{
+    if (same_as_image(n, img, addr, size, why))
+        return SAME;
+    size_t avail;
+    const unsigned char *code = bytes_at(img, addr, &avail);
+    if (is_a64(n->img) || !code || avail < size)
+        return CHANGED;
+    side sn = {.f = n, .img = n->img, .code = n->code, .size = n->size};
+    side sb = {.img = img, .addr = addr, .code = code, .size = size};
+    return compare_instructions(&sn, &sb, why);
+}
+
+static verdict_kind against_object(function *n, function *b, verdict *why)
+{
+    if (same_as_object(n, b, why))
+        return SAME;
+    if (is_a64(n->img))
+        return CHANGED;
+    side sn = {.f = n, .img = n->img, .code = n->code, .size = n->size};
+    side sb = {.f = b, .img = b->img, .code = b->code, .size = b->size};
+    return compare_instructions(&sn, &sb, why);
 }
 
 typedef struct {
@@ -651,12 +1161,12 @@ static const symbol *find_function(const hf_image *img, const char *name)
     return NULL;
 }
 
-static void emit_refs(strbuf *sb, const function *f)
+static void emit_refs(strbuf *sb, function *f)
 {
     sb_printf(sb, ",\"refs\":[");
     int first = 1;
     for (size_t i = 0; i < f->nrel; i++) {
-        ref x = object_ref(f->img, &f->rel[i]);
+        ref x = object_ref(f, &f->rel[i]);
         if (x.kind != REF_SYM || x.sym->type != STT_FUNC || x.sym == f->sym)
             continue;
         sb_printf(sb, "%s", first ? "" : ",");
@@ -690,18 +1200,18 @@ hf_status hf_diff_json(hf_image *newobj, hf_image *base, const char *base_funcs,
                 if (bf[j].seen || strcmp(bf[j].name, s->name))
                     continue;
                 bf[j].seen = 1;
-                status = same_as_image(&f, base, bf[j].addr, bf[j].size, &why) ? "same" : "changed";
+                status = verdict_names[against_image(&f, base, bf[j].addr, bf[j].size, &why)];
                 break;
             }
         } else {
             const symbol *bs = find_function(base, s->name);
             if (bs) {
                 if ((st = load_function(base, bs, &b))) {
-                    free(f.rel);
+                    free_function(&f);
                     goto out;
                 }
-                status = same_as_object(&f, &b, &why) ? "same" : "changed";
-                free(b.rel);
+                status = verdict_names[against_object(&f, &b, &why)];
+                free_function(&b);
             }
         }
         sb_printf(&sb, "%s{\"name\":", first ? "" : ",");
@@ -712,7 +1222,7 @@ hf_status hf_diff_json(hf_image *newobj, hf_image *base, const char *base_funcs,
         emit_refs(&sb, &f);
         sb_printf(&sb, "}");
         first = 0;
-        free(f.rel);
+        free_function(&f);
     }
     sb_printf(&sb, "],\"removed\":[");
     first = 1;

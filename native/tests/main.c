@@ -235,6 +235,8 @@ int main(void)
     test_diff_objects("-O2");
     test_diff_inlined();
     test_diff_program();
+    test_diff_false_changes();
+    test_diff_branches();
     test_sites();
     test_units();
     test_line_rows();
@@ -242,6 +244,7 @@ int main(void)
     if (on_path(A64_CC)) {
         test_a64_program("-O0");
         test_a64_program("-O2");
+        test_a64_shared_constant();
         test_a64_sites();
     } else {
         printf("skipped: the AArch64 diff and sites tests need %s (Debian: gcc-aarch64-linux-gnu)\n", A64_CC);
