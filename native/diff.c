@@ -61,8 +61,28 @@ typedef struct {
     size_t symidx;
 } reloc;
 
+/* What the diff looks up in an object again and again, indexed once per
+ * hf_diff_json: where each relocation applies, which places of a section
+ * relocations refer to (where one anonymous literal ends and the next
+ * begins), and the functions by name.  Scanning the relocations for each
+ * literal took a minute on a unit of 10,000 functions. */
+typedef struct {
+    size_t shndx;
+    uint64_t off;
+} place;
+
+typedef struct {
+    place *fields;          /* offsets relocations apply at, by section */
+    size_t nfields;
+    place *referred;        /* label + addend places relocations refer to */
+    size_t nreferred;
+    symbol *const **funcs;  /* functions, by name (then where byaddr has them) */
+    size_t nfuncs;
+} object_index;
+
 typedef struct {
     hf_image *img; /* not const: its line rows are read when first needed */
+    const object_index *ix;
     const symbol *sym;
     size_t shndx;
     const unsigned char *code;
@@ -79,10 +99,11 @@ static int by_reloc_offset(const void *a, const void *b)
     return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-static hf_status load_function(hf_image *img, const symbol *s, function *f)
+static hf_status load_function(hf_image *img, const object_index *ix, const symbol *s, function *f)
 {
     memset(f, 0, sizeof *f);
     f->img = img;
+    f->ix = ix;
     f->sym = s;
     f->shndx = s->sym.st_shndx;
     f->size = s->sym.st_size;
@@ -148,20 +169,33 @@ static const reloc *reloc_at(const function *f, uint64_t off)
     return lo < f->nrel && f->rel[lo].offset == off ? &f->rel[lo] : NULL;
 }
 
-/* Does any relocation of section shndx fall into [off, off+len)? */
-static int has_relocations_in(const hf_image *img, size_t shndx, uint64_t off, uint64_t len)
+static int place_order(const void *a, const void *b)
 {
-    size_t ri = img->sec[shndx].rela;
-    if (!ri)
-        return 0;
-    const section *rs = &img->sec[ri];
-    size_t n = rs->sh.sh_size / (rs->sh.sh_entsize ? rs->sh.sh_entsize : 24);
-    for (size_t j = 0; j < n; j++) {
-        GElf_Rela r;
-        if (gelf_getrela(rs->data, (int)j, &r) && r.r_offset >= off && r.r_offset < off + len)
-            return 1;
+    const place *x = a, *y = b;
+    if (x->shndx != y->shndx)
+        return x->shndx < y->shndx ? -1 : 1;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* The first place at or after (shndx, off) in a sorted array. */
+static size_t first_place(const place *v, size_t n, size_t shndx, uint64_t off)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v[mid].shndx < shndx || (v[mid].shndx == shndx && v[mid].off < off))
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return 0;
+    return lo;
+}
+
+/* Does any relocation of section shndx fall into [off, off+len)? */
+static int has_relocations_in(const object_index *ix, size_t shndx, uint64_t off, uint64_t len)
+{
+    size_t k = first_place(ix->fields, ix->nfields, shndx, off);
+    return k < ix->nfields && ix->fields[k].shndx == shndx && ix->fields[k].off < off + len;
 }
 
 static int is_label(const symbol *s);
@@ -169,7 +203,7 @@ static int is_label(const symbol *s);
 /* The size of an anonymous literal at off in a section: a string up to its
  * NUL, an entry of a merge section, or up to the next place anything in
  * the object refers to. */
-static uint64_t literal_size(const hf_image *img, size_t shndx, uint64_t off)
+static uint64_t literal_size(const hf_image *img, const object_index *ix, size_t shndx, uint64_t off)
 {
     const section *s = &img->sec[shndx];
     const unsigned char *b = section_bytes(img, shndx);
@@ -183,23 +217,9 @@ static uint64_t literal_size(const hf_image *img, size_t shndx, uint64_t off)
     if ((s->sh.sh_flags & SHF_MERGE) && s->sh.sh_entsize)
         return s->sh.sh_entsize < left ? s->sh.sh_entsize : left;
     uint64_t next = s->sh.sh_size;
-    for (size_t i = 1; i < img->nsec; i++) {
-        const section *rs = &img->sec[i];
-        if (rs->sh.sh_type != SHT_RELA || rs->sh.sh_link != img->symtab)
-            continue;
-        size_t n = rs->sh.sh_size / (rs->sh.sh_entsize ? rs->sh.sh_entsize : 24);
-        for (size_t j = 0; j < n; j++) {
-            GElf_Rela r;
-            if (!gelf_getrela(rs->data, (int)j, &r))
-                continue;
-            const symbol *t = &img->sym[GELF_R_SYM(r.r_info)];
-            if (!is_label(t) || t->sym.st_shndx != shndx)
-                continue;
-            int64_t at = (int64_t)t->sym.st_value + r.r_addend + place_bias(img, GELF_R_TYPE(r.r_info));
-            if (at > (int64_t)off && (uint64_t)at < next)
-                next = (uint64_t)at;
-        }
-    }
+    size_t k = first_place(ix->referred, ix->nreferred, shndx, off + 1);
+    if (k < ix->nreferred && ix->referred[k].shndx == shndx && ix->referred[k].off < next)
+        next = ix->referred[k].off;
     /* A trailing string in a plain .rodata: stop at its NUL. */
     const unsigned char *z = memchr(b + off, 0, next - off);
     if (z && (uint64_t)(z - b) + 1 < next && next - off > 16)
@@ -224,6 +244,73 @@ static int is_label(const symbol *s)
 
 /* The instruction of an x86-64 function holding a relocation's field, if
  * the field is its displacement or immediate. */
+static int by_name(const void *a, const void *b)
+{
+    symbol *const *x = *(symbol *const *const *)a, *const *y = *(symbol *const *const *)b;
+    int c = strcmp((*x)->name, (*y)->name);
+    return c ? c : (x < y ? -1 : x > y);
+}
+
+static hf_status index_object(const hf_image *img, object_index *ix)
+{
+    memset(ix, 0, sizeof *ix);
+    size_t total = 0;
+    for (size_t i = 1; i < img->nsec; i++)
+        if (img->sec[i].sh.sh_type == SHT_RELA && img->sec[i].sh.sh_link == img->symtab)
+            total += img->sec[i].sh.sh_size / (img->sec[i].sh.sh_entsize ? img->sec[i].sh.sh_entsize : 24);
+    ix->fields = malloc((total ? total : 1) * sizeof *ix->fields);
+    ix->referred = malloc((total ? total : 1) * sizeof *ix->referred);
+    ix->funcs = malloc((img->nbyaddr ? img->nbyaddr : 1) * sizeof *ix->funcs);
+    if (!ix->fields || !ix->referred || !ix->funcs)
+        return fail(HF_ENOMEM, img->path, NULL);
+    for (size_t i = 1; i < img->nsec; i++) {
+        const section *rs = &img->sec[i];
+        if (rs->sh.sh_type != SHT_RELA || rs->sh.sh_link != img->symtab)
+            continue;
+        size_t n = rs->sh.sh_size / (rs->sh.sh_entsize ? rs->sh.sh_entsize : 24);
+        for (size_t j = 0; j < n; j++) {
+            GElf_Rela r;
+            if (!gelf_getrela(rs->data, (int)j, &r))
+                continue;
+            ix->fields[ix->nfields++] = (place){rs->sh.sh_info, r.r_offset};
+            if (GELF_R_SYM(r.r_info) >= img->nsym)
+                continue;
+            const symbol *t = &img->sym[GELF_R_SYM(r.r_info)];
+            int64_t at = (int64_t)t->sym.st_value + r.r_addend + place_bias(img, GELF_R_TYPE(r.r_info));
+            if (is_label(t) && t->sym.st_shndx != SHN_UNDEF && at >= 0)
+                ix->referred[ix->nreferred++] = (place){t->sym.st_shndx, (uint64_t)at};
+        }
+    }
+    qsort(ix->fields, ix->nfields, sizeof *ix->fields, place_order);
+    qsort(ix->referred, ix->nreferred, sizeof *ix->referred, place_order);
+    for (size_t i = 0; i < img->nbyaddr; i++)
+        if (img->byaddr[i]->type == STT_FUNC)
+            ix->funcs[ix->nfuncs++] = &img->byaddr[i];
+    qsort(ix->funcs, ix->nfuncs, sizeof *ix->funcs, by_name);
+    return HF_OK;
+}
+
+static void free_index(object_index *ix)
+{
+    free(ix->fields);
+    free(ix->referred);
+    free(ix->funcs);
+}
+
+/* The function of that name (the first byaddr lists), or NULL. */
+static const symbol *find_function(const object_index *ix, const char *name)
+{
+    size_t lo = 0, hi = ix->nfuncs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp((*ix->funcs[mid])->name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < ix->nfuncs && !strcmp((*ix->funcs[lo])->name, name) ? *ix->funcs[lo] : NULL;
+}
+
 static const x86_insn *instruction_of(function *f, const reloc *r)
 {
     const x86_stream *s = function_insns(f);
@@ -349,8 +436,8 @@ static ref object_ref(function *f, const reloc *r)
             x.off = base - (int64_t)in->sym.st_value;
         } else if ((sec->sh.sh_flags & SHF_ALLOC) && !(sec->sh.sh_flags & (SHF_EXECINSTR | SHF_WRITE)) &&
                    at >= 0) {
-            uint64_t n = literal_size(img, shndx, (uint64_t)at);
-            if (has_relocations_in(img, shndx, (uint64_t)at, n ? n : 1)) {
+            uint64_t n = literal_size(img, f->ix, shndx, (uint64_t)at);
+            if (has_relocations_in(f->ix, shndx, (uint64_t)at, n ? n : 1)) {
                 x.kind = REF_TABLE;
                 return x;
             }
@@ -386,7 +473,7 @@ static ref object_ref(function *f, const reloc *r)
         const section *sec = &img->sec[s->sym.st_shndx];
         const unsigned char *b = section_bytes(img, s->sym.st_shndx);
         if (b && !(sec->sh.sh_flags & SHF_WRITE) &&
-            !has_relocations_in(img, s->sym.st_shndx, s->sym.st_value, s->sym.st_size)) {
+            !has_relocations_in(f->ix, s->sym.st_shndx, s->sym.st_value, s->sym.st_size)) {
             x.bytes = b + s->sym.st_value;
             x.nbytes = s->sym.st_size;
         }
@@ -1114,8 +1201,34 @@ static verdict_kind against_object(function *n, function *b, verdict *why)
 typedef struct {
     char *name;
     uint64_t addr, size;
+    size_t order; /* in the list given */
     int seen;
 } base_func;
+
+static int base_by_name(const void *a, const void *b)
+{
+    const base_func *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+/* The first of the baseline's functions of that name not yet compared
+ * (bf sorted by name, then order). */
+static base_func *next_base_func(base_func *bf, size_t n, const char *name)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(bf[mid].name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < n && !strcmp(bf[lo].name, name); lo++)
+        if (!bf[lo].seen)
+            return &bf[lo];
+    return NULL;
+}
 
 static size_t parse_base_funcs(const char *text, base_func **out)
 {
@@ -1141,24 +1254,17 @@ static size_t parse_base_funcs(const char *text, base_func **out)
                 v[n].name = strdup(name);
                 v[n].addr = a;
                 v[n].size = s;
+                v[n].order = n;
                 v[n].seen = 0;
                 n++;
             }
         }
         p = eol ? eol + 1 : NULL;
     }
+    if (v)
+        qsort(v, n, sizeof *v, base_by_name);
     *out = v;
     return n;
-}
-
-static const symbol *find_function(const hf_image *img, const char *name)
-{
-    for (size_t i = 0; i < img->nbyaddr; i++) {
-        const symbol *s = img->byaddr[i];
-        if (s->type == STT_FUNC && !strcmp(s->name, name))
-            return s;
-    }
-    return NULL;
 }
 
 static void emit_refs(strbuf *sb, function *f)
@@ -1183,7 +1289,12 @@ hf_status hf_diff_json(hf_image *newobj, hf_image *base, const char *base_funcs,
     base_func *bf = NULL;
     size_t nbf = base_funcs ? parse_base_funcs(base_funcs, &bf) : 0;
     strbuf sb = {0};
-    hf_status st = HF_OK;
+    object_index nix, bix = {0};
+    hf_status st = index_object(newobj, &nix);
+    if (!st && !base_funcs)
+        st = index_object(base, &bix);
+    if (st)
+        goto out;
     sb_printf(&sb, "{\"functions\":[");
     int first = 1;
     for (size_t i = 0; i < newobj->nbyaddr; i++) {
@@ -1191,22 +1302,20 @@ hf_status hf_diff_json(hf_image *newobj, hf_image *base, const char *base_funcs,
         if (s->type != STT_FUNC || !s->sym.st_size)
             continue;
         function f, b;
-        if ((st = load_function(newobj, s, &f)))
+        if ((st = load_function(newobj, &nix, s, &f)))
             goto out;
         const char *status = "new";
         verdict why = {"", 0};
         if (base_funcs) {
-            for (size_t j = 0; j < nbf; j++) {
-                if (bf[j].seen || strcmp(bf[j].name, s->name))
-                    continue;
-                bf[j].seen = 1;
-                status = verdict_names[against_image(&f, base, bf[j].addr, bf[j].size, &why)];
-                break;
+            base_func *match = next_base_func(bf, nbf, s->name);
+            if (match) {
+                match->seen = 1;
+                status = verdict_names[against_image(&f, base, match->addr, match->size, &why)];
             }
         } else {
-            const symbol *bs = find_function(base, s->name);
+            const symbol *bs = find_function(&bix, s->name);
             if (bs) {
-                if ((st = load_function(base, bs, &b))) {
+                if ((st = load_function(base, &bix, bs, &b))) {
                     free_function(&f);
                     goto out;
                 }
@@ -1227,16 +1336,25 @@ hf_status hf_diff_json(hf_image *newobj, hf_image *base, const char *base_funcs,
     sb_printf(&sb, "],\"removed\":[");
     first = 1;
     if (base_funcs) {
+        /* In the order given. */
+        const base_func **given = calloc(nbf ? nbf : 1, sizeof *given);
+        if (!given) {
+            st = fail(HF_ENOMEM, newobj->path, NULL);
+            goto out;
+        }
         for (size_t j = 0; j < nbf; j++)
-            if (!bf[j].seen) {
+            given[bf[j].order] = &bf[j];
+        for (size_t k = 0; k < nbf; k++)
+            if (!given[k]->seen) {
                 sb_printf(&sb, "%s", first ? "" : ",");
-                sb_json_string(&sb, bf[j].name);
+                sb_json_string(&sb, given[k]->name);
                 first = 0;
             }
+        free(given);
     } else {
         for (size_t j = 0; j < base->nbyaddr; j++) {
             const symbol *s = base->byaddr[j];
-            if (s->type == STT_FUNC && s->sym.st_size && !find_function(newobj, s->name)) {
+            if (s->type == STT_FUNC && s->sym.st_size && !find_function(&nix, s->name)) {
                 sb_printf(&sb, "%s", first ? "" : ",");
                 sb_json_string(&sb, s->name);
                 first = 0;
@@ -1248,6 +1366,8 @@ out:
     for (size_t j = 0; j < nbf; j++)
         free(bf[j].name);
     free(bf);
+    free_index(&nix);
+    free_index(&bix);
     if (st) {
         free(sb.buf);
         return st;

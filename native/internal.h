@@ -56,6 +56,7 @@ typedef struct {
     GElf_Shdr sh;
     Elf_Data *data;
     size_t rela; /* index of the static RELA section applying here, or 0 */
+    uint64_t widest; /* the largest size of a symbol defined in it (at least 1) */
 } section;
 
 typedef struct {
