@@ -979,14 +979,10 @@ static int same_target(const target *a, const side *b, const target *c)
 
 static int note_immediate(immediates *v, int64_t old, int64_t new, uint64_t at)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 8;
-        immediate *w = realloc(v->v, cap * sizeof *w);
-        if (!w)
-            return 0;
-        v->v = w;
-        v->cap = cap;
-    }
+    immediate *w = grow(v->v, &v->cap, v->n, sizeof *w, 8);
+    if (!w)
+        return 0;
+    v->v = w;
     v->v[v->n++] = (immediate){old, new, at};
     return 1;
 }

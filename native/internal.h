@@ -108,6 +108,21 @@ const unsigned char *bytes_at(const hf_image *img, uint64_t addr, size_t *avail)
 size_t symbols_at(const hf_image *img, uint64_t addr, size_t *count);
 const symbol *symbol_covering(const hf_image *img, size_t shndx, uint64_t off);
 
+/* A growing array with room for one more element at index n: the array
+ * (moved, if it had to grow: *cap says how many elements of `size` bytes
+ * it holds, `first` when it starts empty), or NULL if out of memory (the
+ * array unchanged). */
+static inline void *grow(void *array, size_t *cap, size_t n, size_t size, size_t first)
+{
+    if (n < *cap)
+        return array;
+    size_t want = *cap ? *cap * 2 : first;
+    void *w = realloc(array, want * size);
+    if (w)
+        *cap = want;
+    return w;
+}
+
 /* ------------------------------------------------------- bytes of fields */
 
 static inline int64_t read_field(const unsigned char *p, int width)

@@ -239,16 +239,12 @@ typedef struct {
 
 static void add_row(row_list *l, const line_row *r)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 256;
-        line_row *w = realloc(l->v, cap * sizeof *w);
-        if (!w) {
-            l->oom = 1;
-            return;
-        }
-        l->v = w;
-        l->cap = cap;
+    line_row *w = grow(l->v, &l->cap, l->n, sizeof *w, 256);
+    if (!w) {
+        l->oom = 1;
+        return;
     }
+    l->v = w;
     l->v[l->n++] = *r;
 }
 

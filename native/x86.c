@@ -557,17 +557,12 @@ int x86_read_width(const x86_insn *in)
 hf_status x86_decode_all(const unsigned char *code, size_t size, x86_stream *out)
 {
     memset(out, 0, sizeof *out);
-    size_t cap = size / 3 + 4;
-    out->ins = malloc(cap * sizeof *out->ins);
-    if (!out->ins)
-        return HF_ENOMEM;
+    size_t cap = 0;
     for (size_t at = 0; at < size;) {
-        if (out->n == cap) {
-            x86_insn *w = realloc(out->ins, (cap *= 2) * sizeof *w);
-            if (!w)
-                return HF_ENOMEM;
-            out->ins = w;
-        }
+        x86_insn *w = grow(out->ins, &cap, out->n, sizeof *w, size / 3 + 4);
+        if (!w)
+            return fail(HF_ENOMEM, NULL, "decoding %zu bytes", size);
+        out->ins = w;
         x86_insn *in = &out->ins[out->n];
         if (!x86_decode(code + at, size - at, in)) {
             out->bad = 1;

@@ -66,11 +66,14 @@ int write_file(const char *name, const char *text)
     return fclose(f) == 0 && ok;
 }
 
-/* Run argv (argv[0] found on PATH) in tmpdir; true if it exited with 0. */
-int run(char *const argv[])
+/* Run argv (argv[0] found on PATH), its standard output into file out (a
+ * path) unless out is NULL; true if it exited with 0. */
+int run_output(char *const argv[], const char *out)
 {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
+    if (out)
+        posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     /* Paths below are absolute, so no chdir is needed. */
     pid_t pid;
     int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
@@ -92,22 +95,7 @@ int run(char *const argv[])
     return 1;
 }
 
-/* Run argv as run() does, its standard output into file out (a path). */
-int run_output(char *const argv[], const char *out)
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        printf("cannot run %s: %s\n", argv[0], strerror(rc));
-        return 0;
-    }
-    int status;
-    return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
+int run(char *const argv[]) { return run_output(argv, NULL); }
 
 /* cc -g -OPT -c -ffunction-sections -fdata-sections SRC -o OBJ */
 int compile(const char *src, const char *obj, const char *opt)
