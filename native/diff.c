@@ -324,17 +324,17 @@ static const x86_insn *instruction_of(function *f, const reloc *r)
 }
 
 /* How many bytes the instruction with relocation r reads through it: a
- * width, X86_WIDTH_ADDRESS when it only takes the address (lea, an address
- * as an immediate, AArch64's add :lo12:), or X86_WIDTH_UNKNOWN. */
+ * width, WIDTH_ADDRESS when it only takes the address (lea, an address
+ * as an immediate, AArch64's add :lo12:), or WIDTH_UNKNOWN. */
 static int width_read(function *f, const reloc *r)
 {
     if (!is_a64(f->img)) {
         const x86_insn *in = instruction_of(f, r);
         if (!in)
-            return X86_WIDTH_UNKNOWN;
+            return WIDTH_UNKNOWN;
         if (r->offset - in->at == in->imm_at && in->imm_size >= 4 && !in->branch)
-            return X86_WIDTH_ADDRESS;
-        return r->offset - in->at == in->disp_at && in->disp_size == 4 ? x86_read_width(in) : X86_WIDTH_UNKNOWN;
+            return WIDTH_ADDRESS;
+        return r->offset - in->at == in->disp_at && in->disp_size == 4 ? x86_read_width(in) : WIDTH_UNKNOWN;
     }
     switch (r->type) {
     case R_AARCH64_LDST8_ABS_LO12_NC: return 1;
@@ -344,32 +344,32 @@ static int width_read(function *f, const reloc *r)
     case R_AARCH64_LDST128_ABS_LO12_NC: return 16;
     case R_AARCH64_ADD_ABS_LO12_NC:
     case R_AARCH64_ADR_PREL_LO21:
-        return X86_WIDTH_ADDRESS;
+        return WIDTH_ADDRESS;
     case R_AARCH64_LD_PREL_LO19: {
         /* ldr (literal): opc 00 w/s, 01 x/d, 10 ldrsw (4) or q (16) */
         uint32_t insn = r->offset + 4 <= f->size ? le32(f->code + r->offset) : 0;
         unsigned opc = insn >> 30, vector = (insn >> 26) & 1;
-        return opc == 0 ? 4 : opc == 1 ? 8 : opc == 2 ? (vector ? 16 : 4) : X86_WIDTH_UNKNOWN;
+        return opc == 0 ? 4 : opc == 1 ? 8 : opc == 2 ? (vector ? 16 : 4) : WIDTH_UNKNOWN;
     }
     case R_AARCH64_ADR_PREL_PG_HI21:
     case R_AARCH64_ADR_PREL_PG_HI21_NC: {
         /* An adrp reads nothing itself: the :lo12: instructions paired with
          * it do, if they agree. */
-        int w = X86_WIDTH_UNKNOWN;
+        int w = WIDTH_UNKNOWN;
         for (size_t j = 0; j < f->nrel; j++) {
             const reloc *p = &f->rel[j];
             if (!a64_is_lo12(p->type) || p->symidx != r->symidx || p->addend != r->addend ||
                 p->type == R_AARCH64_LD64_GOT_LO12_NC)
                 continue;
             int pw = width_read(f, p);
-            if (w != X86_WIDTH_UNKNOWN && pw != w)
-                return X86_WIDTH_UNKNOWN;
+            if (w != WIDTH_UNKNOWN && pw != w)
+                return WIDTH_UNKNOWN;
             w = pw;
         }
         return w;
     }
     default:
-        return X86_WIDTH_UNKNOWN;
+        return WIDTH_UNKNOWN;
     }
 }
 
@@ -450,8 +450,8 @@ static ref object_ref(function *f, const reloc *r)
             int w = width_read(f, r);
             if (w > 0)
                 n = (uint64_t)w < left ? (uint64_t)w : left;
-            else if (w == X86_WIDTH_ADDRESS && !(sec->sh.sh_flags & SHF_STRINGS))
-                n = string_size(b, n);
+            else if (w == WIDTH_ADDRESS && !(sec->sh.sh_flags & (SHF_STRINGS | SHF_MERGE)))
+                n = string_size(b, n); /* (a merge section's entry has no padding) */
             x.kind = REF_BYTES;
             x.off = at;
             x.bytes = b;

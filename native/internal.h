@@ -184,7 +184,9 @@ int a64_is_lo12(uint32_t type);
 
 enum { X86_LEGACY, X86_VEX, X86_EVEX, X86_XOP };           /* encodings */
 enum { X86_JMP = 1, X86_JCC, X86_CALL, X86_LOOP };        /* relative branches */
-enum { X86_WIDTH_UNKNOWN = 0, X86_WIDTH_ADDRESS = -1 };    /* x86_read_width, besides a width */
+/* What an instruction reads through a memory operand, besides a width in
+ * bytes (x86_read_width; diff.c says the same of AArch64 relocations). */
+enum { WIDTH_UNKNOWN = 0, WIDTH_ADDRESS = -1 };
 
 /* One decoded instruction: where its parts are (offsets from its first
  * byte) and what the comparisons need of its encoding. */

@@ -327,9 +327,11 @@ int x86_is_nop(const x86_insn *in)
 
 /* ------------------------------------------ what a memory operand reads */
 
-/* Widths in bytes; X86_WIDTH_OSZ (the operand size), _PACKED (16 bytes per
- * 128-bit lane), _HALF (8 per lane: a conversion that widens), _W (4, or 8
- * with REX.W/VEX.W) are resolved by x86_read_width. */
+/* The tables below give a width in bytes, or one that x86_read_width
+ * resolves: W_OSZ the operand size, W_PACKED 16 bytes per 128-bit lane,
+ * W_HALF, W_QUARTER and W_EIGHTH 8, 4 and 2 per lane (conversions that
+ * widen), W_W 4, or 8 with REX.W/VEX.W/EVEX.W; W_ADDRESS (lea, prefetch)
+ * reads nothing. */
 enum { W_UNKNOWN = 0, W_OSZ = -1, W_PACKED = -2, W_HALF = -3, W_W = -4, W_ADDRESS = -5, W_QUARTER = -6,
        W_EIGHTH = -7 };
 
@@ -520,7 +522,7 @@ int x86_read_width(const x86_insn *in)
     if (!in->len || !in->has_modrm || (in->modrm >> 6) == 3)
         return 0;
     if (in->encoding == X86_XOP)
-        return X86_WIDTH_UNKNOWN;
+        return WIDTH_UNKNOWN;
     unsigned mp = in->mandatory;
     int w;
     switch (in->map) {
@@ -534,9 +536,9 @@ int x86_read_width(const x86_insn *in)
     int lanes = in->encoding == X86_LEGACY ? 1 : 1 << in->vl;
     switch (w) {
     case W_UNKNOWN:
-        return X86_WIDTH_UNKNOWN;
+        return WIDTH_UNKNOWN;
     case W_ADDRESS:
-        return X86_WIDTH_ADDRESS;
+        return WIDTH_ADDRESS;
     case W_OSZ:
         return in->w ? 8 : in->opsize16 ? 2 : 4;
     case W_W:

@@ -580,7 +580,8 @@ void test_diff_false_changes(void)
 
 /* Objects of hand-written instructions: what the instruction comparison
  * tolerates (a short or near branch to the same instruction, alignment
- * no-ops) and what it does not (a branch to another instruction). */
+ * no-ops) and what it does not (a branch to another instruction, an edit
+ * of a constant after what looks like a string's NUL). */
 static const char branch_base_s[] =
     "  .section .text.f,\"ax\",@progbits\n  .globl f\n  .type f,@function\n"
     "f:\n  cmp $1, %edi\n  jne 1f\n  mov $5, %eax\n  ret\n"
@@ -594,12 +595,23 @@ static const char branch_elsewhere_s[] =
     "f:\n  cmp $1, %edi\n  .byte 0x0f, 0x85\n  .long 1f - 2f\n2:\n  mov $5, %eax\n1: ret\n"
     "  mov $7, %eax\n  ret\n  .size f, .-f\n";
 
+/* A 16-byte constant whose address is taken and which reads as "A" and
+ * zeros: compared whole (a merge section's entry has no padding). */
+static const char table_s[] =
+    "  .section .rodata.cst16,\"aM\",@progbits,16\n  .p2align 4\n.LC0:\n  .byte 65, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0\n"
+    "  .section .text.t,\"ax\",@progbits\n  .globl t\n  .type t,@function\n"
+    "t:\n  lea .LC0(%rip), %rax\n  ret\n  .size t, .-t\n"
+    "  .section .text.main,\"ax\",@progbits\n  .globl main\n  .type main,@function\n"
+    "main:\n  call t\n  xor %eax, %eax\n  ret\n  .size main, .-main\n"
+    "  .section .note.GNU-stack,\"\",@progbits\n";
+
 void test_diff_branches(void)
 {
     printf("diff: branches compared by where they go\n");
-    const char *names[] = {"br_base", "br_near", "br_elsewhere"};
-    const char *texts[] = {branch_base_s, branch_near_s, branch_elsewhere_s};
-    for (int i = 0; i < 3; i++) {
+    const char *names[] = {"br_base", "br_near", "br_elsewhere", "table", "table_edit"};
+    const char *texts[] = {branch_base_s, branch_near_s, branch_elsewhere_s, table_s,
+                           edited(table_s, "0, 5, 0", "0, 0, 0")};
+    for (int i = 0; i < 5; i++) {
         char s[64], path[512], o[512];
         snprintf(s, sizeof s, "%s.s", names[i]);
         snprintf(path, sizeof path, "%s", tmp(s));
@@ -618,6 +630,17 @@ void test_diff_branches(void)
     j = diff("br_elsewhere.o", "br_base.o", NULL);
     CHECK(has_status(j, "f", "changed"), "jne to another instruction: f is %s", status_of(j, "f"));
     hf_free(j);
+    j = diff("table_edit.o", "table.o", NULL);
+    CHECK(has_status(j, "t", "changed"), "lea of an edited 16-byte constant: t is %s", status_of(j, "t"));
+    hf_free(j);
+    int n = 0;
+    char *funcs = build_program("cc", "table.s", "table.prog", "-O0") ? base_funcs_for("table_edit.o", "table.prog", &n)
+                                                                       : NULL;
+    j = funcs ? diff("table_edit.o", "table.prog", funcs) : NULL;
+    CHECK(has_status(j, "t", "changed"), "lea of an edited 16-byte constant, against the program: t is %s",
+          status_of(j, "t"));
+    hf_free(j);
+    free(funcs);
 }
 
 /* AArch64: a scalar read from a 16-byte constant another function shares
