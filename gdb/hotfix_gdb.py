@@ -535,3 +535,7 @@ class HotfixCommand(gdb.Command):
 SetHotfix()
 ShowHotfix()
 HotfixCommand(DebugParameter())
+# A process gone takes hotfix's files for it along; those of a process
+# still running (detached) stay for a later session.
+gdb.events.exited.connect(lambda event: core.process_gone())
+atexit.register(core.close)

@@ -128,6 +128,19 @@ def error_text(error, debug_command):
 _session = None
 
 
+def process_gone():
+    """The adapters call this when the debugger lets go of the process
+    (it exited, was killed or detached)."""
+    if _session is not None:
+        _session.process_gone()
+
+
+def close():
+    """The adapters call this when the debugger exits."""
+    if _session is not None:
+        _session.close()
+
+
 def session():
     global _session
     if _session is None:
@@ -156,9 +169,10 @@ def run(dbg, argv):
     if state == "running":
         raise HotfixError("the program is running: interrupt it first (Ctrl-C), then hotfix.")
     s = session()
-    s.for_process(dbg.pid())
+    s.for_process(dbg.pid(), not dbg.is_remote())
+    program = Program(dbg, s.cache, s.process.shipped)
+    patches.recover(dbg, s, program)
     if args.status or args.revert:
-        program = Program(dbg, s.cache, s.process.shipped)
         arch = arches.of_program(program)
     if args.status:
         patches.status(dbg, s, arch)
@@ -169,4 +183,4 @@ def run(dbg, argv):
             units = [find_unit(program, f).path for f in args.files]
         patches.revert(dbg, s, units, args.wait, arch, program)
     else:
-        Hotfix(dbg, s, args).run()
+        Hotfix(dbg, s, args, program).run()

@@ -425,3 +425,25 @@ def test_wait_before_a_file_takes_the_default_wait():
     args = cli.PARSER.parse_args(cli._wait_value_given(["--wait", "src/x.c"]))
     assert args.wait == 5.0 and args.files == ["src/x.c"]
     assert cli.PARSER.parse_args(cli._wait_value_given(["x.c", "--wait"])).wait == 5.0
+
+
+# --- private directories --------------------------------------------------------
+
+def test_a_sweep_removes_the_folders_of_processes_that_are_gone(tmp_path, monkeypatch):
+    from hotfix import workdirs
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    mine = workdirs.create(os.getpid(), True)                 # this process lives
+    gone = workdirs.create(os.getpid(), True)
+    with open(os.path.join(gone, workdirs.OWNER), "w") as f:
+        f.write("local %d 1\n" % os.getpid())                 # same pid, another start: gone
+    remote = workdirs.create(1, False)
+    old = tmp_path / "hotfix-abcd1234"                          # an earlier version's, untouched for long
+    old.mkdir()
+    os.utime(old, (0, 0))
+    other = tmp_path / "hotfix-gdb-abcd1234"                    # the GDB adapter's fetch folder
+    other.mkdir()
+    os.utime(other, (0, 0))
+    assert oct(os.stat(mine).st_mode & 0o777) == "0o700"
+    workdirs.sweep()
+    assert os.path.isdir(mine) and os.path.isdir(remote) and other.is_dir()
+    assert not os.path.exists(gone) and not old.exists()
