@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from . import apply as applying
 from . import arch as arches
-from . import changes, patches
+from . import changes, patches, report
 from .build import CLEAR_CACHE, compile_unit, drop_initializers, link_patch, runtime_object
 from .compdb import UnknownFile, find_compile_command, find_unit
 from .errors import HotfixError
@@ -90,6 +90,9 @@ def make_parser():
     p.add_argument("--revert", action="store_true",
                    help="put back the program's own code of each FILE (or of every unit with --all)")
     p.add_argument("--all", action="store_true", help="with --revert: every patched unit")
+    p.add_argument("--json", action="store_true",
+                   help="for front ends: end with one line 'hotfix-json: {...}', the result as JSON "
+                        "(ok, message, patches, diagnostics, refusals)")
     p.add_argument("-h", "--help", action="store_true", help="show this help")
     return p
 
@@ -136,6 +139,12 @@ def run(dbg, argv):
     if argv[:1] == ["watch"]:
         return watch(dbg, argv[1:])
     args = PARSER.parse_args(argv)
+    if args.json:
+        return report.run_json(dbg, lambda recorder: _run(recorder, args), session(), error_text)
+    return _run(dbg, args)
+
+
+def _run(dbg, args):
     if args.help:
         dbg.write(help_text())
         return
@@ -356,6 +365,7 @@ class Hotfix:
             if command.warning:
                 p.warnings.append(command.warning)
             prepared.append(p)
+        report.note_prepared(self.dbg, prepared)
         workers = max(1, min(len(prepared), (os.cpu_count() or 2) // 2))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             running = pool.map(lambda p: self._prepare(program, p), prepared)
