@@ -26,9 +26,9 @@ from .compdb import find_compile_command
 from .errors import HotfixError
 
 
-def _user_units(program):
+def _user_units(program, ignore=None):
     for image in program.images():
-        if image.info is None or not image.info.has_debug_info():
+        if image.info is None or not image.info.has_debug_info() or (ignore and ignore(image.path)):
             continue
         for unit in image.info.units():
             if unit.name.endswith((".c", ".cc", ".cpp", ".cxx", ".C")) and not unit.path.startswith(
@@ -111,15 +111,19 @@ class DepsCache:
 class Files:
     """Per session: each unit's files and command, found once."""
 
-    def __init__(self, cache=None):
+    def __init__(self, cache=None, ignore=None):
+        """ignore(path): images that are not the program's own (hotfix's
+        patches: their debug information names the units they patch, so
+        each would be one more copy of the unit to rebuild)."""
         self._deps = {}
         self._cache = cache if cache is not None else DepsCache()
+        self._ignore = ignore
 
     def of(self, program, executable, mtime=None):
         """[(image, unit, command, files)] for every user unit.  mtime (an
         Mtimes) may be shared with changed_units."""
         mtime = mtime or Mtimes()
-        units = list(_user_units(program))
+        units = list(_user_units(program, self._ignore))
         commands = {}
         for image, unit in units:
             try:

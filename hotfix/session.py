@@ -49,9 +49,14 @@ class ProcessState:
 class Session:
     def __init__(self):
         self.cache = ImageCache()
-        self.files = Files()
+        self.files = Files(ignore=self.is_patch_file)
         self.process = None
         self._workdir = None
+
+    def is_patch_file(self, path):
+        """Whether a loaded image is one of this session's patches (they stay
+        loaded after --revert)."""
+        return bool(self._workdir) and path.startswith(self._workdir + os.sep)
 
     def for_process(self, pid):
         if self.process is None or self.process.pid != pid:
