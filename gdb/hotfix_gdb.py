@@ -19,9 +19,16 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.isdir(os.path.join(_REPO, "hotfix")) and _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
-from hotfix import command as core            # noqa: E402
-from hotfix.debugger import ASYNC_SIGNALS, MAX_FRAMES, CallFailed, Debugger, Frame, Location, Thread  # noqa: E402
+from hotfix import cli as core                # noqa: E402
+from hotfix.apply import MMAP_PARAMS           # noqa: E402
+from hotfix.arch import X86_64                 # noqa: E402
+from hotfix.debugger import (ASYNC_SIGNALS, MASK64, MAX_FRAMES, Call, CallFailed, Debugger, Frame,  # noqa: E402
+                             Location, Thread)
 from hotfix.errors import HotfixError          # noqa: E402
+
+PROT_READ_WRITE, PROT_READ_EXEC, MAP_PRIVATE_ANONYMOUS = 3, 5, 0x22
+# The call wrapper's pages (see call()), per (inferior number, process id).
+_wrapper_pages = {}
 
 
 class GdbDebugger(Debugger):
@@ -188,30 +195,82 @@ class GdbDebugger(Debugger):
                 gdb.execute("handle %s %s %s" % (sig, "print" if show else "noprint",
                                                  "stop" if stop else "nostop"), to_string=True)
 
-    def call(self, expression, thread_id, timeout, others_run=True):
-        # GDB 13 has no timeout for inferior calls; other threads run during
-        # the call (scheduler-locking "replay" is off for normal execution),
-        # which lets a thread holding the loader or malloc lock finish.
+    def call(self, call, thread_id, timeout, others_run=True):
+        # The other threads stay stopped (scheduler-locking on): a thread
+        # the user stopped at a breakpoint must be there after hotfix.
+        # The core lets a thread holding the loader or allocator lock leave
+        # it first; GDB 13 cannot let the others run later in a call that
+        # has not returned, nor time a call out.
+        if self._inferior().architecture().name() != "i386:x86-64":
+            return call.result(self._evaluate(call.expression(), thread_id))
+        # GDB 13 cannot write the extended register state on a CPU with AMX
+        # ("Couldn't write extended state status"), which its inferior calls
+        # restore after the function ran.  Through the wrapper the vector
+        # state comes back unchanged, and _fetch_all_registers lets GDB see
+        # that it need not write it.
+        wrapper = X86_64.call_wrapper
+        code, block = self._wrapper_pages(wrapper, thread_id)
+        address = call.function
+        if isinstance(address, str):
+            address = self.symbol_address(address)
+            if not address:
+                raise CallFailed("the program has no function %s" % call.function)
+        if len(call.args) > wrapper.max_args:
+            raise CallFailed("more than %d arguments" % wrapper.max_args)
+        words = [address] + list(call.args) + [0] * (wrapper.max_args - len(call.args))
+        inferior = self._inferior()
+        inferior.write_memory(block, b"".join((w & MASK64).to_bytes(8, "little") for w in words))
+        inferior.write_memory(block + wrapper.header, bytes(64))
+        return call.result(self._evaluate("((unsigned long (*)(unsigned long))0x%x)(0x%x)" % (code, block),
+                                          thread_id))
+
+    def _wrapper_pages(self, wrapper, thread_id):
+        """(code, block): the wrapper's code in a page of its own (mapped
+        read-execute, written by GDB as it writes breakpoints) and its block.
+        mmap changes no vector register: it is called directly."""
+        inferior = self._inferior()
+        key = (inferior.num, inferior.pid)
+        if key not in _wrapper_pages:
+            pages = []
+            for size, prot in ((wrapper.size, PROT_READ_WRITE), (4096, PROT_READ_EXEC)):
+                page = self._evaluate(Call("mmap", (0, size, prot, MAP_PRIVATE_ANONYMOUS, -1, 0), params=MMAP_PARAMS).expression(),
+                                      thread_id)
+                if page >= MASK64 - 4095 or not page:
+                    raise CallFailed("mapping a page for hotfix's calls failed")
+                pages.append(page)
+            block, code = pages
+            inferior.write_memory(code, wrapper.code)
+            _wrapper_pages[key] = (code, block)
+        return _wrapper_pages[key]
+
+    def _evaluate(self, expression, thread_id):
+        """GDB's own inferior call of a C expression on one thread, the
+        others stopped; the selected thread and frame are kept."""
         selected = gdb.selected_thread()
+        level = _selected_level()
         target = [t for t in self._inferior().threads() if t.num == thread_id]
         unwind = gdb.parameter("unwindonsignal")
         locking = gdb.parameter("scheduler-locking")
+        x86 = self._inferior().architecture().name() == "i386:x86-64"
+        if x86:
+            gdb.events.inferior_call.connect(_fetch_all_registers)
         try:
-            if not others_run:
-                gdb.execute("set scheduler-locking on", to_string=True)
+            gdb.execute("set scheduler-locking on", to_string=True)
             with self._user_breakpoints_paused(), self._async_signals_passed():
                 if target:
                     target[0].switch()
                 gdb.execute("set unwindonsignal on", to_string=True)
-                return int(gdb.parse_and_eval(expression)) & ((1 << 64) - 1)
+                return int(gdb.parse_and_eval(expression)) & MASK64
         except gdb.error as e:
             raise CallFailed(str(e).splitlines()[0])
         finally:
+            if x86:
+                gdb.events.inferior_call.disconnect(_fetch_all_registers)
             gdb.execute("set unwindonsignal %s" % ("on" if unwind else "off"), to_string=True)
-            if not others_run:
-                gdb.execute("set scheduler-locking %s" % locking, to_string=True)
+            gdb.execute("set scheduler-locking %s" % locking, to_string=True)
             if selected is not None and selected.is_valid():
                 selected.switch()
+                _select_level(level)
 
     def _interrupter(self, done):
         """A function that stops the running process from another thread,
@@ -229,6 +288,35 @@ class GdbDebugger(Debugger):
             if not done.is_set():
                 gdb.execute("interrupt", to_string=True)
         return lambda: gdb.post_event(interrupt)
+
+    def finish_frame(self, thread_id, level, timeout):
+        selected = gdb.selected_thread()
+        selected_level = _selected_level()
+        target = [t for t in self._inferior().threads() if t.num == thread_id]
+        if not target:
+            return
+        locking = gdb.parameter("scheduler-locking")
+        done = threading.Event()
+        # Only this thread runs, so the interrupt can only stop it.
+        timer = threading.Timer(timeout, self._interrupter(done))
+        try:
+            gdb.execute("set scheduler-locking on", to_string=True)
+            with self._user_breakpoints_paused(), _quiet():
+                target[0].switch()
+                _select_level(level)
+                timer.start()
+                try:
+                    gdb.execute("finish", to_string=True)
+                except gdb.error:
+                    pass        # interrupted, or the outermost frame
+                finally:
+                    done.set()
+                    timer.cancel()
+        finally:
+            gdb.execute("set scheduler-locking %s" % locking, to_string=True)
+            if selected is not None and selected.is_valid():
+                selected.switch()
+                _select_level(selected_level)
 
     def resume_for(self, seconds):
         # A synchronous continue that a timer ends with an interrupt.
@@ -289,6 +377,42 @@ class GdbDebugger(Debugger):
 
     def write(self, text):
         gdb.write(text + "\n")
+
+
+def _fetch_all_registers(event):
+    """After an inferior call ran, before GDB puts the registers back:
+    read the extended state (one vector register brings all of it) and the
+    segment bases, so that GDB writes back only registers whose value
+    changed.  A register GDB has not read it writes unconditionally, and it
+    cannot write the extended state on a CPU with AMX."""
+    if not isinstance(event, gdb.InferiorCallPostEvent):
+        return
+    frame = gdb.newest_frame()
+    for name in ("xmm0", "fs_base", "gs_base"):
+        try:
+            frame.read_register(name)
+        except (gdb.error, ValueError):
+            pass
+
+
+def _selected_level():
+    try:
+        return gdb.selected_frame().level()
+    except gdb.error:
+        return 0
+
+
+def _select_level(level):
+    try:
+        frame = gdb.newest_frame()
+        for _ in range(level):
+            older = frame.older()
+            if older is None:
+                break
+            frame = older
+        frame.select()
+    except gdb.error:
+        pass
 
 
 # Files of remote targets fetched for reading: (connection, pid, path) -> host path.

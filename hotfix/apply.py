@@ -10,14 +10,13 @@ Order matters (see DESIGN.md):
      byte written, in reverse order.
 """
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from typing import List
 
 from . import native
 from .arch import X86_64
-from .debugger import CallFailed
+from .debugger import Call, CallFailed
 from .errors import HotfixError
 from .names import demangle_text
 from .program import load_segments, read_c_string
@@ -27,11 +26,23 @@ RTLD_NOW = 2
 UNSAFE_FRAMES = ("malloc", "free", "calloc", "realloc", "_int_", "__libc_malloc", "__libc_free",
                  "_dl_", "dlopen", "dlclose", "__GI___libc_", "pthread_mutex", "__lll_lock", "tcache",
                  "_IO_", "__pthread_mutex")
+# Functions in which a thread may hold a lock dlopen takes: the dynamic
+# loader's and the allocator's (names as debuggers show glibc's, with or
+# without its debug information).
+LOCK_FUNCTIONS = ("malloc", "free", "calloc", "realloc", "memalign", "posix_memalign", "aligned_alloc",
+                  "valloc", "pvalloc", "dlopen", "dlclose", "dlsym", "dlerror", "dl_iterate_phdr")
+LOCK_PREFIXES = ("_dl_", "__dl", "dl_open_", "__libc_malloc", "__libc_free", "__libc_calloc", "__libc_realloc",
+                 "__libc_memalign", "__GI___libc_", "_int_", "tcache", "__malloc", "malloc_", "arena_",
+                 "__libc_dlopen", "__libc_dlclose", "_dlerror_run", "__dlopen", "__dlclose")
+# How long such a thread may run, alone, to leave them.
+LOCK_WAIT = 2.0
 CALL_TIMEOUT = 30.0
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 PROT_READ_EXEC = 5
 PAGE = 4096
 MAP_NEAR = 0x100022        # MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE
+MMAP_PARAMS = ("void *", "unsigned long", "int", "int", "int", "long")
+MPROTECT_PARAMS = ("void *", "unsigned long", "int")
 
 
 class ActiveFunction(HotfixError):
@@ -95,6 +106,45 @@ def _unsafe(thread):
     return None
 
 
+def _lock_frame(thread):
+    """The outermost frame of a thread in which it may hold the loader's or
+    the allocator's lock, or None."""
+    found = None
+    for f in thread.frames:
+        name = f.function or ""
+        if name in LOCK_FUNCTIONS or name.startswith(LOCK_PREFIXES):
+            found = f
+    return found
+
+
+def release_locks(dbg, calling, say):
+    """Before dlopen runs on the calling thread with every other thread
+    stopped: a stopped thread inside the loader or the allocator may hold a
+    lock dlopen needs.  Let each such thread, alone, run to the end of those
+    functions (and no further), and say so: it is the only thread hotfix
+    moves.  Refuse if one cannot get out (it waits for something a stopped
+    thread holds): dlopen would wait for ever."""
+    moved = []
+    for _ in range(3):          # a holder may wait for another holder
+        holders = [(t, f) for t in dbg.threads() if t.id != calling for f in [_lock_frame(t)] if f is not None]
+        if not holders:
+            break
+        for t, f in holders:
+            dbg.finish_frame(t.id, f.level, LOCK_WAIT)
+            if (t.id, f.function) not in moved:
+                moved.append((t.id, f.function))
+    else:
+        holders = [(t, f) for t in dbg.threads() if t.id != calling for f in [_lock_frame(t)] if f is not None]
+    for tid, function in moved:
+        say("hotfix: thread %d ran to the end of %s first: it may have held a lock loading the patch needs."
+            % (tid, function))
+    if holders:
+        t, f = holders[0]
+        raise HotfixError("thread %d is inside %s (it may hold the loader's or the allocator's lock) and did "
+                          "not leave it within %g s; nothing was changed. Continue the program a little and "
+                          "try again." % (t.id, f.function, LOCK_WAIT))
+
+
 def pick_calling_thread(dbg):
     """A thread whose stack holds no loader/malloc frame, preferring the
     selected one order the debugger gives."""
@@ -140,20 +190,18 @@ class Loader:
     def __init__(self, session):
         self.session = session
 
-    def _call(self, dbg, expr, thread, others_run=True):
+    def _call(self, dbg, call, thread, others_run=True):
         try:
-            return dbg.call(expr, thread, CALL_TIMEOUT, others_run)
+            return dbg.call(call, thread, CALL_TIMEOUT, others_run)
         except CallFailed as e:
-            called = re.search(r"\)\s*(\w+)\(", expr)
-            raise HotfixError("calling %s in the program failed: %s"
-                              % (called.group(1) if called else expr, e))
+            raise HotfixError("calling %s in the program failed: %s" % (call.name, e))
 
     def scratch(self, dbg, thread):
         state = self.session.process
         if not state.scratch:
             if not dbg.symbol_address("mmap"):
                 raise HotfixError("the program has no mmap to call (is it statically linked?).")
-            page = self._call(dbg, "(unsigned long)mmap(0, 4096, 3, 34, -1, 0)", thread)
+            page = self._call(dbg, Call("mmap", (0, 4096, 3, 34, -1, 0), params=MMAP_PARAMS), thread)
             if page in (0, (1 << 64) - 1, -1):
                 raise HotfixError("the program could not map a page for hotfix (mmap failed).")
             state.scratch = page
@@ -177,7 +225,7 @@ class Loader:
             if not self._sees(dbg, host_path):
                 raise HotfixError("copying the patch to %s on the target failed (%s)." % (target, e))
             try:        # the directory made for nothing
-                self._call(dbg, "(int)rmdir((char *)0x%x)" % self._string(dbg, state.target_dir),
+                self._call(dbg, Call("rmdir", (self._string(dbg, state.target_dir),), "int", ("char *",)),
                            pick_calling_thread(dbg))
             except HotfixError:
                 pass
@@ -200,7 +248,7 @@ class Loader:
         name is unique: a private directory's random name)."""
         if not dbg.symbol_address("access"):
             return False
-        return self._call(dbg, "(int)access((char *)0x%x, 4)" % self._string(dbg, path),
+        return self._call(dbg, Call("access", (self._string(dbg, path), 4), "int", ("char *", "int")),
                           pick_calling_thread(dbg)) == 0
 
     def _target_directory(self, dbg):
@@ -213,15 +261,15 @@ class Loader:
         thread = pick_calling_thread(dbg)
         page = self.scratch(dbg, thread)
         dbg.write_memory(page, b"TMPDIR\0")
-        value = self._call(dbg, "(unsigned long)getenv((char *)0x%x)" % page, thread)
+        value = self._call(dbg, Call("getenv", (page,), params=("char *",)), thread)
         base = read_c_string(dbg, value) if value else ""
         if not base.startswith("/") or len(base) > 3000:
             base = "/tmp"
         template = base.rstrip("/") + "/hotfix-XXXXXX"
         dbg.write_memory(page, template.encode() + b"\0")
-        made = self._call(dbg, "(unsigned long)mkdtemp((char *)0x%x)" % page, thread)
+        made = self._call(dbg, Call("mkdtemp", (page,), params=("char *",)), thread)
         if not made:
-            errno = self._call(dbg, "(unsigned long)__errno_location()", thread)
+            errno = self._call(dbg, Call("__errno_location"), thread)
             code = int.from_bytes(dbg.read_memory(errno, 4), "little") if errno else 0
             raise HotfixError("the program could not create a private directory for the patch "
                               "on the target (mkdtemp %s: %s)." % (template, os.strerror(code)))
@@ -232,13 +280,14 @@ class Loader:
             raise HotfixError("the program cannot load a patch: no dlopen in it (statically linked?).")
         thread = pick_calling_thread(dbg)
         page = self.scratch(dbg, thread)
+        release_locks(dbg, thread, dbg.write)
         data = path.encode() + b"\0"
         if len(data) > 4096:
             raise HotfixError("the patch path is too long.")
         dbg.write_memory(page, data)
-        handle = self._call(dbg, "(unsigned long)dlopen((char *)0x%x, %d)" % (page, RTLD_NOW), thread)
+        handle = self._call(dbg, Call("dlopen", (page, RTLD_NOW), params=("char *", "int")), thread)
         if not handle:
-            err = self._call(dbg, "(unsigned long)dlerror()", thread)
+            err = self._call(dbg, Call("dlerror"), thread)
             text = read_c_string(dbg, err) if err else "unknown error"
             raise HotfixError("the program could not load the patch: %s" % text)
         bias = int.from_bytes(dbg.read_memory(handle, 8), "little")
@@ -271,12 +320,11 @@ class Loader:
             hint = base + step * (1 << 20)
             if hint <= 0 or abs(hint - address) + PAGE >= reach:
                 continue
-            got = self._call(dbg, "(unsigned long)mmap((void *)0x%x, 4096, %d, %d, -1, 0)"
-                             % (hint, PROT_READ_EXEC, MAP_NEAR), thread)
+            got = self._call(dbg, Call("mmap", (hint, 4096, PROT_READ_EXEC, MAP_NEAR, -1, 0), params=MMAP_PARAMS), thread)
             if got == hint:
                 return got
             if got not in (0, (1 << 64) - 1) and got < (1 << 63):
-                self._call(dbg, "(int)munmap((void *)0x%x, 4096)" % got, thread)
+                self._call(dbg, Call("munmap", (got, 4096), "int", ("void *", "unsigned long")), thread)
         raise HotfixError("no free memory within %d MiB of 0x%x for a trampoline page."
                           % (reach >> 20, address))
 
@@ -284,28 +332,26 @@ class Loader:
         """An inferior mprotect adding PROT_WRITE to [page, page+size); only
         the calling thread runs (mprotect takes no lock the others hold)."""
         thread = dbg.threads()[0].id
-        if self._call(dbg, "(int)mprotect((void *)0x%x, %d, %d)" % (page, size, prot | PROT_WRITE), thread,
-                      others_run=False):
+        if self._call(dbg, Call("mprotect", (page, size, prot | PROT_WRITE), "int", MPROTECT_PARAMS), thread, others_run=False):
             raise HotfixError("the program could not make 0x%x writable for hotfix (mprotect failed)." % page)
 
     def protect(self, dbg, page, size, prot):
         thread = dbg.threads()[0].id
-        return self._call(dbg, "(int)mprotect((void *)0x%x, %d, %d)" % (page, size, prot), thread,
-                          others_run=False) == 0
+        return self._call(dbg, Call("mprotect", (page, size, prot), "int", MPROTECT_PARAMS), thread, others_run=False) == 0
 
     def clear_cache(self, dbg, helper, lo, hi):
         """Run the patch's hotfix_clear_cache over code hotfix wrote (AArch64:
         the instruction cache does not see data writes by itself)."""
         thread = pick_calling_thread(dbg)
-        self._call(dbg, "(int)((int (*)(unsigned long, unsigned long))0x%x)(0x%x, 0x%x)" % (helper, lo, hi),
-                   thread)
+        self._call(dbg, Call(helper, (lo, hi), "int"), thread)
 
     def dlclose(self, dbg, handle):
         if dbg.process_state() != "stopped":
             return
         try:
             thread = pick_calling_thread(dbg)
-            self._call(dbg, "(int)dlclose((void *)0x%x)" % handle, thread)
+            release_locks(dbg, thread, dbg.write)
+            self._call(dbg, Call("dlclose", (handle,), "int", ("void *",)), thread)
         except HotfixError:
             pass        # an unused patch left mapped is harmless
 

@@ -17,13 +17,66 @@ asks an Arch and never names a machine.
   * whether written code needs an instruction-cache flush in the process.
 """
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Optional, Tuple
 
 from . import native
 from .errors import HotfixError
 
 EM_X86_64 = 62
 EM_AARCH64 = 183
+
+
+@dataclass(frozen=True)
+class CallWrapper:
+    """A function in the process that calls another one with its whole
+    vector and floating-point state saved and restored around the call:
+    wrapper(block), where block holds the function's address, then its
+    arguments (8 bytes each), then at `area` the save area (64-byte
+    aligned, its header zeroed before each call).  For a debugger that
+    cannot write the extended register state (GDB 13 on a CPU with AMX:
+    "Couldn't write extended state status"): through the wrapper, a call
+    changes only general-purpose registers, which it can put back."""
+    code: bytes
+    max_args: int
+    area: int           # offset of the save area in the block
+    header: int         # offset of the save area's header (zero before a save)
+    size: int           # bytes for the block and its save area
+
+
+# XSAVE/XRSTOR with every component the OS enabled but AMX tiles (RFBM is
+# XCR0 & EDX:EAX; tiles are large, and a thread without permission for
+# them faults on restoring them); the libc functions hotfix calls never
+# touch tiles.  %al = 0 tells a variadic callee "no vector arguments".
+#    53               push   %rbx
+#    41 54            push   %r12
+#    41 55            push   %r13              (the callee's stack is 16-byte aligned)
+#    48 89 fb         mov    %rdi,%rbx         (the block)
+#    4c 8d 67 40      lea    0x40(%rdi),%r12   (its save area)
+#    b8 ff ff f9 ff   mov    $0xfff9ffff,%eax
+#    ba ff ff ff ff   mov    $0xffffffff,%edx
+#    49 0f ae 24 24   xsave64 (%r12)
+#    48 8b 7b 08      mov    0x8(%rbx),%rdi
+#    48 8b 73 10      mov    0x10(%rbx),%rsi
+#    48 8b 53 18      mov    0x18(%rbx),%rdx
+#    48 8b 4b 20      mov    0x20(%rbx),%rcx
+#    4c 8b 43 28      mov    0x28(%rbx),%r8
+#    4c 8b 4b 30      mov    0x30(%rbx),%r9
+#    31 c0            xor    %eax,%eax
+#    ff 13            call   *(%rbx)
+#    49 89 c5         mov    %rax,%r13
+#    b8 ff ff f9 ff   mov    $0xfff9ffff,%eax
+#    ba ff ff ff ff   mov    $0xffffffff,%edx
+#    49 0f ae 2c 24   xrstor64 (%r12)
+#    4c 89 e8         mov    %r13,%rax
+#    41 5d            pop    %r13
+#    41 5c            pop    %r12
+#    5b               pop    %rbx
+#    c3               ret
+X86_64_CALL_WRAPPER = CallWrapper(
+    code=bytes.fromhex("53" "4154" "4155" "4889fb" "4c8d6740" "b8fffff9ff" "baffffffff" "490fae2424"
+                       "488b7b08" "488b7310" "488b5318" "488b4b20" "4c8b4328" "4c8b4b30" "31c0" "ff13"
+                       "4989c5" "b8fffff9ff" "baffffffff" "490fae2c24" "4c89e8" "415d" "415c" "5b" "c3"),
+    max_args=6, area=64, header=64 + 512, size=8192)
 
 
 @dataclass(frozen=True)
@@ -41,6 +94,7 @@ class Arch:
     link_flags: Tuple[str, ...]
     got_rewrite: bool                         # compile the patch via gotasm
     flush_icache: bool
+    call_wrapper: Optional[CallWrapper] = None   # for debuggers that cannot write every register
 
     def entry_skip(self, first_bytes):
         """Bytes of a landing pad at an entry that the jump keeps."""
@@ -71,6 +125,7 @@ X86_64 = Arch(
     link_flags=("-Wl,-Bsymbolic",),
     got_rewrite=False,
     flush_icache=False,
+    call_wrapper=X86_64_CALL_WRAPPER,
 )
 
 # bti c / bti j / bti jc are kept (the new body starts with its own landing

@@ -7,7 +7,7 @@ space.  Everything here is called with the process stopped, except
 """
 import os
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List, Optional, Tuple, Union
 
 # Adapters unwind at most this many frames per thread (deep recursion).
 MAX_FRAMES = 512
@@ -47,6 +47,49 @@ class Location:
 
 class CallFailed(Exception):
     """An inferior call did not return normally (signal, timeout, error)."""
+
+
+MASK64 = (1 << 64) - 1
+# How long the calling thread runs alone before the others may run too: a
+# call that has not returned by then waits for a lock another thread holds.
+CALL_ALONE = 0.25
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call of a function of the process with integer arguments (pointers
+    are passed as their addresses)."""
+    function: Union[str, int]       # a symbol name, or the function's address
+    args: Tuple[int, ...] = ()
+    returns: str = "unsigned long"  # "unsigned long" or "int"
+    params: Tuple[str, ...] = ()    # the C types of the first arguments (else unsigned long)
+
+    @property
+    def name(self):
+        return self.function if isinstance(self.function, str) else "the function at 0x%x" % self.function
+
+    def expression(self):
+        """The call as a C expression, for a debugger's expression
+        evaluator.  A named function's result is cast to its type (libc has
+        no debug information); an address is called through a pointer of
+        the right type (never a named function through a cast pointer: an
+        IFUNC's symbol is its resolver)."""
+        types = list(self.params) + ["unsigned long"] * (len(self.args) - len(self.params))
+        args = ", ".join("(%s)0x%x" % (t, a & MASK64) for t, a in zip(types, self.args))
+        if isinstance(self.function, str):
+            # LLDB declares some libc functions itself (getenv): arguments
+            # of the declared types.
+            return "(%s)%s(%s)" % (self.returns, self.function, args)
+        return "((%s (*)(%s))0x%x)(%s)" % (self.returns, ", ".join(types) or "void", self.function, args)
+
+    def result(self, raw):
+        """A register's 64 bits as the call's result: an int is the low 32
+        bits, sign-extended (then masked to 64 bits, as GDB's int() does)."""
+        if self.returns == "int":
+            raw &= 0xFFFFFFFF
+            raw = raw - (1 << 32) if raw & 0x80000000 else raw
+        return raw & MASK64
+
 
 
 class Debugger:
@@ -112,14 +155,24 @@ class Debugger:
         """Every thread with its unwound frames, innermost first."""
         raise NotImplementedError
 
-    def call(self, expression: str, thread_id: int, timeout: float, others_run: bool = True) -> int:
-        """Evaluate a C expression that calls a function in the process on
-        the given thread and return its integer value.  Other threads may
-        run during the call (so lock holders can finish) unless others_run
-        is False (a call that takes no lock, such as mprotect, made while
-        hotfix must keep them where they are); user breakpoints must not
-        stop it; a signal aborts it and unwinds the call, raising
-        CallFailed.  Afterwards every thread is stopped again."""
+    def call(self, call: Call, thread_id: int, timeout: float, others_run: bool = True) -> int:
+        """Run a Call on the given thread and return its result
+        (Call.result).  The calling thread runs alone first; only if the
+        call has not returned after CALL_ALONE seconds (it waits for a lock
+        a stopped thread holds) do the other threads run too, and never
+        when others_run is False (a call that takes no lock, such as
+        mprotect).  User breakpoints must not stop it; a signal aborts it
+        and unwinds the call, raising CallFailed.  Afterwards every thread
+        is stopped again, and the calling thread has every register it had
+        (so a thread that did not have to run is exactly where it was),
+        as have the selected thread and frame."""
+        raise NotImplementedError
+
+    def finish_frame(self, thread_id: int, level: int, timeout: float) -> None:
+        """Let only this thread run (user breakpoints paused) until its
+        frame at `level` returns, or for at most `timeout` seconds; it is
+        stopped again afterwards, wherever it got to.  The selected thread
+        and frame stay as they were."""
         raise NotImplementedError
 
     def resume_for(self, seconds: float) -> None:

@@ -184,6 +184,10 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
 
     for site in sites:
         kind, target = site["kind"], site["target"]
+        if kind == "unhandled":
+            plan.refusals.append("the patch refers to %s through a kind of relocation hotfix cannot point at "
+                                 "the program's copy (type %d); nothing would reach it." % (site["sym"], site["type"]))
+            continue
         if kind in ("got64", "pltoff64"):
             name = site["sym"]
             if name in bindings:
@@ -194,11 +198,18 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
                     plan.rebinds.append(Rebind(at, kind, bindings[name], "symbol %s" % name))
                 bound.add(name)
             continue
+        name = site["sym"]
+        if name in bindings:
+            # The program's own symbol, which the link defined at its
+            # runtime address: a GOT-relative field (a hidden function or
+            # variable of another unit, as -mcmodel=large reaches it) was
+            # computed against the patch's link-time GOT, so it is rebound
+            # like any other (it was left pointing beside the program).
+            offset = target - bindings[name] if target else site.get("addend", 0)
+            plan.rebinds.append(Rebind(site["at"], kind, bindings[name], "symbol %s" % name, offset))
+            bound.add(name)
+            continue
         if not target:
-            if site["sym"] in bindings:
-                plan.rebinds.append(Rebind(site["at"], kind, bindings[site["sym"]], "symbol %s" % site["sym"],
-                                           site.get("addend", 0)))
-                bound.add(site["sym"])
             continue
         f = containing(funcs, target)
         if f is not None:

@@ -18,13 +18,10 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.isdir(os.path.join(_REPO, "hotfix")) and _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
-from hotfix.debugger import ASYNC_SIGNALS, MAX_FRAMES, CallFailed, Debugger, Frame, Location, Thread  # noqa: E402
+from hotfix.debugger import (ASYNC_SIGNALS, CALL_ALONE, MAX_FRAMES, CallFailed, Debugger, Frame,  # noqa: E402
+                             Location, Thread)
 from hotfix.errors import HotfixError          # noqa: E402
 
-MASK64 = (1 << 64) - 1
-# During an inferior call LLDB first runs the calling thread alone for this
-# long, then resumes every thread so a lock holder can finish (TryAllThreads).
-ONE_THREAD_SLICE = 0.1
 # LLDB takes ~100 ms to act on an interrupt; a repeated one is harmless.
 INTERRUPT_RETRY = 0.1
 DEBUG_COMMAND = "hotfix-config debug on"
@@ -45,11 +42,11 @@ settings = {}
 
 
 def _core():
-    """The core's command module, imported on first use: importing it (and
+    """The core's command (hotfix.cli), imported on first use: importing it (and
     pyelftools) takes most of a second, which would otherwise be added to
     every LLDB start with hotfix in ~/.lldbinit."""
-    from hotfix import command
-    return command
+    from hotfix import cli
+    return cli
 
 
 def _debug():
@@ -190,7 +187,7 @@ class LldbDebugger(Debugger):
             out.append(Thread(t.GetIndexID(), t.GetName() or "", frames))
         return sorted(out, key=lambda t: t.id)
 
-    def call(self, expression, thread_id, timeout, others_run=True):
+    def call(self, call, thread_id, timeout, others_run=True):
         process = self._process()
         thread = process.GetThreadByIndexID(thread_id)
         if not thread.IsValid():
@@ -205,7 +202,7 @@ class LldbDebugger(Debugger):
         if not others_run:
             options.SetStopOthers(True)
         options.SetTimeoutInMicroSeconds(int(timeout * 1e6))
-        options.SetOneThreadTimeoutInMicroSeconds(int(min(ONE_THREAD_SLICE, timeout) * 1e6))
+        options.SetOneThreadTimeoutInMicroSeconds(int(min(CALL_ALONE, timeout) * 1e6))
         # C code: no C++/ObjC exception breakpoints (a patch's constructors may
         # throw and catch inside dlopen); GDB does not trap them either.
         options.SetTrapExceptions(False)
@@ -221,7 +218,7 @@ class LldbDebugger(Debugger):
             with self._user_breakpoints_paused(keep=self._breakpoints_stopped_at(process)), \
                     self._async_signals_passed(process):
                 process.SetSelectedThread(thread)
-                value = thread.GetFrameAtIndex(0).EvaluateExpression(expression, options)
+                value = thread.GetFrameAtIndex(0).EvaluateExpression(call.expression(), options)
         finally:
             if selected.IsValid():
                 process.SetSelectedThread(selected)
@@ -229,8 +226,7 @@ class LldbDebugger(Debugger):
         error = value.GetError()
         if not value.IsValid() or error.Fail():
             raise CallFailed(_error_text(error))
-        # Sign-extended like GDB's int(value): (int)-1 is 2**64 - 1.
-        return value.GetValueAsSigned() & MASK64
+        return call.result(value.GetValueAsUnsigned())
 
     @staticmethod
     def _breakpoints_stopped_at(process):
@@ -276,6 +272,34 @@ class LldbDebugger(Debugger):
             for number, stop, notify in changed:
                 unix.SetShouldStop(number, stop)
                 unix.SetShouldNotify(number, notify)
+
+    def finish_frame(self, thread_id, level, timeout):
+        process = self._process()
+        thread = process.GetThreadByIndexID(thread_id)
+        caller = thread.GetFrameAtIndex(level + 1) if thread.IsValid() else None
+        if caller is None or not caller.IsValid():
+            return
+        selected = process.GetSelectedThread()
+        selected_frame = selected.GetSelectedFrame().GetFrameID() if selected.IsValid() else 0
+        others = [t for t in process if t.GetIndexID() != thread_id and not t.IsSuspended()]
+        back = self.target.BreakpointCreateByAddress(caller.GetPC())
+        back.SetThreadID(thread.GetThreadID())
+        back.SetOneShot(True)
+        try:
+            with self._user_breakpoints_paused(keep={back.GetID()}):
+                for t in others:
+                    t.Suspend()
+                try:
+                    self._continue_while(lambda stopped: stopped.wait(timeout))
+                finally:
+                    for t in others:
+                        t.Resume()      # resumable again; nothing runs until a continue
+        finally:
+            if back.IsValid():
+                self.target.BreakpointDelete(back.GetID())
+            if selected.IsValid():
+                process.SetSelectedThread(selected)
+                selected.SetSelectedFrame(selected_frame)
 
     def resume_for(self, seconds):
         # User breakpoints are paused as in GDB's adapter; the stop reason
@@ -400,7 +424,7 @@ def _stopped_by_interrupt(process):
 
 
 class HotfixCommand:
-    """`hotfix [OPTIONS] FILE...` (see hotfix.command.help_text())."""
+    """`hotfix [OPTIONS] FILE...` (see hotfix.cli.help_text())."""
 
     def __init__(self, debugger, internal_dict):
         pass

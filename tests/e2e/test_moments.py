@@ -54,6 +54,9 @@ def test_a_thread_holding_the_loader_lock(tmp_path, debugger):
         Copy("work_v2.c", "work.c"), Hotfix("--wait=10 work.c"),
         Delete(), Continue()], debugger)
     assert redirected(result), result.transcript
+    # That thread alone ran out of the loader first, and the user hears of it.
+    assert re.search(r"hotfix: thread \d+ ran to the end of \S+ first: it may have held a lock loading the "
+                     r"patch needs\.", result.transcript), result.transcript
     assert result.lines()[-1] == "done" and exited_normally(result, debugger), result.transcript
 
 

@@ -5,10 +5,11 @@ import os
 import pytest
 
 from hotfix import apply as applying
-from hotfix import command, compdb, plan
+from hotfix import cli, compdb, plan
 from hotfix.debugger import Frame, Thread
 from hotfix.errors import HotfixError
 from hotfix.program import read_link_map
+from hotfix.session import Session
 
 from fake import FakeDebugger
 
@@ -181,13 +182,13 @@ def test_wait_lets_a_thread_leave_the_allocator_before_calling_dlopen():
 ])
 def test_preconditions_are_one_sentence(state, argv, message):
     with pytest.raises(HotfixError) as e:
-        command.run(FakeDebugger(state=state), argv)
+        cli.run(FakeDebugger(state=state), argv)
     assert message in str(e.value)
 
 
 def test_help_is_the_parser_text():
     dbg = FakeDebugger()
-    command.run(dbg, ["--help"])
+    cli.run(dbg, ["--help"])
     assert dbg.out[0].startswith("usage: hotfix [OPTIONS] FILE...") and "--dry-run" in dbg.out[0]
 
 
@@ -278,31 +279,31 @@ class RemoteDebugger(FakeDebugger):
             raise OSError("Cannot access memory at address 0x%x" % len(self.memory))
         return super().read_memory(address, size)
 
-    def call(self, expression, thread_id, timeout, others_run=True):
-        name = expression.split(")", 1)[1].split("(")[0]
-        self.calls.append((name, self._c_string(0x1000) if "0x1000" in expression else ""))
+    def call(self, call, thread_id, timeout, others_run=True):
+        name = call.function
+        self.calls.append((name, self._c_string(0x1000) if 0x1000 in call.args else ""))
         if name == "access":
-            return 0 if self.sees_host_files else (1 << 64) - 1
+            return call.result(0 if self.sees_host_files else -1)
         if name == "rmdir":
             return 0
-        if "mmap(" in expression:
+        if name == "mmap":
             return 0x1000
-        if "getenv(" in expression:
+        if name == "getenv":
             if self.tmpdir is None:
                 return 0
             at = len(self.memory) - len(self.tmpdir) - 1      # at the very end, like the environment
             self.write_memory(at, self.tmpdir.encode() + b"\0")
             return at
-        if "mkdtemp(" in expression:
+        if name == "mkdtemp":
             if self.mkdtemp_errno:
                 self.write_memory(0x2000, self.mkdtemp_errno.to_bytes(4, "little"))
                 return 0
             template = self.memory[0x1000:self.memory.index(b"\0", 0x1000)]
             self.write_memory(0x1000, template.replace(b"XXXXXX", b"a1B2c3"))
             return 0x1000
-        if "__errno_location(" in expression:
+        if name == "__errno_location":
             return 0x2000
-        raise AssertionError(expression)
+        raise AssertionError(call)
 
     def _c_string(self, address):
         return self.memory[address:self.memory.index(b"\0", address)].decode()
@@ -314,7 +315,7 @@ class RemoteDebugger(FakeDebugger):
 
 
 def _loader(dbg):
-    s = command.Session()
+    s = Session()
     s.for_process(dbg.pid())
     return applying.Loader(s), s
 
@@ -368,3 +369,51 @@ def test_a_patch_that_cannot_be_put_on_the_target_is_one_sentence():
                                           r"\(Remote I/O error: Function not implemented\)\.$"):
         loader.place(dbg, "/host/p.so")
     assert s.process.shipped == {}
+
+
+# --- inferior calls ------------------------------------------------------------
+
+def test_a_call_reads_as_a_c_expression_and_its_result_as_its_type():
+    from hotfix.debugger import Call
+    assert Call("dlopen", (0x1000, 2), params=("char *", "int")).expression() == \
+        "(unsigned long)dlopen((char *)0x1000, (int)0x2)"
+    assert Call("mmap", (0, 4096, 3, 0x22, -1, 0)).expression().endswith(
+        "(unsigned long)0xffffffffffffffff, (unsigned long)0x0)")
+    assert Call(0x4000, (1, 2), "int").expression() == \
+        "((int (*)(unsigned long, unsigned long))0x4000)((unsigned long)0x1, (unsigned long)0x2)"
+    assert Call("dlerror").expression() == "(unsigned long)dlerror()"
+    # An int's upper half of the register is garbage; -1 reads as GDB's int() gives it.
+    assert Call("mprotect", (), "int").result(0xdeadbeef00000000) == 0
+    assert Call("mprotect", (), "int").result(0x12345678ffffffff) == (1 << 64) - 1
+    assert Call("dlopen").result(0x7f0012345678) == 0x7f0012345678
+
+
+# --- rebinding -----------------------------------------------------------------
+
+def test_references_to_the_programs_hidden_symbols_are_rebound_and_others_refused():
+    p = plan.Plan(None, None)
+    bindings = {"helper": 0x555555551000, "counter": 0x555555558010}
+    sites = [
+        # GOT-relative fields the link computed from the program's address:
+        # a hidden function and an element of a hidden array (fault 1 of #18).
+        {"at": 0x1100, "kind": "gotoff64", "sym": "helper", "target": 0x555555551000, "type": 25},
+        {"at": 0x1110, "kind": "gotoff64", "sym": "counter", "target": 0x555555558018, "type": 25},
+        {"at": 0x1120, "kind": "unhandled", "sym": "counter", "target": 0, "type": 2},
+    ]
+    plan.plan_rebinds(p, sites, [], {}, {}, [], 0, bindings, "main.c", None)
+    assert [(r.at, r.target, r.offset) for r in p.rebinds] == [(0x1100, 0x555555551000, 0),
+                                                               (0x1110, 0x555555558010, 8)]
+    assert p.globals_bound == ["counter", "helper"]
+    assert p.refusals == ["the patch refers to counter through a kind of relocation hotfix cannot point at the "
+                          "program's copy (type 2); nothing would reach it."]
+
+
+def test_the_source_is_compiled_as_the_recorded_arguments_name_it(tmp_path):
+    # bear: "file" absolute, the compiler given a relative name (__FILE__).
+    src = tmp_path / "src"
+    src.mkdir()
+    db = [{"directory": str(src), "file": str(src / "lvm.c"),
+           "arguments": ["cc", "-O2", "-c", "-o", "lvm.o", "lvm.c"]}]
+    (tmp_path / "compile_commands.json").write_text(json.dumps(db))
+    cmd = compdb.find_compile_command(FakeUnit("lvm.c", str(src)), str(tmp_path / "lua"))
+    assert cmd.source == "lvm.c" and cmd.argv == ["cc", "-O2"]

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from hotfix import apply as applying
-from hotfix import command, plan, report
+from hotfix import cli, plan, report
 from hotfix.arch import X86_64
 from hotfix.build import CompileError
 from hotfix.compdb import CompileCommand
@@ -37,7 +37,7 @@ def prepared(unit_path, comp_dir, argv=("gcc", "-g"), built=None, refusals=()):
 def test_an_error_is_the_last_line_then_raised_as_always():
     dbg = FakeDebugger(state="none")
     with pytest.raises(HotfixError, match="the program is not running"):
-        command.run(dbg, ["--json", "a.c"])
+        cli.run(dbg, ["--json", "a.c"])
     assert result_line(dbg) == {"ok": False, "message": "hotfix: the program is not running.", "patches": 0,
                                 "active": 0, "diagnostics": [], "refusals": []}
 
@@ -51,7 +51,7 @@ def test_success_gives_what_hotfix_said_and_the_patch_count():
         recorder.write("hotfix: warning: the flags may be incomplete")
         recorder.write("hotfix: a.c: 1 function redirected (f) \u2014 compile 10 ms")
 
-    report.run_json(dbg, job, session, command.error_text)
+    report.run_json(dbg, job, session, cli.error_text)
     assert dbg.out[:2] == ["hotfix: warning: the flags may be incomplete",
                            "hotfix: a.c: 1 function redirected (f) \u2014 compile 10 ms"]
     got = result_line(dbg)
@@ -68,13 +68,13 @@ def test_an_internal_error_names_the_adapters_debug_command():
 
     dbg = Lldb()
     with pytest.raises(KeyError):
-        report.run_json(dbg, job, Session(), command.error_text)
+        report.run_json(dbg, job, Session(), cli.error_text)
     assert result_line(dbg)["message"] == ("hotfix: internal error: KeyError: 'boom' "
                                            "(`hotfix-config debug on` shows the traceback)")
 
 
 def test_the_option_is_in_the_help():
-    assert "--json" in command.help_text() and "hotfix-json:" in command.help_text()
+    assert "--json" in cli.help_text() and "hotfix-json:" in cli.help_text()
 
 
 # --- compile errors -----------------------------------------------------------

@@ -1,0 +1,166 @@
+"""The `hotfix` command, for any debugger: its arguments, its help, and
+run(), which hands each command to its stage (watch.py, patches.py,
+pipeline.py).
+
+The adapters call run(debugger, argv) and turn HotfixError into their own
+error (gdb.GdbError, SBCommandReturnObject.SetError).
+"""
+import argparse
+import os
+
+from . import arch as arches
+from . import patches, report
+from .compdb import find_unit
+from .errors import HotfixError
+from .pipeline import Hotfix
+from .program import Program
+from .session import Session
+
+SUMMARY = "Patch the running program with the edited source FILE; state is kept."
+
+HELP_EPILOG = """\
+hotfix watch on continues the program and, whenever a source file of it is
+saved, interrupts it, patches what changed (or shows the compiler's
+diagnostics and keeps the old code) and continues; it comes back to the
+prompt when the program stops by itself (a breakpoint, a signal, Ctrl-C).
+
+hotfix recompiles each FILE with the command that built it (from
+compile_commands.json, or the flags in its debug information), compares
+the new code with the code the program runs, and redirects only the
+functions that changed.  Every global and static keeps its one live
+instance and its value.  If anything is unsafe (a changed function is
+running, a static's type changed, a symbol cannot be bound) nothing is
+written and hotfix says why.  Stop the program first (Ctrl-C or a
+breakpoint), then continue it after the patch.
+
+With gdbserver or an lldb-server platform the patch is built here, copied
+into a private directory the program makes on the target, and loaded from
+there (--status names the file).
+
+x86-64 and AArch64 programs; an AArch64 program may run under qemu-user
+with gdb-multiarch connected to qemu's gdbstub (set sysroot to the
+program's libraries, e.g. /usr/aarch64-linux-gnu)."""
+
+
+class ArgumentError(HotfixError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting the debugger."""
+
+    def error(self, message):
+        raise ArgumentError("%s (see `hotfix --help`)." % message)
+
+    def exit(self, status=0, message=None):
+        raise ArgumentError(message or "")
+
+
+def make_parser():
+    p = _Parser(prog="hotfix", description=SUMMARY, epilog=HELP_EPILOG, add_help=False,
+                usage="hotfix [OPTIONS] FILE...\n       hotfix [OPTIONS] --all-changed\n"
+                      "       hotfix --revert FILE... | --revert --all | --status\n"
+                      "       hotfix watch on|off",
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="an edited source file of the program, or a header: every unit that includes "
+                        "it is rebuilt")
+    p.add_argument("-a", "--all-changed", action="store_true",
+                   help="every unit whose source or included header changed since the program was "
+                        "built or the unit last patched, as one patch")
+    p.add_argument("-n", "--dry-run", action="store_true",
+                   help="print the plan (functions, statics, jumps) and write nothing")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every write")
+    p.add_argument("--wait", nargs="?", const=5.0, type=float, metavar="SECONDS",
+                   help="if a changed function is running, or every thread is in malloc or the "
+                        "loader, let the program run and retry for up to SECONDS (default 5)")
+    p.add_argument("--status", action="store_true",
+                   help="list the patches applied in this process and whether replaced code is running")
+    p.add_argument("--revert", action="store_true",
+                   help="put back the program's own code of each FILE (or of every unit with --all)")
+    p.add_argument("--all", action="store_true", help="with --revert: every patched unit")
+    p.add_argument("--json", action="store_true",
+                   help="for front ends: end with one line 'hotfix-json: {...}', the result as JSON "
+                        "(ok, message, patches, diagnostics, refusals)")
+    p.add_argument("-h", "--help", action="store_true", help="show this help")
+    return p
+
+
+PARSER = make_parser()
+
+
+def help_text():
+    return PARSER.format_help().rstrip()
+
+
+def options():
+    return [a for action in PARSER._actions for a in action.option_strings]
+
+
+def debug_default():
+    """Whether tracebacks of internal errors are shown before the user
+    changes the setting (GDB: `set hotfix debug`, LLDB: `hotfix-config debug`)."""
+    return bool(os.environ.get("HOTFIX_DEBUG"))
+
+
+def error_text(error, debug_command):
+    """The one line an adapter shows for an exception out of run():
+    HotfixError's sentence, or for a bug of ours its type and text and the
+    command that turns tracebacks on."""
+    if isinstance(error, HotfixError):
+        return "hotfix: %s" % error
+    return ("hotfix: internal error: %s: %s (`%s` shows the traceback)"
+            % (type(error).__name__, error, debug_command))
+
+
+_session = None
+
+
+def session():
+    global _session
+    if _session is None:
+        _session = Session()
+    return _session
+
+
+def run(dbg, argv):
+    """Run one `hotfix` command.  Raises HotfixError with the sentence to show."""
+    if argv[:1] == ["watch"]:
+        from .watch import watch        # watch.py uses this module's parser and session
+        return watch(dbg, argv[1:])
+    args = PARSER.parse_args(argv)
+    if args.json:
+        return report.run_json(dbg, lambda recorder: _run(recorder, args), session(), error_text)
+    return _run(dbg, args)
+
+
+def _run(dbg, args):
+    if args.help:
+        dbg.write(help_text())
+        return
+    if args.all and not args.revert:
+        raise ArgumentError("--all goes with --revert (see `hotfix --help`).")
+    if args.all_changed and (args.files or args.revert or args.status):
+        raise ArgumentError("--all-changed takes no FILE and goes alone (see `hotfix --help`).")
+    if not args.files and not (args.status or args.all or args.all_changed):
+        raise ArgumentError("name the edited source file: hotfix FILE (see `hotfix --help`).")
+    state = dbg.process_state()
+    if state == "none":
+        raise HotfixError("the program is not running.")
+    if state == "running":
+        raise HotfixError("the program is running: interrupt it first (Ctrl-C), then hotfix.")
+    s = session()
+    s.for_process(dbg.pid())
+    if args.status or args.revert:
+        program = Program(dbg, s.cache, s.process.shipped)
+        arch = arches.of_program(program)
+    if args.status:
+        patches.status(dbg, s, arch)
+    elif args.revert:
+        if args.all:
+            units = [path for path, versions in s.process.units.items() if versions]
+        else:
+            units = [find_unit(program, f).path for f in args.files]
+        patches.revert(dbg, s, units, args.wait, arch, program)
+    else:
+        Hotfix(dbg, s, args).run()

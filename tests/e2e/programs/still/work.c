@@ -1,0 +1,5 @@
+int work(int n)
+{
+    volatile int step = 1;      /* room for a jump at -O2 */
+    return n + step;
+}

@@ -1,0 +1,5 @@
+int work(int n)
+{
+    volatile int step = 100;
+    return n + step;
+}
