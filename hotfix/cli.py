@@ -9,7 +9,7 @@ import argparse
 import os
 
 from . import arch as arches
-from . import patches
+from . import patches, report
 from .compdb import find_unit
 from .errors import HotfixError
 from .names import demangle_text
@@ -81,6 +81,9 @@ def make_parser():
     p.add_argument("--revert", action="store_true",
                    help="put back the program's own code of each FILE (or of every unit with --all)")
     p.add_argument("--all", action="store_true", help="with --revert: every patched unit")
+    p.add_argument("--json", action="store_true",
+                   help="for front ends: end with one line 'hotfix-json: {...}', the result as JSON "
+                        "(ok, message, patches, diagnostics, refusals)")
     p.add_argument("-h", "--help", action="store_true", help="show this help")
     return p
 
@@ -154,6 +157,12 @@ def run(dbg, argv):
         from .watch import watch        # watch.py uses this module's parser and session
         return watch(dbg, argv[1:])
     args = PARSER.parse_args(_wait_value_given(argv))
+    if args.json:
+        return report.run_json(dbg, lambda recorder: _run(recorder, args), session(), error_text)
+    return _run(dbg, args)
+
+
+def _run(dbg, args):
     if args.help:
         dbg.write(help_text())
         return

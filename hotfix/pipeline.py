@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from . import apply as applying
 from . import arch as arches
-from . import changes, patches
+from . import changes, patches, report
 from .build import CLEAR_CACHE, compile_unit, drop_initializers, link_patch, runtime_object
 from .compdb import UnknownFile, find_compile_command, find_unit
 from .errors import HotfixError
@@ -177,6 +177,7 @@ class Hotfix:
             if command.warning:
                 p.warnings.append(command.warning)
             prepared.append(p)
+        report.note_prepared(self.dbg, prepared)
         workers = max(1, min(len(prepared), (os.cpu_count() or 2) // 2))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             running = pool.map(lambda p: self._prepare(program, p), prepared)
