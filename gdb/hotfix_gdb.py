@@ -304,6 +304,12 @@ class GdbDebugger(Debugger):
             with self._user_breakpoints_paused(), _quiet():
                 target[0].switch()
                 _select_level(level)
+                # `finish` out of an inlined frame steps through it: leave
+                # the function it is inlined into instead.
+                frame = gdb.selected_frame()
+                while frame.type() == gdb.INLINE_FRAME and frame.older() is not None:
+                    frame = frame.older()
+                frame.select()
                 timer.start()
                 try:
                     gdb.execute("finish", to_string=True)

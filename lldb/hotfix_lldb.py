@@ -285,8 +285,14 @@ class LldbDebugger(Debugger):
     def finish_frame(self, thread_id, level, timeout):
         process = self._process()
         thread = process.GetThreadByIndexID(thread_id)
-        caller = thread.GetFrameAtIndex(level + 1) if thread.IsValid() else None
-        if caller is None or not caller.IsValid():
+        if not thread.IsValid():
+            return
+        # An inlined frame returns nowhere: the function it is inlined into
+        # (the next frame that is not inlined) is the one to leave.
+        while thread.GetFrameAtIndex(level).IsValid() and thread.GetFrameAtIndex(level).IsInlined():
+            level += 1
+        caller = thread.GetFrameAtIndex(level + 1)
+        if not caller.IsValid():
             return
         selected = process.GetSelectedThread()
         selected_frame = selected.GetSelectedFrame().GetFrameID() if selected.IsValid() else 0

@@ -154,11 +154,12 @@ def test_wait_lets_a_thread_leave_the_allocator_before_calling_dlopen():
 
         def resume_for(self, seconds):
             self.resumed += 1
-            if self.resumed == 2:       # main leaves printf's write
+            if self.resumed == 2:       # main leaves free
                 self._threads[0] = Thread(1, "main", [Frame(0, 0x9000, "checkpoint", "main.c", 7)])
     in_malloc = Thread(2, "alloc", [Frame(0, 0x7000, "__GI___libc_malloc"), Frame(1, 0x1000, "worker")])
-    in_write = Thread(1, "main", [Frame(0, 0x7100, "__GI___libc_write"), Frame(1, 0x1000, "main")])
-    dbg = Runs(threads=[in_write, in_malloc])
+    in_free = Thread(1, "main", [Frame(0, 0x7100, "_int_free"), Frame(1, 0x7200, "__GI___libc_free"),
+                                 Frame(2, 0x1000, "main")])
+    dbg = Runs(threads=[in_free, in_malloc])
     with pytest.raises(HotfixError, match=r"every thread is inside .*or use --wait"):
         applying.pick_calling_thread(dbg)
     applying.wait_for_calling_thread(dbg, 5.0)
@@ -447,3 +448,16 @@ def test_a_sweep_removes_the_folders_of_processes_that_are_gone(tmp_path, monkey
     workdirs.sweep()
     assert os.path.isdir(mine) and os.path.isdir(remote) and other.is_dir()
     assert not os.path.exists(gone) and not old.exists()
+
+
+def test_a_thread_in_read_or_a_mutex_may_load_the_patch_and_one_in_malloc_may_not():
+    def thread(*functions):
+        return Thread(1, "", [Frame(i, 0x1000 + i, f) for i, f in enumerate(functions)])
+    # A single-threaded server blocked in read() (glibc's debug names).
+    assert applying._lock_frame(thread("__GI___libc_read", "serve", "main")) is None
+    assert applying._lock_frame(thread("__lll_lock_wait", "__GI___pthread_mutex_lock", "work")) is None
+    assert applying._lock_frame(thread("_IO_new_file_xsputn", "printf", "main")) is None
+    held = thread("__lll_lock_wait_private", "_int_malloc", "__GI___libc_malloc", "make", "main")
+    assert applying._lock_frame(held).function == "__GI___libc_malloc"
+    assert applying._lock_frame(thread("_dl_debug_state", "dl_open_worker", "_dl_catch_exception",
+                                       "__dlopen", "main")).function == "__dlopen"
