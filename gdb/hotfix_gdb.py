@@ -256,7 +256,7 @@ class GdbDebugger(Debugger):
             gdb.events.inferior_call.connect(_fetch_all_registers)
         try:
             gdb.execute("set scheduler-locking on", to_string=True)
-            with self._user_breakpoints_paused(), self._async_signals_passed():
+            with self._user_breakpoints_paused(), self._async_signals_passed(), _quiet():
                 if target:
                     target[0].switch()
                 gdb.execute("set unwindonsignal on", to_string=True)
@@ -304,6 +304,12 @@ class GdbDebugger(Debugger):
             with self._user_breakpoints_paused(), _quiet():
                 target[0].switch()
                 _select_level(level)
+                # `finish` out of an inlined frame steps through it: leave
+                # the function it is inlined into instead.
+                frame = gdb.selected_frame()
+                while frame.type() == gdb.INLINE_FRAME and frame.older() is not None:
+                    frame = frame.older()
+                frame.select()
                 timer.start()
                 try:
                     gdb.execute("finish", to_string=True)
@@ -440,18 +446,36 @@ def _qemu_process(tid):
 
 
 @contextlib.contextmanager
-def _quiet(path="/dev/null"):
-    """GDB prints the stops hotfix makes while waiting ("Thread 3 received
-    signal SIGINT") even under to_string: send them to a file."""
-    gdb.execute("set logging file %s" % path, to_string=True)
-    gdb.execute("set logging overwrite on", to_string=True)
-    gdb.execute("set logging redirect on", to_string=True)
-    gdb.execute("set logging enabled on", to_string=True)
+def _quiet(path=os.devnull):
+    """While hotfix runs the program itself (a call, --wait, watch), GDB
+    prints every stop it makes ("Program received signal SIGINT", the
+    frame) and warnings about the breakpoint it stopped at (GDB 13:
+    "location number not found for breakpoint 1"), to its terminal
+    whatever to_string or `set logging redirect` say.  Point GDB's stdout
+    and stderr at a file (path) meanwhile; the program's own output is not
+    GDB's.  No pagination meanwhile: a pager prompt nobody sees would
+    wait for ever."""
+    paginate = gdb.parameter("pagination")
+    gdb.execute("set pagination off", to_string=True)
+    gdb.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = (os.dup(1), os.dup(2))
+    sink = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
+        os.dup2(sink, 1)
+        os.dup2(sink, 2)
         yield
     finally:
-        gdb.execute("set logging enabled off", to_string=True)
-        gdb.execute("set logging redirect off", to_string=True)
+        try:
+            gdb.flush()
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved + (sink,):
+                os.close(fd)
+            if paginate:
+                gdb.execute("set pagination on", to_string=True)
 
 
 class DebugParameter(gdb.Parameter):
@@ -517,3 +541,7 @@ class HotfixCommand(gdb.Command):
 SetHotfix()
 ShowHotfix()
 HotfixCommand(DebugParameter())
+# A process gone takes hotfix's files for it along; those of a process
+# still running (detached) stay for a later session.
+gdb.events.exited.connect(lambda event: core.process_gone())
+atexit.register(core.close)

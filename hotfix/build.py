@@ -22,7 +22,6 @@ argv lists, never through a shell.  Outputs go to a private 0700 directory.
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from typing import Optional
 from . import gotasm
 from .arch import X86_64
 from .errors import HotfixError
+from .program import PATCH_SONAME      # every patch library's DT_SONAME
 
 
 class CompileError(HotfixError):
@@ -42,14 +42,6 @@ class Built:
     diff_object: Optional[str]      # None when the unit was patched before (see compile_unit)
     patch_object: str
     compile_seconds: float
-
-
-def private_directory():
-    """A fresh 0700 directory for one session's patches."""
-    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    if not os.access(base, os.W_OK):
-        base = tempfile.gettempdir()
-    return tempfile.mkdtemp(prefix="hotfix-", dir=base)
 
 
 def _run(argv, cwd, what):
@@ -87,7 +79,7 @@ def compile_unit(command, workdir, stem, arch=X86_64, first=True):
     diff_o = os.path.join(workdir, stem + ".diff.o")
     patch_o = os.path.join(workdir, stem + ".patch.o")
     base = command.argv + list(arch.diff_flags)
-    load = base + list(arch.load_flags) + ["-w"]
+    load = base + list(arch.load_flags) + _unloadable(command.argv[0]) + ["-w"]
     # A compile error is the user's: said the same way whichever compile saw it.
     what = "compiling %s%s" % (command.source, " for loading" if first else "")
     if arch.got_rewrite:
@@ -118,6 +110,14 @@ def compile_unit(command, workdir, stem, arch=X86_64, first=True):
     if errors:
         raise errors[0]
     return Built(diff_o if first else None, patch_o, time.monotonic() - start)
+
+
+def _unloadable(compiler):
+    """g++ gives a default-visibility function-local static of an inline
+    function (a singleton) STB_GNU_UNIQUE binding, and glibc never unloads
+    a library that defines one: a patch refused after its load must be
+    unloadable.  The patch's copy is bound to the program's anyway."""
+    return [] if "clang" in os.path.basename(compiler) else ["-fno-gnu-unique"]
 
 
 # Run when a library is loaded or unloaded: in a patch they would run again in
@@ -198,7 +198,7 @@ def link_patch(patch_object, output, bindings, libraries, compiler, extra_object
         for name, address in sorted(bindings.items()):
             f.write('"%s" = 0x%x;\n' % (name.replace('"', '\\"'), address))
     argv = [compiler, "-shared", "-nostartfiles", "-o", output, patch_object] + list(extra_objects) + [script,
-            "-Wl,--emit-relocs", "-Wl,-z,now", "-Wl,-z,defs"] + list(link_flags) + [
+            "-Wl,--emit-relocs", "-Wl,-z,now", "-Wl,-z,defs", "-Wl,-soname," + PATCH_SONAME] + list(link_flags) + [
             "-Wl,--as-needed"] + list(libraries)
     start = time.monotonic()
     try:

@@ -27,7 +27,7 @@ from .errors import HotfixError
 
 
 def _user_units(program):
-    for image in program.images():
+    for image in program.program_images():
         if image.info is None or not image.info.has_debug_info():
             continue
         for unit in image.info.units():

@@ -9,13 +9,15 @@ import argparse
 import os
 
 from . import arch as arches
-from . import patches
+from . import patches, report
 from .compdb import find_unit
 from .errors import HotfixError
+from .names import demangle_text
 from .pipeline import Hotfix
 from .program import Program
 from .session import Session
 
+DEFAULT_WAIT = 5.0
 SUMMARY = "Patch the running program with the edited source FILE; state is kept."
 
 HELP_EPILOG = """\
@@ -72,7 +74,7 @@ def make_parser():
     p.add_argument("-n", "--dry-run", action="store_true",
                    help="print the plan (functions, statics, jumps) and write nothing")
     p.add_argument("-v", "--verbose", action="store_true", help="list every write")
-    p.add_argument("--wait", nargs="?", const=5.0, type=float, metavar="SECONDS",
+    p.add_argument("--wait", nargs="?", const=DEFAULT_WAIT, type=float, metavar="SECONDS",
                    help="if a changed function is running, or every thread is in malloc or the "
                         "loader, let the program run and retry for up to SECONDS (default 5)")
     p.add_argument("--status", action="store_true",
@@ -80,6 +82,9 @@ def make_parser():
     p.add_argument("--revert", action="store_true",
                    help="put back the program's own code of each FILE (or of every unit with --all)")
     p.add_argument("--all", action="store_true", help="with --revert: every patched unit")
+    p.add_argument("--json", action="store_true",
+                   help="for front ends: end with one line 'hotfix-json: {...}', the result as JSON "
+                        "(ok, message, patches, diagnostics, refusals)")
     p.add_argument("-h", "--help", action="store_true", help="show this help")
     return p
 
@@ -101,17 +106,43 @@ def debug_default():
     return bool(os.environ.get("HOTFIX_DEBUG"))
 
 
+def _wait_value_given(argv):
+    """`--wait FILE` means the default wait, then FILE (argparse would take
+    FILE for the seconds: "invalid float value")."""
+    out = list(argv)
+    for i, arg in enumerate(out[:-1]):
+        if arg == "--wait":
+            try:
+                float(out[i + 1])
+            except ValueError:
+                out[i] = "--wait=%g" % DEFAULT_WAIT
+    return out
+
+
 def error_text(error, debug_command):
     """The one line an adapter shows for an exception out of run():
     HotfixError's sentence, or for a bug of ours its type and text and the
     command that turns tracebacks on."""
     if isinstance(error, HotfixError):
-        return "hotfix: %s" % error
+        return "hotfix: %s" % demangle_text(str(error))
     return ("hotfix: internal error: %s: %s (`%s` shows the traceback)"
             % (type(error).__name__, error, debug_command))
 
 
 _session = None
+
+
+def process_gone():
+    """The adapters call this when the debugger lets go of the process
+    (it exited, was killed or detached)."""
+    if _session is not None:
+        _session.process_gone()
+
+
+def close():
+    """The adapters call this when the debugger exits."""
+    if _session is not None:
+        _session.close()
 
 
 def session():
@@ -126,7 +157,13 @@ def run(dbg, argv):
     if argv[:1] == ["watch"]:
         from .watch import watch        # watch.py uses this module's parser and session
         return watch(dbg, argv[1:])
-    args = PARSER.parse_args(argv)
+    args = PARSER.parse_args(_wait_value_given(argv))
+    if args.json:
+        return report.run_json(dbg, lambda recorder: _run(recorder, args), session(), error_text)
+    return _run(dbg, args)
+
+
+def _run(dbg, args):
     if args.help:
         dbg.write(help_text())
         return
@@ -142,9 +179,10 @@ def run(dbg, argv):
     if state == "running":
         raise HotfixError("the program is running: interrupt it first (Ctrl-C), then hotfix.")
     s = session()
-    s.for_process(dbg.pid())
+    s.for_process(dbg.pid(), not dbg.is_remote())
+    program = Program(dbg, s.cache, s.process.shipped)
+    patches.recover(dbg, s, program)
     if args.status or args.revert:
-        program = Program(dbg, s.cache, s.process.shipped)
         arch = arches.of_program(program)
     if args.status:
         patches.status(dbg, s, arch)
@@ -155,4 +193,4 @@ def run(dbg, argv):
             units = [find_unit(program, f).path for f in args.files]
         patches.revert(dbg, s, units, args.wait, arch, program)
     else:
-        Hotfix(dbg, s, args).run()
+        Hotfix(dbg, s, args, program).run()

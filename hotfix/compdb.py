@@ -34,7 +34,7 @@ def find_unit(program, typed):
     candidates = []
     wanted = os.path.normpath(os.path.abspath(typed))
     wanted_real = os.path.realpath(typed)
-    for image in program.images():
+    for image in program.program_images():
         if image.info is None or not image.info.has_debug_info():
             continue
         for unit in image.info.units():
@@ -163,7 +163,24 @@ def _command(entry, db_path):
     if not output and "-o" in argv[:-1]:
         output = argv[argv.index("-o") + 1]
     output = os.path.join(directory, output) if output else ""
-    return CompileCommand(directory, clean_arguments(argv, file), file, db_path, output=output)
+    source = _source_as_named(argv, file, directory)
+    return CompileCommand(directory, clean_arguments(argv, source), source, db_path, output=output)
+
+
+def _source_as_named(argv, file, directory):
+    """The source file as the command's own arguments name it: bear writes
+    "file" absolute while the build compiled a relative name, and that name
+    is __FILE__ (in every assert) and the unit's DW_AT_name."""
+    wanted = os.path.normpath(os.path.join(directory, file))
+    skip = False
+    for arg in argv[1:]:
+        if skip:
+            skip = False
+        elif arg in _DROP_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-") and os.path.normpath(os.path.join(directory, arg)) == wanted:
+            return arg
+    return file
 
 
 # Flags that produce outputs or name inputs, not code: hotfix supplies its own.

@@ -230,11 +230,14 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
         var = variable_at(target)
         old = exe_vars.get((var.scope, var.name)) if var is not None else None
         if old is not None:
-            label = "%s in %s()" % (var.name, var.scope) if var.scope else var.name
+            # A C++ scope is a linkage name: demangled, it has its parameters.
+            label = ("%s in %s%s" % (var.name, var.scope, "" if var.scope.startswith("_Z") else "()")
+                     if var.scope else var.name)
             if old.size != var.size or old.type != var.type:
-                plan.refusals.append(
-                    "the type of %s changed from `%s' to `%s': hotfix cannot carry its value "
-                    "across a layout change." % (label, old.type, var.type))
+                refusal = ("the type of %s changed from `%s' to `%s': hotfix cannot carry its value "
+                           "across a layout change." % (label, old.type, var.type))
+                if refusal not in plan.refusals:        # once, however many places use it
+                    plan.refusals.append(refusal)
                 continue
             offset = target - var.address
             address = old.address

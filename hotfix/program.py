@@ -11,6 +11,10 @@ from typing import Dict, List, Optional, Tuple
 from . import native
 from .errors import HotfixError
 
+# The DT_SONAME of every patch library: a library of the process with it is
+# hotfix's, not the program's (its units are copies of the program's).
+PATCH_SONAME = "hotfix-patch"
+
 
 @dataclass
 class Variable:
@@ -380,6 +384,12 @@ class LoadedImage:
     path: str
     bias: int
     info: Optional[ImageInfo]
+    name: str = ""          # its path in the process (the loader's l_name)
+
+    @property
+    def patch(self):
+        """Whether it is a patch hotfix loaded (PATCH_SONAME)."""
+        return self.info is not None and self.info.native.header().get("soname") == PATCH_SONAME
 
 
 class Program:
@@ -394,10 +404,11 @@ class Program:
         self.cache = cache
         self.copies = copies or {}
         self._images = None
+        self.link_map = []      # [(l_addr, l_name, l_ld)] as images() read it
 
     def images(self) -> List[LoadedImage]:
         if self._images is None:
-            entries = read_link_map(self.debugger, self._header())
+            entries = self.link_map = read_link_map(self.debugger, self._header())
             images = []
             for i, (bias, name, dynamic) in enumerate(entries):
                 if i and not name or "linux-vdso" in name:
@@ -412,7 +423,7 @@ class Program:
                     info = self.cache.image(path)
                 except native.NativeError:
                     info = None     # stripped (system libraries are): nothing to bind there
-                images.append(LoadedImage(path, bias, info))
+                images.append(LoadedImage(path, bias, info, name))
             self._images = images
         return self._images
 
@@ -422,6 +433,10 @@ class Program:
             return self.cache.image(exe).native.header() if exe and os.path.isfile(exe) else None
         except native.NativeError:
             return None
+
+    def program_images(self):
+        """The images of the program itself: without hotfix's patches."""
+        return [im for im in self.images() if not im.patch]
 
     def main_image(self):
         return self.images()[0]

@@ -330,19 +330,39 @@ static uint64_t room_of(const hf_image *img, size_t i)
 }
 
 /* The fields hf_header_json and hf_symbols_json share, after a '{'. */
+/* DT_SONAME of a dynamic section, or "". */
+static const char *soname_of(const hf_image *img, size_t dyn)
+{
+    const section *d = &img->sec[dyn];
+    size_t n = d->sh.sh_entsize ? d->sh.sh_size / d->sh.sh_entsize : 0;
+    for (size_t j = 0; d->data && j < n; j++) {
+        GElf_Dyn e;
+        if (!gelf_getdyn(d->data, (int)j, &e) || e.d_tag == DT_NULL)
+            break;
+        if (e.d_tag == DT_SONAME) {
+            const char *name = elf_strptr(img->elf, d->sh.sh_link, e.d_un.d_val);
+            return name ? name : "";
+        }
+    }
+    return "";
+}
+
 static void emit_header_fields(strbuf *sb, const hf_image *img)
 {
     const char *kind = img->eh.e_type == ET_REL ? "rel" : img->eh.e_type == ET_DYN ? "dyn" : "exec";
     int dynamic = 0;
     uint64_t dynamic_address = 0;
+    const char *soname = "";
     for (size_t i = 1; i < img->nsec; i++)
         if (img->sec[i].sh.sh_type == SHT_DYNAMIC) {
             dynamic = 1;
             dynamic_address = img->sec[i].sh.sh_addr;
+            soname = soname_of(img, i);
         }
     sb_printf(sb, "\"type\":\"%s\",\"machine\":\"%s\",\"dynamic\":%s,\"entry\":%" PRIu64
-              ",\"dynamic_address\":%" PRIu64, kind, is_a64(img) ? "aarch64" : "x86_64",
+              ",\"dynamic_address\":%" PRIu64 ",\"soname\":", kind, is_a64(img) ? "aarch64" : "x86_64",
               dynamic ? "true" : "false", (uint64_t)img->eh.e_entry, dynamic_address);
+    sb_json_string(sb, soname);
 }
 
 hf_status hf_header_json(hf_image *img, char **out)

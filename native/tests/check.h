@@ -50,6 +50,7 @@ void test_x86_table(void);
 void test_x86_compiled(void);
 void test_errors(void);
 void test_open(void);
+void test_soname(void);
 void test_diff_objects(const char *opt);
 void test_diff_inlined(void);
 void test_diff_program(void);

@@ -219,6 +219,7 @@ int main(void)
     test_x86_compiled();
     test_errors();
     test_open();
+    test_soname();
     test_diff_objects("-O0");
     test_diff_objects("-O2");
     test_diff_inlined();

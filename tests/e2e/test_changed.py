@@ -113,3 +113,61 @@ def test_a_file_that_is_not_part_of_the_program(tmp_path, debugger):
     assert "hotfix: notes.h is not a source file of the program, and no unit of it includes it." \
         in hotfix_lines(result), result.transcript
     assert exited_normally(result, debugger)
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_a_header_named_as_the_debug_information_names_it_from_elsewhere(tmp_path, debugger):
+    # Fault 7 of issue 18: from another directory `hotfix tune.h` was "not
+    # a source file of the program".  And `--wait FILE` is the default wait.
+    prog = prepare(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(4), Continue(2),
+        Copy(str(tmp_path / "tune_v2.h"), str(tmp_path / "tune.h")), Hotfix("--wait tune.h"),
+        Delete(), Continue(),
+    ], cwd=elsewhere)
+    assert values(result) == [old(0), old(1), (2, 4, 202, -2, 7), (3, 6, 203, -3, 7)], result.transcript
+    assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_a_patched_unit_is_one_unit_and_its_original_source_brings_the_old_code_back(tmp_path, debugger):
+    # Fault 5 of issue 18: the patch library's own units were counted as the
+    # program's (a unit listed twice; "matches several units: X, X").
+    prog = prepare(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    a, kept = str(tmp_path / "a.c"), str(tmp_path / "a_orig.c")
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(5), Continue(2),
+        Copy(a, kept), Copy(str(tmp_path / "a_new.c"), a), Hotfix("a.c"),       # frame 2 on: new a
+        Continue(),
+        Copy(kept, a), Hotfix("--all-changed"),                                   # frame 3 on: old a again
+        Delete(), Continue(),
+    ], cwd=elsewhere)
+    lines = hotfix_lines(result)
+    assert "hotfix: 1 unit to rebuild: a.c (edited)" in [l.replace(str(tmp_path) + "/", "") for l in lines], lines
+    assert [v[1] for v in values(result)] == [0, 1, 1004, 3, 4], result.output
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_a_unit_edited_after_its_patch_is_rebuilt_once(tmp_path, debugger):
+    # A loaded patch's debug information names the unit it patches: it is
+    # not one more copy of the unit to rebuild, also after --revert (the
+    # patch stays loaded).
+    prog = prepare(tmp_path)
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(5), Continue(2),
+        Copy("c_v2.c", "c.c"), Hotfix("--all-changed"),
+        Continue(),
+        Copy("c_v2.c", "c.c"), Hotfix("--all-changed"),              # saved again, same code
+        Hotfix("--revert --all"), Hotfix("--all-changed"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    lines = hotfix_lines(result)
+    assert [l for l in lines if "to rebuild" in l] == ["hotfix: 1 unit to rebuild: c.c (edited)"] * 3, lines
+    assert "hotfix: c.c: no function changed; nothing to do." in lines, lines
+    assert len([l for l in lines if l.startswith("hotfix: c.c: 1 function redirected (c_value)")]) == 2, lines
+    assert values(result) == [old(0), old(1)] + [(i, i, i + 100, -10 * i, 7) for i in range(2, 5)], result.output
+    assert exited_normally(result, debugger), result.transcript

@@ -65,6 +65,9 @@ def test_breakpoint_on_a_patched_function_stops_in_the_new_code(tmp_path, debugg
     # ...and the jump was not corrupted by the breakpoint's trap.
     assert leaf_values(result) == [("frame", 0, 0), ("frame", 1, 2), ("frame", 2, 6), ("frame", 3, 9)], result.output
     assert "SIGTRAP" not in result.transcript and "SIGSEGV" not in result.transcript
+    # GDB 13 warned "location number not found for breakpoint" at each stop
+    # hotfix made (fault 7 of issue 18).
+    assert "location number not found" not in result.transcript, result.transcript
     assert exited_normally(result, debugger), result.transcript
 
 
@@ -93,4 +96,47 @@ def test_function_too_small_is_refused(tmp_path, debugger):
                          r"at its entry \(original\), 5 needed for a jump\.", l)
                for l in hotfix_lines(result)), result.transcript
     assert "tiny" not in result.output
+    assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_a_patch_refused_at_its_deadline_is_unloaded(tmp_path, debugger):
+    # Fault 6 of issue 18: after `--wait` gave up, the patch library stayed
+    # in the process (a later breakpoint got two locations).
+    prog = build("game", tmp_path, ["main.c", "game.c"])
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(40), Continue(2),
+        Copy("game_loop.c", "game.c"), Hotfix("--wait=0.3 game.c"),
+        Command("info sharedlibrary", "image list"),
+        Break("run_game"), Command("info breakpoints", "breakpoint list"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    assert any("still so after waiting 0.3 s" in l for l in hotfix_lines(result)), result.transcript
+    # The stops --wait made are not the user's (GDB printed each of them).
+    assert "SIGINT" not in result.transcript and "SIGSTOP" not in result.transcript, result.transcript
+    assert not [l for l in result.transcript.splitlines()
+                if re.search(r"game-\d+-\d+\.so", l) and "unloaded shared library" not in l], result.transcript
+    assert not re.search(r"run_game.*\n.*\n?.*2 locations|locations = 2", result.transcript), result.transcript
+    assert [v[0] for v in leaf_values(result)] == ["frame"] * 40, result.output
+    assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+@pytest.mark.parametrize("cxx", ["g++", "clang++"])
+def test_a_refused_cxx_patch_with_a_unique_singleton_is_unloaded(tmp_path, debugger, cxx):
+    # g++ makes a default-visibility function-local static STB_GNU_UNIQUE,
+    # and glibc never unloads a library that defines one.
+    prog = build("unique", tmp_path, ["main.cpp"], cc=cxx)
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(30), Continue(2),
+        Copy("main_v2.cpp", "main.cpp"), Hotfix("--wait=0.3 main.cpp"),
+        Command("info sharedlibrary", "image list"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    assert any("run(int) is active" in l and "still so after waiting 0.3 s" in l for l in hotfix_lines(result)), \
+        result.transcript
+    # GDB's "unloaded" warning names it; the library lists do not.
+    assert not [l for l in result.transcript.splitlines()
+                if re.search(r"main-\d+-\d+\.so", l) and "unloaded shared library" not in l], result.transcript
+    assert result.lines()[-1] == "frame 29: hits=30", result.output
     assert exited_normally(result, debugger), result.transcript

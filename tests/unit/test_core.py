@@ -173,11 +173,12 @@ def test_wait_lets_a_thread_leave_the_allocator_before_calling_dlopen():
 
         def resume_for(self, seconds):
             self.resumed += 1
-            if self.resumed == 2:       # main leaves printf's write
+            if self.resumed == 2:       # main leaves free
                 self._threads[0] = Thread(1, "main", [Frame(0, 0x9000, "checkpoint", "main.c", 7)])
     in_malloc = Thread(2, "alloc", [Frame(0, 0x7000, "__GI___libc_malloc"), Frame(1, 0x1000, "worker")])
-    in_write = Thread(1, "main", [Frame(0, 0x7100, "__GI___libc_write"), Frame(1, 0x1000, "main")])
-    dbg = Runs(threads=[in_write, in_malloc])
+    in_free = Thread(1, "main", [Frame(0, 0x7100, "_int_free"), Frame(1, 0x7200, "__GI___libc_free"),
+                                 Frame(2, 0x1000, "main")])
+    dbg = Runs(threads=[in_free, in_malloc])
     with pytest.raises(HotfixError, match=r"every thread is inside .*or use --wait"):
         applying.pick_calling_thread(dbg)
     applying.wait_for_calling_thread(dbg, 5.0)
@@ -425,3 +426,57 @@ def test_references_to_the_programs_hidden_symbols_are_rebound_and_others_refuse
     assert p.globals_bound == ["counter", "helper"]
     assert p.refusals == ["the patch refers to counter through a kind of relocation hotfix cannot point at the "
                           "program's copy (type 2); nothing would reach it."]
+
+
+def test_the_source_is_compiled_as_the_recorded_arguments_name_it(tmp_path):
+    # bear: "file" absolute, the compiler given a relative name (__FILE__).
+    src = tmp_path / "src"
+    src.mkdir()
+    db = [{"directory": str(src), "file": str(src / "lvm.c"),
+           "arguments": ["cc", "-O2", "-c", "-o", "lvm.o", "lvm.c"]}]
+    (tmp_path / "compile_commands.json").write_text(json.dumps(db))
+    cmd = compdb.find_compile_command(FakeUnit("lvm.c", str(src)), str(tmp_path / "lua"))
+    assert cmd.source == "lvm.c" and cmd.argv == ["cc", "-O2"]
+
+
+def test_wait_before_a_file_takes_the_default_wait():
+    assert cli._wait_value_given(["--wait", "src/x.c"]) == ["--wait=5", "src/x.c"]
+    assert cli._wait_value_given(["--wait", "2.5", "x.c"]) == ["--wait", "2.5", "x.c"]
+    args = cli.PARSER.parse_args(cli._wait_value_given(["--wait", "src/x.c"]))
+    assert args.wait == 5.0 and args.files == ["src/x.c"]
+    assert cli.PARSER.parse_args(cli._wait_value_given(["x.c", "--wait"])).wait == 5.0
+
+
+# --- private directories --------------------------------------------------------
+
+def test_a_sweep_removes_the_folders_of_processes_that_are_gone(tmp_path, monkeypatch):
+    from hotfix import workdirs
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    mine = workdirs.create(os.getpid(), True)                 # this process lives
+    gone = workdirs.create(os.getpid(), True)
+    with open(os.path.join(gone, workdirs.OWNER), "w") as f:
+        f.write("local %d 1\n" % os.getpid())                 # same pid, another start: gone
+    remote = workdirs.create(1, False)
+    old = tmp_path / "hotfix-abcd1234"                          # an earlier version's, untouched for long
+    old.mkdir()
+    os.utime(old, (0, 0))
+    other = tmp_path / "hotfix-gdb-abcd1234"                    # the GDB adapter's fetch folder
+    other.mkdir()
+    os.utime(other, (0, 0))
+    assert oct(os.stat(mine).st_mode & 0o777) == "0o700"
+    workdirs.sweep()
+    assert os.path.isdir(mine) and os.path.isdir(remote) and other.is_dir()
+    assert not os.path.exists(gone) and not old.exists()
+
+
+def test_a_thread_in_read_or_a_mutex_may_load_the_patch_and_one_in_malloc_may_not():
+    def thread(*functions):
+        return Thread(1, "", [Frame(i, 0x1000 + i, f) for i, f in enumerate(functions)])
+    # A single-threaded server blocked in read() (glibc's debug names).
+    assert applying._lock_frame(thread("__GI___libc_read", "serve", "main")) is None
+    assert applying._lock_frame(thread("__lll_lock_wait", "__GI___pthread_mutex_lock", "work")) is None
+    assert applying._lock_frame(thread("_IO_new_file_xsputn", "printf", "main")) is None
+    held = thread("__lll_lock_wait_private", "_int_malloc", "__GI___libc_malloc", "make", "main")
+    assert applying._lock_frame(held).function == "__GI___libc_malloc"
+    assert applying._lock_frame(thread("_dl_debug_state", "dl_open_worker", "_dl_catch_exception",
+                                       "__dlopen", "main")).function == "__dlopen"
