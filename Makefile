@@ -6,6 +6,7 @@
 #   make bench      hotfix latency against the bare compiler (bench/results/RESULTS.md)
 #   make vsix       package the VS Code extension (vscode/hotfix-VERSION.vsix)
 #   make test-vscode  the extension end to end in a real VS Code (code-server)
+#   make vscode-screenshots  the same, writing the README's screenshots into docs/
 #   make test-lldb16  the LLDB end-to-end tests under LLDB 16 (unpacked, not installed)
 #   make test-realworld  real programs from Debian's sources, patched live (tests/realworld)
 #   make install    install under $(PREFIX) (default /usr/local)
@@ -47,6 +48,10 @@ vsix: vscode/node_modules/.package-lock.json
 test-vscode:
 	scripts/test-vscode.sh
 
+# The README's VS Code screenshots (docs/vscode-*.png), taken by that test.
+vscode-screenshots:
+	HOTFIX_DOC_SCREENSHOTS=$(CURDIR)/docs scripts/test-vscode.sh
+
 test-lldb16:
 	scripts/test-lldb16.sh
 
@@ -81,4 +86,4 @@ clean:
 	$(MAKE) -C native clean
 	$(MAKE) -C examples/jump clean
 
-.PHONY: all deps demo test stress bench vsix test-vscode test-lldb16 test-realworld install uninstall clean
+.PHONY: all deps demo test stress bench vsix test-vscode vscode-screenshots test-lldb16 test-realworld install uninstall clean

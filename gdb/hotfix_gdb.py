@@ -304,6 +304,12 @@ class GdbDebugger(Debugger):
             with self._user_breakpoints_paused(), _quiet():
                 target[0].switch()
                 _select_level(level)
+                # `finish` out of an inlined frame steps through it: leave
+                # the function it is inlined into instead.
+                frame = gdb.selected_frame()
+                while frame.type() == gdb.INLINE_FRAME and frame.older() is not None:
+                    frame = frame.older()
+                frame.select()
                 timer.start()
                 try:
                     gdb.execute("finish", to_string=True)
@@ -535,3 +541,7 @@ class HotfixCommand(gdb.Command):
 SetHotfix()
 ShowHotfix()
 HotfixCommand(DebugParameter())
+# A process gone takes hotfix's files for it along; those of a process
+# still running (detached) stay for a later session.
+gdb.events.exited.connect(lambda event: core.process_gone())
+atexit.register(core.close)

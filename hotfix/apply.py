@@ -22,18 +22,14 @@ from .names import demangle_text
 from .program import load_segments, read_c_string, read_link_map
 
 RTLD_NOW = 2
-# Frames that may hold the loader lock or a malloc arena lock.
-UNSAFE_FRAMES = ("malloc", "free", "calloc", "realloc", "_int_", "__libc_malloc", "__libc_free",
-                 "_dl_", "dlopen", "dlclose", "__GI___libc_", "pthread_mutex", "__lll_lock", "tcache",
-                 "_IO_", "__pthread_mutex")
 # Functions in which a thread may hold a lock dlopen takes: the dynamic
-# loader's and the allocator's (names as debuggers show glibc's, with or
-# without its debug information).
+# loader's and the allocator's.  Names as debuggers show glibc's, with its
+# debug information (__GI___libc_malloc, _int_free, _dl_open) or without
+# (malloc, dlopen), after _loader_name() has taken __GI_ and __libc_ off.
 LOCK_FUNCTIONS = ("malloc", "free", "calloc", "realloc", "memalign", "posix_memalign", "aligned_alloc",
-                  "valloc", "pvalloc", "dlopen", "dlclose", "dlsym", "dlerror", "dl_iterate_phdr")
-LOCK_PREFIXES = ("_dl_", "__dl", "dl_open_", "__libc_malloc", "__libc_free", "__libc_calloc", "__libc_realloc",
-                 "__libc_memalign", "__GI___libc_", "_int_", "tcache", "__malloc", "malloc_", "arena_",
-                 "__libc_dlopen", "__libc_dlclose", "_dlerror_run", "__dlopen", "__dlclose")
+                  "valloc", "pvalloc", "cfree")
+LOCK_PREFIXES = ("_dl_", "__dl", "dl_", "dlopen", "dlclose", "dlsym", "dlerror", "_dlerror", "_int_", "tcache",
+                 "__malloc", "malloc_", "arena_", "sysmalloc", "_mid_memalign")
 # How long such a thread may run, alone, to leave them.
 LOCK_WAIT = 2.0
 CALL_TIMEOUT = 30.0
@@ -98,23 +94,24 @@ class Applied:
     disabled_locations: List[str] = field(default_factory=list)
 
 
-def _unsafe(thread):
-    for f in thread.frames:
-        name = f.function or ""
-        if any(name.startswith(p) or p in name for p in UNSAFE_FRAMES):
-            return f
-    return None
+def _in_loader_or_allocator(function):
+    name = function or ""
+    for prefix in ("__GI_", "__libc_"):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+    return name in LOCK_FUNCTIONS or name.startswith(LOCK_PREFIXES)
 
 
 def _lock_frame(thread):
     """The outermost frame of a thread in which it may hold the loader's or
-    the allocator's lock, or None."""
+    the allocator's lock, or None.  (A thread in read(), a mutex or stdio
+    holds no lock dlopen needs.)"""
     found = None
     for f in thread.frames:
-        name = f.function or ""
-        if name in LOCK_FUNCTIONS or name.startswith(LOCK_PREFIXES):
+        if _in_loader_or_allocator(f.function):
             found = f
     return found
+
 
 
 def release_locks(dbg, calling, say):
@@ -150,12 +147,12 @@ def pick_calling_thread(dbg):
     selected one order the debugger gives."""
     threads = dbg.threads()
     for t in threads:
-        if _unsafe(t) is None:
+        if _lock_frame(t) is None:
             return t.id
     t = threads[0]
     raise HotfixError("every thread is inside the memory allocator or the dynamic loader "
                       "(thread %d: %s); continue the program a little and try again, or use --wait."
-                      % (t.id, _unsafe(t).function))
+                      % (t.id, _lock_frame(t).function))
 
 
 def wait_for_calling_thread(dbg, wait):

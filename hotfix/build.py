@@ -22,7 +22,6 @@ argv lists, never through a shell.  Outputs go to a private 0700 directory.
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -43,14 +42,6 @@ class Built:
     diff_object: Optional[str]      # None when the unit was patched before (see compile_unit)
     patch_object: str
     compile_seconds: float
-
-
-def private_directory():
-    """A fresh 0700 directory for one session's patches."""
-    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    if not os.access(base, os.W_OK):
-        base = tempfile.gettempdir()
-    return tempfile.mkdtemp(prefix="hotfix-", dir=base)
 
 
 def _run(argv, cwd, what):

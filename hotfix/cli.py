@@ -9,7 +9,7 @@ import argparse
 import os
 
 from . import arch as arches
-from . import patches
+from . import patches, report
 from .compdb import find_unit
 from .errors import HotfixError
 from .names import demangle_text
@@ -29,7 +29,8 @@ prompt when the program stops by itself (a breakpoint, a signal, Ctrl-C).
 hotfix recompiles each FILE with the command that built it (from
 compile_commands.json, or the flags in its debug information), compares
 the new code with the code the program runs, and redirects only the
-functions that changed.  Every global and static keeps its one live
+functions that changed (one whose code differs only in the line numbers
+of __LINE__, after an edit above it, is left as it is).  Every global and static keeps its one live
 instance and its value.  If anything is unsafe (a changed function is
 running, a static's type changed, a symbol cannot be bound) nothing is
 written and hotfix says why.  Stop the program first (Ctrl-C or a
@@ -81,6 +82,9 @@ def make_parser():
     p.add_argument("--revert", action="store_true",
                    help="put back the program's own code of each FILE (or of every unit with --all)")
     p.add_argument("--all", action="store_true", help="with --revert: every patched unit")
+    p.add_argument("--json", action="store_true",
+                   help="for front ends: end with one line 'hotfix-json: {...}', the result as JSON "
+                        "(ok, message, patches, diagnostics, refusals)")
     p.add_argument("-h", "--help", action="store_true", help="show this help")
     return p
 
@@ -128,6 +132,19 @@ def error_text(error, debug_command):
 _session = None
 
 
+def process_gone():
+    """The adapters call this when the debugger lets go of the process
+    (it exited, was killed or detached)."""
+    if _session is not None:
+        _session.process_gone()
+
+
+def close():
+    """The adapters call this when the debugger exits."""
+    if _session is not None:
+        _session.close()
+
+
 def session():
     global _session
     if _session is None:
@@ -141,6 +158,12 @@ def run(dbg, argv):
         from .watch import watch        # watch.py uses this module's parser and session
         return watch(dbg, argv[1:])
     args = PARSER.parse_args(_wait_value_given(argv))
+    if args.json:
+        return report.run_json(dbg, lambda recorder: _run(recorder, args), session(), error_text)
+    return _run(dbg, args)
+
+
+def _run(dbg, args):
     if args.help:
         dbg.write(help_text())
         return
@@ -156,9 +179,10 @@ def run(dbg, argv):
     if state == "running":
         raise HotfixError("the program is running: interrupt it first (Ctrl-C), then hotfix.")
     s = session()
-    s.for_process(dbg.pid())
+    s.for_process(dbg.pid(), not dbg.is_remote())
+    program = Program(dbg, s.cache, s.process.shipped)
+    patches.recover(dbg, s, program)
     if args.status or args.revert:
-        program = Program(dbg, s.cache, s.process.shipped)
         arch = arches.of_program(program)
     if args.status:
         patches.status(dbg, s, arch)
@@ -169,4 +193,4 @@ def run(dbg, argv):
             units = [find_unit(program, f).path for f in args.files]
         patches.revert(dbg, s, units, args.wait, arch, program)
     else:
-        Hotfix(dbg, s, args).run()
+        Hotfix(dbg, s, args, program).run()

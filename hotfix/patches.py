@@ -1,12 +1,15 @@
 """The patches applied in this process: --status lists them, --revert
-puts the program's own entries back.
+puts the program's own entries back, and a new debugger session finds
+them again (recover).
 
 Reverting restores the original bytes at each original entry; the patched
 code stays mapped (a thread may still be inside it, and nothing that may be
 in use is ever freed), and the live variables were shared all along, so
 there is nothing else to undo.
 """
+import json
 import os
+import re
 import time
 
 from . import apply as applying
@@ -14,6 +17,104 @@ from . import arch as arches
 from .build import CLEAR_CACHE
 from .errors import HotfixError
 from .names import demangle_text
+from .session import Version
+
+
+# --- what the process holds, for a later session ----------------------------
+#
+# Each patch library has a manifest beside it (PATCH.so.json in the
+# process's private directory, which lives as long as the process): the
+# unit, what the patch redirected, and the program's bytes it overwrote.
+# Addresses are the process's, so a manifest is only read for a library
+# the process has loaded, at the address it was loaded at.
+
+MANIFEST_FORMAT = 1
+
+
+def manifest_path(so_path):
+    return so_path + ".json"
+
+
+def write_manifest(version, unit_path, number, originals):
+    data = {"format": MANIFEST_FORMAT, "unit_path": unit_path, "number": number,
+            "version": {k: getattr(version, k) for k in ("so_path", "bias", "baseline", "functions", "redirected",
+                                                         "unit", "when", "statics_kept", "globals_bound",
+                                                         "entries", "loaded_from")},
+            "originals": {str(address): old.hex() for address, old in originals.items()},
+            "reverted": False}
+    try:
+        with open(manifest_path(version.so_path), "w") as f:
+            json.dump(data, f)
+    except OSError:
+        pass        # a later session will only say it does not know this patch
+
+
+def _mark_reverted(versions):
+    for v in versions:
+        path = manifest_path(v.so_path)
+        try:
+            with open(path) as f:
+                data = json.load(f)
+            data["reverted"] = True
+            with open(path, "w") as f:
+                json.dump(data, f)
+        except (OSError, ValueError):
+            pass
+
+
+# A patch library's name in the process: PRIVATE-DIR/STEM-N-M.so.
+_PATCH_NAME = re.compile(r"/hotfix-[^/]+/[^/]+-\d+-\d+\.so$")
+
+
+def recover(dbg, session, program):
+    """Once per process and session: find the patches an earlier session
+    applied to this process (the libraries it has loaded, and their
+    manifests), so that --status, --revert and the next patch of each
+    unit know them; say so, and name any patch whose manifest is gone."""
+    state = session.process
+    if state.recovered:
+        return
+    state.recovered = True
+    if state.patches:
+        return          # this session applied them: it knows them
+    found, unknown = [], []
+    known = set()
+    for image in program.images():
+        if not image.patch:
+            continue
+        known.add(image.name)
+        try:
+            with open(manifest_path(image.path)) as f:
+                data = json.load(f)
+            if data.get("format") != MANIFEST_FORMAT:
+                raise ValueError("format")
+        except (OSError, ValueError):
+            unknown.append(image.name or image.path)
+            continue
+        if not data["reverted"]:
+            found.append(data)
+    for _, name, _ in program.link_map:
+        if name not in known and _PATCH_NAME.search(name):
+            unknown.append(name)        # its file is not on this machine (any more)
+    found.sort(key=lambda d: (d["version"]["when"], d["number"]))
+    for data in found:
+        v = dict(data["version"])
+        v["entries"] = [tuple(e) for e in v["entries"]]
+        version = Version(handle=0, **v)
+        state.units.setdefault(data["unit_path"], []).append(version)
+        for address, old in data["originals"].items():
+            state.originals.setdefault(int(address), bytes.fromhex(old))
+        state.patches += 1
+    if found:
+        names = sorted({d["version"]["unit"] for d in found})
+        dbg.write("hotfix: this process runs %d patch%s an earlier session applied (%s): --status, --revert "
+                  "and the next patch know %s." % (len(found), "" if len(found) == 1 else "es",
+                                                   ", ".join(names), "it" if len(found) == 1 else "them"))
+    if unknown:
+        dbg.write("hotfix: warning: this process runs patch%s hotfix knows nothing of (%s): --status and "
+                  "--revert do not see %s, and a new patch of %s unit is compared with the program's own "
+                  "code." % ("" if len(unknown) == 1 else "es", ", ".join(unknown),
+                             "it" if len(unknown) == 1 else "them", "its" if len(unknown) == 1 else "their"))
 
 
 def _active(dbg, versions):
@@ -155,6 +256,7 @@ def revert(dbg, session, unit_paths, wait, arch=arches.X86_64, program=None):
             dbg.set_location_enabled(loc.key, True)
     state.disabled_locations = [a for a in state.disabled_locations if a not in restored]
     for path, versions, _, names in plans:
+        _mark_reverted(versions)
         state.units[path] = []
         dbg.write(demangle_text("hotfix: %s: reverted %d function%s (%s) to the program's own code."
                                 % (versions[-1].unit, len(names), "" if len(names) == 1 else "s",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from . import apply as applying
 from . import arch as arches
-from . import changes
+from . import changes, patches, report
 from .build import CLEAR_CACHE, compile_unit, drop_initializers, link_patch, runtime_object
 from .compdb import UnknownFile, find_compile_command, find_unit
 from .errors import HotfixError
@@ -67,17 +67,18 @@ class Hotfix:
     """One `hotfix` command: every named (or changed) unit is compiled, then
     all of them are applied as one operation: all or nothing."""
 
-    def __init__(self, dbg, session, args):
+    def __init__(self, dbg, session, args, program=None):
         self.dbg = dbg
         self.session = session
         self.args = args
         self.times = {}
+        self._program = program
 
     def say(self, text):
         self.dbg.write("hotfix: " + demangle_text(text))
 
     def run(self):
-        program = Program(self.dbg, self.session.cache, self.session.process.shipped)
+        program = self._program or Program(self.dbg, self.session.cache, self.session.process.shipped)
         self._check_program(program)
         self.arch = arches.of_program(program)
         self.program = program
@@ -96,7 +97,7 @@ class Hotfix:
         changed = [p for p in prepared if not p.plan.nothing_changed]
         for p in prepared:
             if p.plan.nothing_changed:
-                self.say("%s: no function changed; nothing to do." % p.target.label)
+                self.say("%s: no function changed%s; nothing to do." % (p.target.label, _lines_only(p.plan)))
         if not changed:
             return
         if self.args.dry_run:
@@ -176,6 +177,7 @@ class Hotfix:
             if command.warning:
                 p.warnings.append(command.warning)
             prepared.append(p)
+        report.note_prepared(self.dbg, prepared)
         workers = max(1, min(len(prepared), (os.cpu_count() or 2) // 2))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             running = pool.map(lambda p: self._prepare(program, p), prepared)
@@ -200,10 +202,20 @@ class Hotfix:
         try:
             stem = "%s-%d-%d" % (os.path.splitext(os.path.basename(t.unit.name))[0],
                                  s.process.patches + 1, id(p) % 10000)
-            p.built = compile_unit(p.command, s.workdir, stem, self.arch, first=not p.history)
+            baseline = p.history[-1].baseline if p.history else ""
+            known = os.path.exists(baseline)
+            p.built = compile_unit(p.command, s.workdir, stem, self.arch, first=not known)
             p.times["compile"] = p.built.compile_seconds
             p.plan = Plan(t.unit, p.command)
-            decide_changes(self._diff(p), p.plan)
+            decide_changes(self._diff(p, baseline if known else ""), p.plan)
+            if p.history and not known:
+                # Compared with the program's own code (an earlier session's
+                # object is gone): a function patched before must get its
+                # new body even if it is the program's own again.
+                for name in sorted({n for v in p.history for n in v.redirected} - set(p.plan.changed)):
+                    p.plan.changed.append(name)
+                    p.plan.why[name] = "patched before"
+                p.plan.changed.sort()
             if p.plan.nothing_changed:
                 return None
             if not t.reason:
@@ -224,12 +236,12 @@ class Hotfix:
         except HotfixError as e:
             return e
 
-    def _diff(self, p):
-        if p.history:
+    def _diff(self, p, baseline):
+        if baseline:
             # Both built for loading, with the same flags.
             new = Image(p.built.patch_object)
             p.functions = self._functions(p.target, new)
-            return new.diff(Image(p.history[-1].baseline))
+            return new.diff(Image(baseline))
         new = Image(p.built.diff_object)
         p.functions = self._functions(p.target, new)
         return new.diff(p.target.image.info.native, [(f["name"], f["value"], f["size"]) for f in p.functions])
@@ -389,13 +401,15 @@ class Hotfix:
                          for name, sym in plan.functions.items()}
             entries = [(r.function, e.address, e.size) for r in plan.redirects for e in r.entries
                        if e.version == "original"]
-            span = {a for a, _ in _write_span(plan, bias)}
-            mine = [w for w in done if w.address in span]
-            p.history.append(Version(plan.so_path, handle, bias, p.built.patch_object, functions,
-                                     [r.function for r in plan.redirects], mine, p.target.label,
-                                     time.time(), plan.statics_kept, plan.globals_bound, entries,
-                                     place if place != plan.so_path else ""))
+            version = Version(plan.so_path, handle, bias, p.built.patch_object, functions,
+                              [r.function for r in plan.redirects], p.target.label,
+                              time.time(), plan.statics_kept, plan.globals_bound, entries,
+                              place if place != plan.so_path else "")
+            p.history.append(version)
             state.patches += 1
+            originals = {w.address: w.old for w in entry_bytes
+                         if any(a <= w.address < a + 16 for _, a, _ in entries)}
+            patches.write_manifest(version, p.target.unit.path, len(p.history), originals)
             self.say(self._summary(p))
 
     def _summary(self, p):
@@ -413,13 +427,12 @@ class Hotfix:
             parts.append("%d global%s bound" % (n, "" if n == 1 else "s"))
         if plan.removed:
             parts.append("removed but left in place: %s" % ", ".join(plan.removed))
+        if plan.lines_only:
+            parts.append("only line numbers changed: %s" % ", ".join(plan.lines_only))
         times = dict(p.times, **self.times)
         timing = ", ".join("%s %s" % (k, _ms(v)) for k, v in times.items())
         return "%s: %s \u2014 %s" % (p.target.label, ", ".join(parts), timing)
 
 
-def _write_span(plan, bias):
-    """(address, what) of the writes that belong to one plan."""
-    out = [(r.at + bias, "") for r in plan.rebinds]
-    out += [(e.jump_start, "") for r in plan.redirects for e in r.entries]
-    return out
+def _lines_only(plan):
+    return " (only line numbers, in %s)" % ", ".join(plan.lines_only) if plan.lines_only else ""

@@ -404,10 +404,11 @@ class Program:
         self.cache = cache
         self.copies = copies or {}
         self._images = None
+        self.link_map = []      # [(l_addr, l_name, l_ld)] as images() read it
 
     def images(self) -> List[LoadedImage]:
         if self._images is None:
-            entries = read_link_map(self.debugger, self._header())
+            entries = self.link_map = read_link_map(self.debugger, self._header())
             images = []
             for i, (bias, name, dynamic) in enumerate(entries):
                 if i and not name or "linux-vdso" in name:

@@ -1,11 +1,10 @@
 """What hotfix remembers between commands: per process, the patches
 applied to each unit; per debugger, the images already read."""
 import os
-import shutil
 from dataclasses import dataclass, field
 from typing import Dict, List
 
-from .build import private_directory
+from . import workdirs
 from .changes import Files
 from .program import ImageCache
 
@@ -19,7 +18,6 @@ class Version:
     baseline: str                    # its object built for loading: what the next patch is compared with
     functions: Dict[str, dict]       # name -> {"address", "size", "room"} at runtime
     redirected: List[str]
-    writes: list                     # apply.Write, as written
     unit: str = ""                   # as the user named it
     when: float = 0.0
     statics_kept: List[str] = field(default_factory=list)
@@ -31,6 +29,9 @@ class Version:
 @dataclass
 class ProcessState:
     pid: int
+    local: bool = True
+    workdir: str = ""                # see workdirs.py
+    recovered: bool = False          # its earlier patches looked for (patches.recover)
     scratch: int = 0
     # The program's own bytes at every entry hotfix overwrote, from before
     # the first write there: what --revert puts back.
@@ -51,22 +52,37 @@ class Session:
         self.cache = ImageCache()
         self.files = Files()
         self.process = None
-        self._workdir = None
+        workdirs.sweep()
 
-    def for_process(self, pid):
+    def for_process(self, pid, local=True):
         if self.process is None or self.process.pid != pid:
-            self.process = ProcessState(pid)
+            if self.process is not None:
+                workdirs.remove_if_gone(self.process.workdir)
+            self.process = ProcessState(pid, local)
         return self.process
 
     @property
     def workdir(self):
-        if self._workdir is None or not os.path.isdir(self._workdir):
-            self._workdir = private_directory()
-        return self._workdir
+        state = self.process
+        if not state.workdir or not os.path.isdir(state.workdir):
+            state.workdir = workdirs.create(state.pid, state.local)
+        return state.workdir
 
     def history(self, unit):
         return self.process.units.setdefault(unit.path, [])
 
+    def process_gone(self):
+        """The debugger let go of the process (GDB says so for a detach
+        too): its files go if it is gone."""
+        if self.process is not None and self.process.workdir:
+            workdirs.remove_if_gone(self.process.workdir)
+
     def close(self):
-        if self._workdir:
-            shutil.rmtree(self._workdir, ignore_errors=True)
+        """The debugger is leaving: the files of a process that is gone go;
+        those of one still running stay for a later session (and are swept
+        once it is gone).  A remote process's can never be found again."""
+        if self.process is not None and self.process.workdir:
+            if not self.process.local:
+                workdirs.remove(self.process.workdir)
+            else:
+                workdirs.remove_if_gone(self.process.workdir)

@@ -2,6 +2,7 @@
 import os
 import time
 
+from . import patches
 from .cli import PARSER, ArgumentError, session
 from .errors import HotfixError
 from .pipeline import Hotfix
@@ -24,8 +25,9 @@ def watch(dbg, argv):
         raise HotfixError("the program is not running." if state == "none" else
                           "the program is running: interrupt it first (Ctrl-C), then hotfix watch on.")
     s = session()
-    s.for_process(dbg.pid())
+    s.for_process(dbg.pid(), not dbg.is_remote())
     program = Program(dbg, s.cache, s.process.shipped)
+    patches.recover(dbg, s, program)
     files = s.files.of(program, dbg.executable())
     # System headers do not change under a running program: not watched.
     paths = {n for _, _, _, names in files for n in names if not n.startswith("/usr/")}

@@ -5,6 +5,7 @@ The LLDB side of hotfix's Debugger interface, and the commands `hotfix` and
 (REPO/hotfix).  This folder has no __init__.py on purpose: a package named
 `lldb` would shadow LLDB's own module.
 """
+import atexit
 import contextlib
 import os
 import shlex
@@ -46,7 +47,15 @@ def _core():
     pyelftools) takes most of a second, which would otherwise be added to
     every LLDB start with hotfix in ~/.lldbinit."""
     from hotfix import cli
+    if not _core_closing:
+        # hotfix's files of a process gone go when LLDB exits; those of one
+        # still running (detached) stay for a later session.
+        atexit.register(cli.close)
+        _core_closing.append(True)
     return cli
+
+
+_core_closing = []
 
 
 def _debug():
@@ -276,8 +285,14 @@ class LldbDebugger(Debugger):
     def finish_frame(self, thread_id, level, timeout):
         process = self._process()
         thread = process.GetThreadByIndexID(thread_id)
-        caller = thread.GetFrameAtIndex(level + 1) if thread.IsValid() else None
-        if caller is None or not caller.IsValid():
+        if not thread.IsValid():
+            return
+        # An inlined frame returns nowhere: the function it is inlined into
+        # (the next frame that is not inlined) is the one to leave.
+        while thread.GetFrameAtIndex(level).IsValid() and thread.GetFrameAtIndex(level).IsInlined():
+            level += 1
+        caller = thread.GetFrameAtIndex(level + 1)
+        if not caller.IsValid():
             return
         selected = process.GetSelectedThread()
         selected_frame = selected.GetSelectedFrame().GetFrameID() if selected.IsValid() else 0

@@ -149,4 +149,25 @@ def test_a_patched_unit_is_one_unit_and_its_original_source_brings_the_old_code_
     lines = hotfix_lines(result)
     assert "hotfix: 1 unit to rebuild: a.c (edited)" in [l.replace(str(tmp_path) + "/", "") for l in lines], lines
     assert [v[1] for v in values(result)] == [0, 1, 1004, 3, 4], result.output
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_a_unit_edited_after_its_patch_is_rebuilt_once(tmp_path, debugger):
+    # A loaded patch's debug information names the unit it patches: it is
+    # not one more copy of the unit to rebuild, also after --revert (the
+    # patch stays loaded).
+    prog = prepare(tmp_path)
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(5), Continue(2),
+        Copy("c_v2.c", "c.c"), Hotfix("--all-changed"),
+        Continue(),
+        Copy("c_v2.c", "c.c"), Hotfix("--all-changed"),              # saved again, same code
+        Hotfix("--revert --all"), Hotfix("--all-changed"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    lines = hotfix_lines(result)
+    assert [l for l in lines if "to rebuild" in l] == ["hotfix: 1 unit to rebuild: c.c (edited)"] * 3, lines
+    assert "hotfix: c.c: no function changed; nothing to do." in lines, lines
+    assert len([l for l in lines if l.startswith("hotfix: c.c: 1 function redirected (c_value)")]) == 2, lines
+    assert values(result) == [old(0), old(1)] + [(i, i, i + 100, -10 * i, 7) for i in range(2, 5)], result.output
     assert exited_normally(result, debugger), result.transcript

@@ -124,6 +124,8 @@ def test_remote_patch_is_shipped_and_keeps_state(tmp_path, setup):
         Copy("state_broken.c", "state.c"), Hotfix("state.c"),
         Continue(),                                          # before frame 3
         Copy("state_v2.c", "state.c"), Hotfix("state.c"), Hotfix("--status"), SaveMaps(maps),
+        Command("shell cp -r %s %s" % (tmp_path / "host-tmp", tmp_path / "host-seen"),
+                "platform shell -h -- cp -r %s %s" % (tmp_path / "host-tmp", tmp_path / "host-seen")),
         Delete(), Continue(),
     ])
     t = result.transcript
@@ -137,9 +139,14 @@ def test_remote_patch_is_shipped_and_keeps_state(tmp_path, setup):
         r"hotfix: state.c: 3 functions redirected \(state_check, state_label, state_step\), "
         r"2 statics kept, 2 globals bound", summary[0]), t
     # Built here, put into a private directory on the target, loaded from there.
-    host_so = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path / "host-tmp") for f in fs if f.endswith(".so")]
+    host_so = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path / "host-seen") for f in fs if f.endswith(".so")]
     assert len(host_so) == 1, host_so
     name = os.path.basename(host_so[0])
+    # GDB's exit takes the host's copies along (a later session cannot find
+    # a remote process's patches anyway); LLDB runs no Python at its exit:
+    # the next session sweeps them after an hour.
+    if debugger == "gdb":
+        assert not [f for _, _, fs in os.walk(tmp_path / "host-tmp") for f in fs if f.endswith(".so")]
     shipped = re.search(r"loaded from (\S+) on the target", t)
     assert shipped, t
     target_dir = os.path.dirname(shipped.group(1))

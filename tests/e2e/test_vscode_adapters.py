@@ -111,6 +111,7 @@ def test_lldb_dap_hotfix_at_a_breakpoint(lldb_dap):
     game, client = lldb_dap
     dap_launch(client, game, ["14"], ["checkpoint"], env=["JUMP_FAST=1"])
     stopped = client.wait_event("stopped")
+    assert not extension("isPauseStop", stopped), stopped       # a breakpoint: the user's stop, shown
     thread = stopped["body"]["threadId"]
     for _ in range(10):                      # stop after frame 10 was drawn
         assert client.request("continue", {"threadId": thread})["success"]
@@ -157,7 +158,9 @@ def test_lldb_dap_pause_hotfix_resume(lldb_dap):
     pause = client.request("pause", {"threadId": 0})
     assert pause["success"], pause
     stopped = client.wait_event("stopped")
-    # lldb-dap 19 reports the pause as reason "exception", "signal SIGSTOP".
+    # lldb-dap 19 reports the pause as reason "exception", "signal SIGSTOP":
+    # the extension hides such a stop from VS Code while it patches.
+    assert extension("isPauseStop", stopped), stopped
     before = len(frames(client.output()))
     edit(game)
     ok = client.request("evaluate", {"expression": "`hotfix src/jump.c", "context": "repl"})
@@ -179,6 +182,46 @@ def test_lldb_dap_error_when_not_stopped_is_text(lldb_dap):
     text = repl_text(res)
     assert "hotfix: src/jump.c: 2 functions" not in text, res
     assert "error" in text.lower() or not res["success"], res
+
+
+def break_label(game):
+    """A save that does not compile: the ';' of jump_label's return goes."""
+    path = game / "src" / "jump.c"
+    lines = path.read_text().splitlines()
+    at = next(i for i, l in enumerate(lines) if '"rising" : "falling";' in l)
+    lines[at] = lines[at].rstrip(";")
+    path.write_text("\n".join(lines) + "\n")
+    return at + 1, len(lines[at]) + 1          # where GCC says the ';' is expected
+
+
+def check_json_compile_error(game, seen, line, column):
+    """What the extension makes of `hotfix --json` with a compile error:
+    the notification's line and a Problem at the compiler's place."""
+    assert not seen["ok"], seen
+    assert seen["message"].startswith("hotfix: compiling src/jump.c failed: src/jump.c:%d:%d: error: expected"
+                                      % (line, column)), seen
+    assert "hotfix-json" not in seen["text"], seen
+    path = str(game / "src" / "jump.c")
+    assert [(d["file"], d["line"], d["column"], d["severity"]) for d in seen["result"]["diagnostics"]
+            if d["severity"] == "error"] == [(path, line, column, "error")], seen["result"]
+
+
+def test_lldb_dap_json_result_of_a_compile_error_and_its_fix(lldb_dap):
+    game, client = lldb_dap
+    dap_launch(client, game, ["600"], [])
+    wait_for_frames(client.output, 3)
+    client.request("pause", {"threadId": 0})
+    stopped = client.wait_event("stopped")
+    line, column = break_label(game)
+    command = extension("hotfixCommand", [str(game / "src" / "jump.c")], {"json": True})
+    request = extension("requestFor", "hotfix-lldb-dap", command)
+    seen = extension("readReply", client.request(request["command"], request["arguments"]))
+    check_json_compile_error(game, seen, line, column)
+    edit(game)
+    seen = extension("readReply", client.request(request["command"], request["arguments"]))
+    assert seen["ok"] and SUMMARY.match(seen["message"].replace(str(game) + "/", "")), seen
+    assert (seen["result"]["patches"], seen["result"]["active"], seen["result"]["diagnostics"]) == (1, 1, []), seen
+    assert client.request("continue", {"threadId": stopped["body"]["threadId"]})["success"]
 
 
 # -- GDB / MI as cppdbg drives it ------------------------------------------------
@@ -264,6 +307,27 @@ def test_gdb_mi_pause_hotfix_resume(tmp_path):
     finally:
         gdb.command("-exec-interrupt", timeout=10)
         gdb.close()
+
+
+def test_gdb_mi_json_result_of_a_compile_error_and_its_fix(gdb_mi):
+    game, gdb = gdb_mi
+    mi_setup(gdb, game, "14")
+    assert gdb.command("-break-insert checkpoint")[0].result_class == "done"
+    assert gdb.command("-exec-run")[0].result_class == "running"
+    gdb.wait_stopped()
+    line, column = break_label(game)
+    expression = extension("requestFor", "cppdbg", extension("hotfixCommand", [str(game / "src" / "jump.c")],
+                                                              {"json": True}))["arguments"]["expression"]
+    result, console = gdb.console(expression[len("-exec "):])
+    assert result.result_class == "error", gdb.transcript()
+    seen = extension("readReply", {"success": False, "message": result.field("msg")}, console)
+    check_json_compile_error(game, seen, line, column)
+    edit(game)
+    result, console = gdb.console(expression[len("-exec "):])
+    seen = extension("readReply", {"success": result.result_class == "done", "body": {"result": ""},
+                                   "message": result.field("msg") if result.result_class == "error" else ""}, console)
+    assert seen["ok"] and SUMMARY.match(seen["message"].replace(str(game) + "/", "")), seen
+    assert (seen["result"]["patches"], seen["result"]["diagnostics"]) == (1, []), seen
 
 
 def test_shipped_launch_json_loads_the_plugin_for_each_debugger():

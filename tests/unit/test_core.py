@@ -1,6 +1,7 @@
 """Unit tests of the core with a fake debugger: no process, no compiler."""
 import json
 import os
+from types import SimpleNamespace
 
 import pytest
 
@@ -66,6 +67,24 @@ def test_a_changed_clone_changes_its_callers():
     assert changed == {"update", "step.constprop.0"}
     assert p.changed == ["update"] and p.new == ["fresh"] and p.removed == ["gone"]
     assert p.why["update"] == "calls step.constprop.0, which changed"
+
+
+def test_only_line_numbers_changed_is_left_alone_and_said():
+    diff = {"functions": [
+        {"name": "main", "status": "lines", "why": "only line numbers", "refs": ["step"]},
+        {"name": "main.cold", "status": "lines", "why": "only line numbers", "refs": []},
+        {"name": "report", "status": "lines", "why": "only line numbers", "refs": ["walk.part.0"]},
+        {"name": "walk.part.0", "status": "changed", "why": "code", "refs": []},
+        {"name": "step", "status": "changed", "why": "code", "refs": []},
+    ], "removed": []}
+    p = plan.Plan(unit=SimpleNamespace(name="a.c"), command=SimpleNamespace(origin="compile_commands.json"))
+    plan.decide_changes(diff, p)
+    assert p.changed == ["report", "step"] and p.lines_only == ["main"]
+    assert "  only line numbers changed (left as they are: their __LINE__ values stay the old ones): main" \
+        in plan.describe(p)
+    p = plan.Plan(unit=None, command=None)
+    plan.decide_changes({"functions": [diff["functions"][0]], "removed": []}, p)
+    assert p.nothing_changed and p.lines_only == ["main"]
 
 
 # --- writing all or nothing --------------------------------------------------
@@ -154,11 +173,12 @@ def test_wait_lets_a_thread_leave_the_allocator_before_calling_dlopen():
 
         def resume_for(self, seconds):
             self.resumed += 1
-            if self.resumed == 2:       # main leaves printf's write
+            if self.resumed == 2:       # main leaves free
                 self._threads[0] = Thread(1, "main", [Frame(0, 0x9000, "checkpoint", "main.c", 7)])
     in_malloc = Thread(2, "alloc", [Frame(0, 0x7000, "__GI___libc_malloc"), Frame(1, 0x1000, "worker")])
-    in_write = Thread(1, "main", [Frame(0, 0x7100, "__GI___libc_write"), Frame(1, 0x1000, "main")])
-    dbg = Runs(threads=[in_write, in_malloc])
+    in_free = Thread(1, "main", [Frame(0, 0x7100, "_int_free"), Frame(1, 0x7200, "__GI___libc_free"),
+                                 Frame(2, 0x1000, "main")])
+    dbg = Runs(threads=[in_free, in_malloc])
     with pytest.raises(HotfixError, match=r"every thread is inside .*or use --wait"):
         applying.pick_calling_thread(dbg)
     applying.wait_for_calling_thread(dbg, 5.0)
@@ -425,3 +445,38 @@ def test_wait_before_a_file_takes_the_default_wait():
     args = cli.PARSER.parse_args(cli._wait_value_given(["--wait", "src/x.c"]))
     assert args.wait == 5.0 and args.files == ["src/x.c"]
     assert cli.PARSER.parse_args(cli._wait_value_given(["x.c", "--wait"])).wait == 5.0
+
+
+# --- private directories --------------------------------------------------------
+
+def test_a_sweep_removes_the_folders_of_processes_that_are_gone(tmp_path, monkeypatch):
+    from hotfix import workdirs
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    mine = workdirs.create(os.getpid(), True)                 # this process lives
+    gone = workdirs.create(os.getpid(), True)
+    with open(os.path.join(gone, workdirs.OWNER), "w") as f:
+        f.write("local %d 1\n" % os.getpid())                 # same pid, another start: gone
+    remote = workdirs.create(1, False)
+    old = tmp_path / "hotfix-abcd1234"                          # an earlier version's, untouched for long
+    old.mkdir()
+    os.utime(old, (0, 0))
+    other = tmp_path / "hotfix-gdb-abcd1234"                    # the GDB adapter's fetch folder
+    other.mkdir()
+    os.utime(other, (0, 0))
+    assert oct(os.stat(mine).st_mode & 0o777) == "0o700"
+    workdirs.sweep()
+    assert os.path.isdir(mine) and os.path.isdir(remote) and other.is_dir()
+    assert not os.path.exists(gone) and not old.exists()
+
+
+def test_a_thread_in_read_or_a_mutex_may_load_the_patch_and_one_in_malloc_may_not():
+    def thread(*functions):
+        return Thread(1, "", [Frame(i, 0x1000 + i, f) for i, f in enumerate(functions)])
+    # A single-threaded server blocked in read() (glibc's debug names).
+    assert applying._lock_frame(thread("__GI___libc_read", "serve", "main")) is None
+    assert applying._lock_frame(thread("__lll_lock_wait", "__GI___pthread_mutex_lock", "work")) is None
+    assert applying._lock_frame(thread("_IO_new_file_xsputn", "printf", "main")) is None
+    held = thread("__lll_lock_wait_private", "_int_malloc", "__GI___libc_malloc", "make", "main")
+    assert applying._lock_frame(held).function == "__GI___libc_malloc"
+    assert applying._lock_frame(thread("_dl_debug_state", "dl_open_worker", "_dl_catch_exception",
+                                       "__dlopen", "main")).function == "__dlopen"

@@ -7,12 +7,27 @@
 // extension contributes (hotfix-lldb-dap: Debian's lldb-dap-19) that
 // examples/.vscode/launch.json ships: the plugin loaded by initCommands, the
 // game built by a preLaunchTask, hotfix.applyOnSave on in settings.json.
-// It edits src/jump.c in the editor and saves it, and passes when the
-// notification shows hotfix's summary and the game's own output in the
-// Debug Console changes ("airborne!") while the frame count goes on; then a
-// save with a syntax error shows the compiler's error and the game keeps
-// running; and "Hotfix: Apply Current File" from the command palette saves
-// and applies a third edit.
+// What it checks, from what the page shows:
+//  * saving an edit of src/jump.c applies it: the notification shows
+//    hotfix's summary naming jump/src/jump.c (relative to the workspace),
+//    the game's own output in the Debug Console changes while its frame
+//    count goes on, the status bar item counts 1 patch; the user stays where
+//    they were (the same tabs, the file active, the cursor and scroll), and
+//    VS Code shows the program running (no stop of hotfix's own);
+//  * a save that does not compile: the error is in the Problems panel at
+//    the compiler's line and column and squiggled on that line, the status
+//    item shows the failure, the game keeps running; "Hotfix: Apply Current
+//    File" from the palette applies the fix and the Problems are cleared;
+//  * the palette's Dry Run (the plan in the Hotfix output, the game
+//    unchanged), Status, Revert All (the game's own code again, 0 patches),
+//    Revert Current File (nothing left to revert);
+//  * with hotfix.pauseQuietly off (VS Code sees the pause, as with adapters
+//    the extension does not run itself), the debug toolbar's Apply Code
+//    Changes button applies an edit, and the tab VS Code opened for the
+//    stopped frame is closed and the editor put back.
+// Screenshots of each step stay in the test's folder when it fails (its
+// path is in the message); HOTFIX_DOC_SCREENSHOTS=DIR also writes the
+// README's two (make vscode-screenshots: docs/).
 //
 // Run by `make test-vscode` (scripts/test-vscode.sh), which sets
 // HOTFIX_CODE_SERVER (scripts/code-server.sh installs it) and HOTFIX_VSIX.
@@ -121,11 +136,18 @@ const QUICK_INPUT = '.quick-input-widget .quick-input-box input';
 
 // Type `text` into Quick Open (Ctrl+P; ">" lists commands, "debug " launch
 // configurations, ":" lines) and choose the row whose label has `label`.
-// Retried: early on, the workbench may not list everything yet.
+// Retried: early on, the workbench may not list everything yet.  Where the
+// focus swallows Ctrl+P (the Debug Console's input, now and then), the
+// title bar's search box opens it.
 async function quickOpen(page, text, label) {
     for (let attempt = 1; ; attempt++) {
         await page.keyboard.press('Control+P');
-        await page.waitForSelector(QUICK_INPUT, { state: 'visible' });
+        try {
+            await page.waitForSelector(QUICK_INPUT, { state: 'visible', timeout: 5000 });
+        } catch (e) {
+            await page.click('.command-center');
+            await page.waitForSelector(QUICK_INPUT, { state: 'visible' });
+        }
         await page.fill(QUICK_INPUT, text);
         try {
             await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${label}"]`, { timeout: 10000 });
@@ -166,6 +188,119 @@ async function replaceLine(page, line, text) {
     await page.keyboard.type(text);
 }
 
+// The accessible label of the extension's status bar item ("1 patch, last
+// hotfix succeeded").
+function statusItem(page) {
+    return page.evaluate(() => {
+        const items = Array.from(document.querySelectorAll('.part.statusbar [aria-label]'));
+        const ours = items.find((e) => /^\d+ patch(es)?\b/.test(e.getAttribute('aria-label')));
+        return ours ? ours.getAttribute('aria-label') : '';
+    });
+}
+
+// The status bar's problem count ("Errors: 1, Warnings: 0" or similar).
+function problemCount(page) {
+    return page.evaluate(() => {
+        const item = document.getElementById('status.problems');
+        if (!item) {
+            return '';
+        }
+        const labelled = item.getAttribute('aria-label') ? item : item.querySelector('[aria-label]');
+        return (labelled && labelled.getAttribute('aria-label')) || item.textContent;
+    });
+}
+
+// Where the user is: the open tabs, the active one, the cursor (the status
+// bar's "Ln 35, Col 47") and the first line shown in the editor.
+function cursorPosition(page) {
+    return page.evaluate(() => {
+        const tabs = Array.from(document.querySelectorAll('.tabs-container .tab')).map((t) => t.getAttribute('aria-label'));
+        const active = document.querySelector('.editor-group-container.active .tabs-container .tab.active');
+        const selection = document.getElementById('status.editor.selection');
+        const editor = document.querySelector('.editor-group-container.active .monaco-editor');
+        const numbers = editor ? Array.from(editor.querySelectorAll('.margin-view-overlays .line-numbers'))
+            .map((n) => Number(n.textContent)).filter((n) => n > 0) : [];
+        return {
+            tabs,
+            active: active ? active.getAttribute('aria-label') : '',
+            selection: selection ? selection.textContent : '',
+            firstLine: numbers.length ? Math.min(...numbers) : 0,
+        };
+    });
+}
+
+// The same, once the workbench has caught up with the typing (the status
+// bar's cursor position is updated a moment later).
+async function settledPosition(page) {
+    let last = await cursorPosition(page);
+    for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        const now = await cursorPosition(page);
+        if (JSON.stringify(now) === JSON.stringify(last)) {
+            return now;
+        }
+        last = now;
+    }
+    return last;
+}
+
+// After a hotfix: the same tabs, the same file active with the same cursor
+// and scroll, and VS Code showing the program running (the debug toolbar
+// offers Pause, not Continue).
+async function expectUserStillEditing(page, before, shots) {
+    await waitFor('the debug toolbar to show the program running', async () =>
+        !!(await page.$('.debug-toolbar .action-label[aria-label^="Pause"]')) &&
+        !(await page.$('.debug-toolbar .action-label[aria-label^="Continue"]')), 10000, page, shots);
+    await new Promise((r) => setTimeout(r, 500));
+    const now = await settledPosition(page);
+    assert.deepStrictEqual(now, before, 'the user is where they were before the hotfix');
+    assert.ok(/jump\.c/.test(now.active), `the saved file is the active tab: ${now.active}`);
+}
+
+// The line numbers of the active editor's lines that carry an error squiggle.
+function squiggleLines(page) {
+    return page.evaluate(() => {
+        const editor = document.querySelector('.editor-group-container.active .monaco-editor');
+        if (!editor) {
+            return [];
+        }
+        const numberAt = new Map(Array.from(editor.querySelectorAll('.margin-view-overlays > div'))
+            .map((d) => [d.style.top, Number(d.textContent)]));
+        const lines = Array.from(editor.querySelectorAll('.view-overlays .squiggly-error'))
+            .map((s) => numberAt.get(s.parentElement.style.top));
+        return [...new Set(lines)].sort((a, b) => a - b);
+    });
+}
+
+function problemRows(page) {
+    return page.evaluate(() => Array.from(document.querySelectorAll('.markers-panel .monaco-list-row'))
+        .map((r) => r.textContent).join('\n'));
+}
+
+// The text of the Output view (the Hotfix channel, shown by the commands).
+function outputText(page) {
+    return page.evaluate(() => {
+        const view = document.querySelector('.part.panel .output-view .monaco-editor .view-lines') ||
+            document.querySelector('.part.panel .monaco-editor .view-lines');
+        return view ? view.innerText.replace(/\u00a0/g, ' ') : '';      // the editor draws spaces as &nbsp;
+    });
+}
+
+// The Debug Console in the panel (where the game's lines are read), the
+// focus back in the editor.
+async function showDebugConsole(page, shots) {
+    await runCommand(page, 'Debug Console: Focus on Debug Console View');
+    await waitFor('the Debug Console', async () => (await consoleText(page)) !== '', 10000, page, shots);
+    await page.keyboard.press('Control+1');
+}
+
+// A screenshot for the README (HOTFIX_DOC_SCREENSHOTS names the folder).
+async function docShot(page, name) {
+    if (process.env.HOTFIX_DOC_SCREENSHOTS) {
+        await page.screenshot({ path: path.join(process.env.HOTFIX_DOC_SCREENSHOTS, name) });
+    }
+}
+
 test('code-server: save an edited file while debugging; the running game changes', { timeout: 600000 }, async (t) => {
     assert.ok(CODE_SERVER && fs.existsSync(CODE_SERVER), 'HOTFIX_CODE_SERVER must name code-server (make test-vscode)');
     assert.ok(VSIX && fs.existsSync(VSIX), 'HOTFIX_VSIX must name the packaged extension (make vsix)');
@@ -194,6 +329,8 @@ test('code-server: save an edited file while debugging; the running game changes
     const source = fs.readFileSync(path.join(game, 'src', 'jump.c'), 'utf8').split('\n');
     const labelLine = source.findIndex((l) => l.includes('"rising" : "falling"')) + 1;
     assert.ok(labelLine > 0, 'src/jump.c has the line to edit');
+    const staticLine = source.indexOf('static int jumps_made;') + 1;
+    assert.ok(staticLine > 0, 'src/jump.c has the static to change');
 
     const home = path.join(tmp, 'home');
     const userData = path.join(tmp, 'user-data');
@@ -285,20 +422,28 @@ test('code-server: save an edited file while debugging; the running game changes
         const before = await consoleText(page);
         assert.doesNotMatch(before, /airborne/);
         assert.match(before, /state=rising/);
+        await waitFor('the status bar item', async () => /^0 patches$/.test(await statusItem(page)), 15000, page, shots);
+        await waitFor('the Apply Code Changes button in the debug toolbar', () =>
+            page.$('.debug-toolbar .action-label[aria-label^="Apply Code Changes"]'), 15000, page, shots);
         await page.screenshot({ path: path.join(shots, '2-running.png') });
 
-        // Edit src/jump.c in the editor and save it: apply on save.
-        await openFile(page, 'src/jump.c');
+        // Edit src/jump.c in the editor and save it: apply on save.  The
+        // program is paused, patched and resumed without VS Code showing
+        // the stop: the editor stays on the file, scrolled and selected as
+        // it was; no other tab opens; the debug toolbar offers Pause.
+        await openFile(page, 'jump/src/jump.c');
         await replaceLine(page, labelLine, 'return p->vy > 0.0 ? "airborne!" : "falling";');
         const savedAt = lastFrame(await consoleText(page));
+        const cursor = await settledPosition(page);
         await page.keyboard.press('Control+S');
         await waitFor('the edit to be saved', () =>
             fs.readFileSync(path.join(game, 'src', 'jump.c'), 'utf8').includes('"airborne!"'), 15000, page, shots);
         const summary = await waitFor('the hotfix notification', async () => {
             const text = await notifications(page);
-            return /hotfix: .*src\/jump\.c: 1 function redirected \(jump_label\)/.test(text) ? text : false;
+            return /hotfix: jump\/src\/jump\.c: 1 function redirected \(jump_label\)/.test(text) ? text : false;
         }, 60000, page, shots);
         assert.doesNotMatch(summary, /error/i);
+        assert.doesNotMatch(summary, new RegExp(tmp), 'the notification names the file relative to the workspace');
         await waitFor('the game to print "airborne!"', async () => /state=airborne!/.test(await consoleText(page)),
             30000, page, shots);
         const after = await consoleText(page);
@@ -306,42 +451,160 @@ test('code-server: save an edited file while debugging; the running game changes
         // No restart: the frame count carries on past the frame at save time.
         const airborne = [...after.matchAll(/frame (\d+): [^\n]*state=airborne!/g)].map((m) => Number(m[1]));
         assert.ok(airborne.length && Math.min(...airborne) > savedAt, `"airborne!" only after the save: ${after}`);
+        await expectUserStillEditing(page, cursor, shots);
+        await waitFor('the status bar item to count 1 patch', async () => /^1 patch, last hotfix succeeded$/.test(
+            await statusItem(page)), 15000, page, shots);
         await page.screenshot({ path: path.join(shots, '3-patched.png') });
+        await docShot(page, 'vscode-patched.png');
 
-        // A save that does not compile: the error is shown, the game keeps going.
+        // A save that does not compile: the error is in the Problems panel
+        // and squiggled in the editor at the compiler's line and column; the
+        // game keeps going.
         await clearNotifications(page, shots);
-        await openFile(page, 'src/jump.c');           // the pause may have shown another place
         await replaceLine(page, labelLine, 'return p->vy > 0.0 ? "airborne!" : "falling"');   // no ';'
+        const atSave = await settledPosition(page);
         await page.keyboard.press('Control+S');
         const error = await waitFor('the compile error notification', async () => {
             const text = await notifications(page);
-            return /hotfix: compiling .*src\/jump\.c failed: .*error/.test(text) ? text : false;
+            // The compiler's words name the file as its command does (from jump/).
+            return /hotfix: compiling src\/jump\.c failed: src\/jump\.c:\d+:\d+: error: expected/.test(text)
+                ? text : false;
         }, 60000, page, shots);
-        assert.ok(error);
+        assert.doesNotMatch(error, new RegExp(tmp));
+        await expectUserStillEditing(page, atSave, shots);
+        await waitFor('one error in the status bar\'s problem count', async () =>
+            /^1 error/i.test(await problemCount(page)) || /Errors?: 1\b/.test(await problemCount(page)), 15000, page, shots);
+        const squiggle = await waitFor('a squiggle on the edited line', async () => {
+            const lines = await squiggleLines(page);
+            return lines.length ? lines : false;
+        }, 15000, page, shots);
+        assert.deepStrictEqual(squiggle, [labelLine], 'the squiggle is on the line the compiler names');
         const atError = lastFrame(await consoleText(page));
         await waitFor('the game to keep running after the failed hotfix', async () =>
             lastFrame(await consoleText(page)) > atError + 3, 30000, page, shots);
         assert.match(await consoleText(page), /state=airborne!/);
+        await waitFor('the status bar item to show the failure', async () => /^1 patch, last hotfix failed$/.test(
+            await statusItem(page)), 15000, page, shots);
+        await runCommand(page, 'View: Focus Problems (Errors, Warnings, Infos)');
+        // At the line and column the compiler gave.
+        const [, line, column] = /src\/jump\.c:(\d+):(\d+): error/.exec(error);
+        assert.strictEqual(Number(line), labelLine);
+        const row = await waitFor('the error in the Problems panel', async () => {
+            const text = await problemRows(page);
+            return /expected .*;.* before .*}.* token/.test(text) && text.includes(`[Ln ${line}, Col ${column}]`)
+                ? text : false;
+        }, 15000, page, shots);
+        assert.match(row, /hotfix/, `the Problem's source is hotfix: ${row}`);
+        await openFile(page, 'jump/src/jump.c');
+        await docShot(page, 'vscode-compile-error.png');
         await page.screenshot({ path: path.join(shots, '4-error.png') });
+        await showDebugConsole(page, shots);
 
-        // The command, from the palette: put the ';' back without saving,
-        // then "Hotfix: Apply Current File" saves and applies it.
+        // A refused edit (Visual Studio's "rude edit"): a static whose type
+        // changed.  Nothing changes in the game; the Problem is at the
+        // static's declaration.
         await clearNotifications(page, shots);
-        await openFile(page, 'src/jump.c');
+        await replaceLine(page, labelLine, 'return p->vy > 0.0 ? "airborne!" : "falling";');
+        await replaceLine(page, staticLine, 'static long jumps_made;');
+        await page.keyboard.press('Control+S');
+        await waitFor('the refusal notification', async () => /hotfix: jump\/src\/jump\.c: nothing was changed: the type of jumps_made changed from `int' to `long int'/.test(
+            await notifications(page)), 60000, page, shots);
+        await waitFor('the squiggle to move to the static', async () =>
+            JSON.stringify(await squiggleLines(page)) === JSON.stringify([staticLine]), 15000, page, shots);
+        await runCommand(page, 'View: Focus Problems (Errors, Warnings, Infos)');
+        await waitFor('the refusal in the Problems panel', async () => {
+            const text = await problemRows(page);
+            return text.includes('the type of jumps_made changed') && text.includes(`[Ln ${staticLine}, Col 13]`) &&
+                !/expected/.test(text);
+        }, 15000, page, shots);
+        await showDebugConsole(page, shots);
+
+        // The command, from the palette: put the static back and edit the
+        // line without saving, then "Hotfix: Apply Current File" saves and
+        // applies it; the Problems are cleared.
+        await clearNotifications(page, shots);
+        await replaceLine(page, staticLine, 'static int jumps_made;');
         await replaceLine(page, labelLine, 'return p->vy > 0.0 ? "rising!" : "falling";');
         await page.keyboard.press('Escape');
         await runCommand(page, 'Hotfix: Apply Current File');
         await waitFor('the command\'s summary', async () =>
-            /hotfix: .*src\/jump\.c: 1 function redirected \(jump_label\)/.test(await notifications(page)),
+            /hotfix: jump\/src\/jump\.c: 1 function redirected \(jump_label\)/.test(await notifications(page)),
         60000, page, shots);
         await waitFor('the game to print "rising!"', async () => /state=rising!/.test(await consoleText(page)),
             30000, page, shots);
+        await waitFor('the Problems to be cleared', async () => (await squiggleLines(page)).length === 0 &&
+            /^(No Problems|0 errors|Errors?: 0)/i.test(await problemCount(page)), 15000, page, shots);
+        await waitFor('the status bar item to count 2 patches', async () => /^2 patches, last hotfix succeeded$/.test(
+            await statusItem(page)), 15000, page, shots);
         await page.screenshot({ path: path.join(shots, '5-command.png') });
         // One apply: the command's own save is not applied again on save.
         await new Promise((r) => setTimeout(r, 2000));
         const shown = (await notifications(page)).split('\n').filter((l) => l.startsWith('hotfix:'));
         assert.strictEqual(shown.length, 1, `one hotfix notification: ${shown.join(' | ')}`);
 
+        // Dry Run: the plan in the Hotfix output; nothing changes in the game.
+        await clearNotifications(page, shots);
+        await openFile(page, 'jump/src/jump.c');
+        await replaceLine(page, labelLine, 'return p->vy > 0.0 ? "up!" : "falling";');
+        await runCommand(page, 'Hotfix: Dry Run');
+        await waitFor('the dry run\'s notification', async () => /hotfix: dry run: nothing was written/.test(
+            await notifications(page)), 60000, page, shots);
+        await waitFor('the plan in the Hotfix output', async () =>
+            /hotfix plan for src\/jump\.c[\s\S]*redirect jump_label/.test(await outputText(page)), 15000, page, shots);
+        await showDebugConsole(page, shots);
+        const planned = lastFrame(await consoleText(page));
+        await waitFor('the game to go on', async () => lastFrame(await consoleText(page)) > planned + 5, 30000, page, shots);
+        assert.doesNotMatch(await consoleText(page), /state=up!/, 'a dry run writes nothing');
+
+        // Status: the patches of the session, in the output and the notification.
+        await clearNotifications(page, shots);
+        await runCommand(page, 'Hotfix: Status');
+        await waitFor('the status notification', async () => /hotfix: 2 patches applied in process \d+/.test(
+            await notifications(page)), 60000, page, shots);
+        await waitFor('the patches in the Hotfix output', async () => /jump\/src\/jump\.c patch 2 at/.test(
+            await outputText(page)), 15000, page, shots);
+        await showDebugConsole(page, shots);
+
+        // Revert All: the game's own code again; the count goes to 0.
+        await clearNotifications(page, shots);
+        await runCommand(page, 'Hotfix: Revert All');
+        await waitFor('the revert notification', async () =>
+            /hotfix: jump\/src\/jump\.c: reverted 1 function \(jump_label\) to the program's own code/.test(
+                await notifications(page)), 60000, page, shots);
+        const reverted = lastFrame(await consoleText(page));
+        await waitFor('the game to print "rising" again', async () => {
+            const rows = [...(await consoleText(page)).matchAll(/frame (\d+): [^\n]*state=(\S+)/g)];
+            return rows.some((m) => Number(m[1]) > reverted && m[2] === 'rising');
+        }, 30000, page, shots);
+        await waitFor('the status bar item to count 0 patches', async () => /^0 patches, last hotfix succeeded$/.test(
+            await statusItem(page)), 15000, page, shots);
+
+        // Revert Current File with nothing left to revert: hotfix says so.
+        await clearNotifications(page, shots);
+        await openFile(page, 'jump/src/jump.c');
+        await runCommand(page, 'Hotfix: Revert Current File');
+        await waitFor('the revert refusal', async () => /hotfix: nothing to revert: no patches applied to jump\.c/.test(
+            await notifications(page)), 60000, page, shots);
+
+        // Where VS Code does see the stop (hotfix.pauseQuietly off: as with
+        // adapters hotfix does not run itself), the tab it opens for the
+        // stopped frame is closed, the editor is put back, and VS Code's own
+        // Continue leaves no stale stop in its views.  The debug toolbar's
+        // button applies the edit.
+        const wsSettings = path.join(ws, '.vscode', 'settings.json');
+        writeJson(wsSettings, { ...JSON.parse(fs.readFileSync(wsSettings, 'utf8')), 'hotfix.pauseQuietly': false });
+        await new Promise((r) => setTimeout(r, 1500));      // the settings file is watched
+        await clearNotifications(page, shots);
+        await openFile(page, 'jump/src/jump.c');
+        await replaceLine(page, labelLine, 'return p->vy > 0.0 ? "shown!" : "falling";');
+        const cursor2 = await settledPosition(page);
+        await page.click('.debug-toolbar .action-label[aria-label^="Apply Code Changes"]');
+        await waitFor('the summary of the toolbar button', async () =>
+            /hotfix: jump\/src\/jump\.c: 1 function redirected \(jump_label\)/.test(await notifications(page)),
+        60000, page, shots);
+        await waitFor('the game to print "shown!"', async () => /state=shown!/.test(await consoleText(page)),
+            30000, page, shots);
+        await expectUserStillEditing(page, cursor2, shots);
     } catch (e) {
         await page.screenshot({ path: path.join(shots, 'failed.png') }).catch(() => {});
         e.message += ` (screenshots in ${shots})`;
