@@ -10,11 +10,6 @@ from driver import DEBUGGERS, Attach, Copy, Detach, Hotfix, hotfix_lines, run
 from programs import build
 
 
-# Found by tests/realworld (the sqlite3 shell): hotfix takes every thread
-# blocked in read() for one inside the allocator or the loader
-# (apply.UNSAFE_FRAMES: "__GI___libc_", "_IO_"), so an idle single-threaded
-# server cannot be patched, and --wait waits for input that never comes.
-@pytest.mark.xfail(strict=True, reason="a thread blocked in read() counts as inside the allocator or the loader")
 @pytest.mark.parametrize("debugger", DEBUGGERS)
 def test_attach_to_a_server_blocked_in_read(tmp_path, debugger):
     build("server", tmp_path, ["main.c", "reply.c"])

@@ -10,20 +10,6 @@ import subprocess
 from driver import Copy, Step, hotfix_lines
 
 
-
-class KnownFault(AssertionError):
-    """A scenario failed the way a known, not yet fixed fault makes it
-    fail.  Its test is marked xfail(strict=True, raises=KnownFault): any
-    other failure fails it, and so does its passing (then the mark goes)."""
-
-
-def known_fault(result, symptom, fault):
-    """Raise KnownFault if hotfix said what the fault makes it say."""
-    for line in hotfix_lines(result):
-        if re.search(symptom, line):
-            raise KnownFault("%s: %s" % (fault, line))
-
-
 class Clock(Step):
     """The debugger prints the time: two clocks around a hotfix time it as
     the user waits for it."""
