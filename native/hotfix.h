@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HF_ABI_VERSION 5
+#define HF_ABI_VERSION 6
 
 /* One table for every error: code, then the sentence hf_strerror gives. */
 #define HF_ERRORS(X)                                                   \
@@ -121,9 +121,14 @@ hf_status hf_units_json(hf_image *img, char **out);
  * location that is DW_OP_addr or DW_OP_addrx alone), "e" external, "d"
  * declaration, "sp"/"ao"/"ty" the offset a specification, abstract origin
  * or type refers to (-1: elsewhere, in a type unit or a dwz file), "m" member offset, "b" bit size, "v" vtable slot, "c"
- * count and "u" upper bound of a subrange.  Parameters, labels, enumerators
- * and call sites are left out with what lies below them. */
-hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, char **out);
+ * count and "u" upper bound of a subrange, "en" a base type's encoding
+ * (DW_ATE_*), "bo" a bit-field's DW_AT_data_bit_offset and "bx" its
+ * DW_AT_bit_offset (DWARF 2 to 4).  Labels, enumerators and call sites are
+ * left out with what lies below them, and so are formal parameters unless
+ * flags has HF_DIES_PARAMETERS (then each has "ty" only, and "ar" if it is
+ * artificial: C++'s `this'). */
+#define HF_DIES_PARAMETERS 1u
+hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, unsigned flags, char **out);
 
 /* Encode a jump from `from` to `to` into buf; *len gets its length. */
 hf_status hf_encode_jump(int kind, uint64_t from, uint64_t to, unsigned char *buf,

@@ -55,5 +55,6 @@ void test_a64_program(const char *opt);
 void test_sites(void);
 void test_a64_sites(void);
 void test_units(void);
+void test_field_dies(void);
 
 #endif

@@ -217,6 +217,7 @@ int main(void)
     test_diff_program();
     test_sites();
     test_units();
+    test_field_dies();
     test_jumps_a64();
     if (on_path(A64_CC)) {
         test_a64_program("-O0");
