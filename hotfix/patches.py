@@ -271,9 +271,14 @@ def revert(dbg, session, unit_paths, wait, arch=arches.X86_64, program=None, for
             "" if not unit_paths else " to " + ", ".join(os.path.basename(p) for p in unit_paths)))
     # No thread may be part-way through a jump being removed.
     ranges = [(w.address, w.address + len(w.old), w.what) for _, _, ws, _ in plans for w in ws]
+    # A patched body still running would go on with the migrated storage
+    # while the program's own code is back on the old one.
+    migrating = [versions for _, versions, _, _ in plans if any(v.migrated for v in versions)]
     deadline = time.monotonic() + (wait or 0)
     while True:
         problems = [p for p in applying.check_stacks(dbg, [], [(lo + 1, hi, what) for lo, hi, what in ranges])]
+        problems += ["%s (it uses the migrated statics)" % a for versions in migrating for a in _active(dbg, versions)
+                     if "(original)" not in a]
         if not problems:
             break
         if wait is None or time.monotonic() >= deadline:

@@ -300,3 +300,23 @@ def test_cxx_objects_are_migrated_unless_something_else_points_at_them(tmp_path,
     assert result.lines() == ["frame %d: %d" % (i, (i + 1) * (1000 if i >= 3 else 100) + (i + 1) * 11)
                               for i in range(6)], result.output
     assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_revert_waits_for_the_patched_code_that_uses_the_migrated_storage(tmp_path, debugger):
+    # Stopped inside the patch's stats_line: put back, the program's own
+    # code would use the old storage while this frame goes on with the new.
+    # (Stopped in the snprintf it calls: a breakpoint set on a line of
+    # stats_line would land in the original's entry too, where the jump is.)
+    prog = build("migrate", tmp_path, ["main.c", "stats.c"])
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(6), Continue(3),
+        Copy("stats_v2.c", "stats.c"), Hotfix("stats.c"),
+        Delete(), Break("snprintf"), Continue(), Hotfix("--revert stats.c"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    refused = [l for l in hotfix_lines(result) if "revert" in l]
+    assert len(refused) == 1 and re.match(r"hotfix: cannot revert now: stats_line \(patch 1\) in thread 1, frame #1 "
+                                          r"\(it uses the migrated statics\)\.$", refused[0]), result.transcript
+    assert result.lines() == expected(6, {3: "v2"}), result.output
+    assert exited_normally(result, debugger), result.transcript
