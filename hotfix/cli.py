@@ -29,17 +29,18 @@ prompt when the program stops by itself (a breakpoint, a signal, Ctrl-C).
 hotfix recompiles each FILE with the command that built it (from
 compile_commands.json, or the flags in its debug information), compares
 the new code with the code the program runs, and redirects only the
-functions that changed.  Every global and static keeps its one live
-instance and its value.  A static whose type changed is migrated: the
-patch's copy gets its value member by member, as the debug information
-describes both types, every function that uses it runs the new code, and
-pointers to it that the debug information shows are moved with it; a
-word of the process that points into it anywhere else (the heap, a stack,
-a register) refuses the migration, naming where it is, unless
---force-migrate.  If anything is unsafe (a changed function is running, a
-static that cannot be migrated, a symbol cannot be bound) nothing is
-written and hotfix says why.  Stop the program first (Ctrl-C or a
-breakpoint), then continue it after the patch.
+functions that changed (one whose code differs only in the line numbers
+of __LINE__, after an edit above it, is left as it is).  Every global and
+static keeps its one live instance and its value.  A static whose type
+changed is migrated: the patch's copy gets its value member by member, as
+the debug information describes both types, every function that uses it
+runs the new code, and pointers to it that the debug information shows
+are moved with it; a word of the process that points into it anywhere
+else (the heap, a stack, a register) refuses the migration, naming where
+it is, unless --force-migrate.  If anything is unsafe (a changed function
+is running, a static that cannot be migrated, a symbol cannot be bound)
+nothing is written and hotfix says why.  Stop the program first (Ctrl-C
+or a breakpoint), then continue it after the patch.
 
 With gdbserver or an lldb-server platform the patch is built here, copied
 into a private directory the program makes on the target, and loaded from

@@ -8,7 +8,7 @@ import pytest
 from driver import DEBUGGERS, Break, Command, Continue, Copy, Delete, Hotfix, Run, exited_normally, run
 from programs import build
 
-NUMBER = re.compile(r"^(?:\$\d+ = |\(long\) )(-?\d+)$")
+NUMBER = re.compile(r"^(?:\$\d+ = |\(long\) (?:\$\d+ = )?)(-?\d+)$")   # GDB; LLDB 19; LLDB 16
 
 
 @pytest.mark.parametrize("debugger", DEBUGGERS)
