@@ -39,6 +39,7 @@ _PROTOTYPES = {
     "hf_symbols_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_diff_json": (_c.c_int, [_c.c_void_p, _c.c_void_p, _c.c_char_p, _c.POINTER(_c.c_void_p)]),
     "hf_sites_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
+    "hf_users_json": (_c.c_int, [_c.c_void_p, _c.c_uint64, _c.c_uint64, _c.POINTER(_c.c_void_p)]),
     "hf_line_files_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_units_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_header_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
@@ -133,6 +134,10 @@ class Image:
 
     def sites(self):
         return _json(lib().hf_sites_json, self._handle)
+
+    def users(self, lo, hi):
+        """The functions whose code refers into [lo, hi) (hf_users_json)."""
+        return _json(lib().hf_users_json, self._handle, lo, hi)
 
     def diff(self, base, base_functions=None):
         """Compare this object's functions with base (an Image).  With

@@ -377,6 +377,19 @@ class Hotfix:
                                  "the patch reaches statics through GOT slots, which do not tell which functions "
                                  "use it." % (m.label, m.old_type, m.new_type, self.arch.name))
             return
+        if before is None:
+            # The program's own code that uses it: functions of the unit
+            # the patch no longer has would go on with the old storage.
+            lo = m.old_address - p.target.image.bias
+            used = {f["name"] for f in info.users(lo, lo + m.old_size)}
+            m.users |= used & set(plan.refs)
+            gone = sorted(used & set(plan.removed))
+            if gone:
+                plan.refusals.append("the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: %s "
+                                     "used it and %s no longer in the source, so nothing would make %s use the new "
+                                     "storage." % (m.label, m.old_type, m.new_type, ", ".join(gone),
+                                                   "is" if len(gone) == 1 else "are", "it" if len(gone) == 1 else
+                                                   "them"))
         try:
             new_shape = so.shape(so_unit, new_var)
             if before is None:
@@ -413,28 +426,31 @@ class Hotfix:
         for owner, m in owners:
             image = owner.target.image
             others = {q.target.unit.path: q for q in prepared if q is not owner and q.target.image is image}
+            # The program's code says which units use it (their patches'
+            # relocations, which functions of those in this hotfix).
+            lo = m.old_address - image.bias
+            users = {}
+            for f in image.info.users(lo, lo + m.old_size):
+                unit = image.info.unit_of(f["value"])
+                if unit is not None and unit.path != owner.target.unit.path:
+                    users.setdefault(unit.path, (unit, []))[1].append(f["name"])
             refused = []
-            for unit in image.info.units():
-                if unit.path == owner.target.unit.path:
+            for path, (unit, functions) in sorted(users.items()):
+                q = others.get(path)
+                if q is None:
+                    refused.append((unit, "%s uses it (%s)" % (unit.name, ", ".join(sorted(functions)))))
                     continue
-                q = others.get(unit.path)
-                if q is not None:
-                    if m.symbol in Image(q.built.patch_object).symbols()["undefined"]:
-                        if not q.plan.so_path:          # nothing of it changed: linked now
-                            self._link(program, q)
-                            self._plan(q)
-                        redirect_users(q.plan, site_users(q.sites, q.symbols, m.symbol),
-                                       "uses %s, which is migrated" % m.label)
-                elif image.info.declares(unit, m.symbol):
-                    refused.append((unit, "%s uses it (its debug information declares it)" % unit.name))
-                elif "clang" in unit.producer:
-                    refused.append((unit, "%s may use it (clang records no declarations of the globals a "
-                                          "unit uses)" % unit.name))
+                if not q.plan.so_path:          # nothing of it changed: linked now
+                    self._link(program, q)
+                    self._plan(q)
+                redirect_users(q.plan, site_users(q.sites, q.symbols, m.symbol) | set(functions),
+                               "uses %s, which is migrated" % m.label)
             if refused:
                 owner.plan.refusals.append(
-                    "the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: %s; hotfix those "
-                    "units with it (hotfix %s)." % (
+                    "the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: %s; hotfix %s with it "
+                    "(hotfix %s)." % (
                         m.label, m.old_type, m.new_type, "; ".join(why for _, why in refused),
+                        "that unit" if len(refused) == 1 else "those units",
                         " ".join([owner.target.label] + [_label(u.path) for u, _ in refused])))
 
     def _plan_jumps(self, p, prepared):

@@ -118,6 +118,18 @@ class ImageInfo:
                 return mine[0]
         return cands[0] if len(cands) == 1 else None
 
+    def users(self, lo, hi) -> List[dict]:
+        """The functions whose code refers into [lo, hi) (link-time
+        addresses; x86-64, hf_users_json)."""
+        key = ("users", lo, hi)
+        if key not in self._memo:
+            self._memo[key] = self.native.users(lo, hi)
+        return self._memo[key]
+
+    def unit_of(self, address) -> Optional[Unit]:
+        """The unit whose address ranges hold a link-time address."""
+        return next((u for u in self.units() if any(a <= address < b for a, b in u.ranges)), None)
+
     def object_at(self, address) -> Optional[dict]:
         """The data symbol whose bytes hold a link-time address."""
         if "objects" not in self._memo:
@@ -140,16 +152,6 @@ class ImageInfo:
                 if at == address:
                     return label
         return None
-
-    def declares(self, unit, name) -> bool:
-        """Whether the unit's DWARF declares the global name (GCC does for
-        every extern variable a unit uses; clang does not)."""
-        return name in self._memoized("declarations", unit, self._declarations)
-
-    def _declarations(self, unit):
-        dies = self._dies(unit)
-        return {_name_of(dies, die) for die in dies.all
-                if die.tag == _VARIABLE and die.a.get("d") and die.a.get("e")}
 
     # --- DWARF (native) ----------------------------------------------------
     def has_debug_info(self):

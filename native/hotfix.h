@@ -105,6 +105,13 @@ hf_status hf_diff_json(hf_image *newobj, hf_image *base, const char *base_funcs,
  * slots, pointers in data), as abs64 sites. */
 hf_status hf_sites_json(hf_image *so, char **out);
 
+/* The functions of a linked x86-64 image whose code refers to an address
+ * in [lo, hi) (link-time addresses): a RIP-relative operand, or an
+ * absolute displacement or immediate (a program not linked as PIE).  JSON
+ * array of {"name", "value", "undecoded"}; "undecoded": the function has
+ * bytes the decoder cannot read, and is listed as a user to be safe. */
+hf_status hf_users_json(hf_image *img, uint64_t lo, uint64_t hi, char **out);
+
 /* The files each line program of .debug_line names (a unit's source and
  * every header it includes), as JSON: {"OFFSET": ["dir/name", ...], ...}
  * keyed by the program's offset (a unit's DW_AT_stmt_list).  A relative
