@@ -12,10 +12,6 @@ from driver import DEBUGGERS, Break, Continue, Copy, Delete, Hotfix, Run, exited
 from programs import build
 
 
-# Seen in tests/realworld (lua5.4 lists each unit four times); there the
-# first entry happened to compile the same code.
-@pytest.mark.xfail(strict=True, reason="the first entry of compile_commands.json for a file is used, "
-                                       "not the one that built the program")
 @pytest.mark.parametrize("debugger", DEBUGGERS)
 def test_the_command_that_built_the_program_of_several(tmp_path, debugger):
     prog = build("variants", tmp_path, ["main.c", "who.c"], database=False)
