@@ -579,6 +579,22 @@ class HotfixCommand(gdb.Command):
 SetHotfix()
 ShowHotfix()
 HotfixCommand(DebugParameter())
+def _guard_breakpoint(bp):
+    """A breakpoint whose location lands inside a jump hotfix wrote is
+    disabled there (GDB's trap would break the jump)."""
+    try:
+        if not bp.is_valid() or bp.type != gdb.BP_BREAKPOINT or bp.number <= 0:
+            return
+        where = {loc.address: loc for loc in bp.locations if loc.address is not None and loc.enabled}
+        for address, message in core.guard_breakpoint(bp.number, list(where)):
+            where[address].enabled = False
+            gdb.write(message + "\n")
+    except gdb.error:
+        pass
+
+
+gdb.events.breakpoint_created.connect(_guard_breakpoint)
+gdb.events.breakpoint_modified.connect(_guard_breakpoint)
 # A process gone takes hotfix's files for it along; those of a process
 # still running (detached) stay for a later session.
 gdb.events.exited.connect(lambda event: core.process_gone())

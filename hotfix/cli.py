@@ -155,6 +155,14 @@ def close():
         _session.close()
 
 
+def guard_breakpoint(number, addresses):
+    """The adapters call this when a breakpoint gets locations: [(address,
+    message)] of those to disable (inside a jump hotfix wrote)."""
+    if _session is None or _session.process is None or not _session.process.originals:
+        return []
+    return patches.guard_breakpoint(_session.process, number, addresses)
+
+
 def session():
     global _session
     if _session is None:

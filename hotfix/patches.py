@@ -119,6 +119,41 @@ def recover(dbg, session, program):
                              "it" if len(unknown) == 1 else "them", "its" if len(unknown) == 1 else "their"))
 
 
+def written_jumps(state):
+    """[(lo, hi, function)]: the bytes hotfix wrote at entries (jumps, and
+    gates' places), with the function each belongs to."""
+    entries = []
+    for versions in state.units.values():
+        for v in versions:
+            entries += [(address, name) for name, address, _ in v.entries]
+            entries += [(f["address"], name) for name, f in v.functions.items() if name in v.redirected]
+    out = []
+    for address, old in state.originals.items():
+        owner = next((name for entry, name in entries if entry <= address < entry + 16), None)
+        if owner is not None:
+            out.append((address, address + len(old), owner))
+    return out
+
+
+def guard_breakpoint(state, number, addresses):
+    """A breakpoint location set after a patch inside a jump hotfix wrote
+    (at -O0 a function's first line is a few bytes into it) would put the
+    debugger's trap into the jump.  Returns the addresses to disable, and
+    says so; revert enables them again."""
+    jumps = written_jumps(state) if state is not None else []
+    out = []
+    for address in addresses:
+        hit = next(((lo, name) for lo, hi, name in jumps if lo <= address < hi), None)
+        if hit is None:
+            continue
+        out.append((address, demangle_text(
+            "hotfix: breakpoint %s has a location inside the jump hotfix wrote at the entry of %s (0x%x): "
+            "disabled there (it runs the new code)." % (number, hit[1], address))))
+        if address not in state.disabled_locations:
+            state.disabled_locations.append(address)
+    return out
+
+
 def _active(dbg, versions):
     """Where a replaced function (any of its bodies) is running now."""
     bodies = []

@@ -310,7 +310,11 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             # scope is ambiguous): match the symbol within the unit.
             label = obj["name"].split(".")[0]
             sym = exe_image.lookup(obj["name"], unit_file=unit_file)
-            if sym is None or not sym["size"] or not user_visible([label]):
+            if sym is None or not sym["size"] or (sym["size"] != obj["size"] and not user_visible([label])):
+                # (A vtable or typeinfo of another size: the class changed,
+                # which check_layouts refuses.)  Guard variables, vtables
+                # and typeinfo of the same size are bound like any static:
+                # a function-local singleton is constructed once.
                 fresh.add(label)
                 continue
             if sym["size"] != obj["size"]:

@@ -548,6 +548,51 @@ class ConfigCommand:
         result.AppendMessage("hotfix debug is %s." % ("on" if _debug() else "off"))
 
 
+_BREAKPOINT_GAINS = ("eBreakpointEventTypeAdded", "eBreakpointEventTypeLocationsAdded",
+                     "eBreakpointEventTypeLocationsResolved", "eBreakpointEventTypeEnabled")
+
+
+def _guard_breakpoints(debugger):
+    """A breakpoint whose location lands inside a jump hotfix wrote is
+    disabled there (LLDB's trap would break the jump).  LLDB tells a script
+    of new breakpoints only through events: a thread listens for them.
+    (A `continue` typed in the same instant may still run before it acts.)"""
+    listener = lldb.SBListener("hotfix-breakpoints")
+    gains = {getattr(lldb, name) for name in _BREAKPOINT_GAINS}
+    event = lldb.SBEvent()
+    heard = []          # targets whose breakpoint events come here
+    while True:
+        # Listening for the whole class of targets hears nothing: each
+        # target's own broadcaster, as targets appear.
+        for i in range(debugger.GetNumTargets()):
+            target = debugger.GetTargetAtIndex(i)
+            if target.IsValid() and not any(target == t for t in heard):
+                target.GetBroadcaster().AddListener(listener, lldb.SBTarget.eBroadcastBitBreakpointChanged)
+                heard.append(target)
+        if not listener.WaitForEvent(1, event) or not lldb.SBBreakpoint.EventIsBreakpointEvent(event):
+            continue
+        cli = sys.modules.get("hotfix.cli")     # no patch before the core is imported
+        if cli is None or lldb.SBBreakpoint.GetBreakpointEventTypeFromEvent(event) not in gains:
+            continue
+        bp = lldb.SBBreakpoint.GetBreakpointFromEvent(event)
+        if not bp.IsValid() or bp.IsInternal():
+            continue
+        where = {}
+        for i in range(bp.GetNumLocations()):
+            loc = bp.GetLocationAtIndex(i)
+            if loc.IsEnabled():
+                where[loc.GetLoadAddress()] = loc
+        for address, message in cli.guard_breakpoint(bp.GetID(), list(where)):
+            where[address].SetEnabled(False)
+            out = debugger.GetOutputFile()
+            if out.IsValid():
+                out.Write((message + "\n").encode())
+                out.Flush()
+            else:
+                print(message, flush=True)
+
+
 def __lldb_init_module(debugger, internal_dict):
+    threading.Thread(target=_guard_breakpoints, args=(debugger,), name="hotfix-breakpoints", daemon=True).start()
     for name, cls in (("hotfix", "HotfixCommand"), ("hotfix-config", "ConfigCommand")):
         debugger.HandleCommand("command script add -o -c %s.%s %s" % (__name__, cls, name))

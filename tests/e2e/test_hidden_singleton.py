@@ -9,10 +9,6 @@ from driver import DEBUGGERS, Break, Continue, Copy, Delete, Hotfix, Run, exited
 from programs import LEVELS, build
 
 
-# Passes on main at 8e20e9d; fails since 49c7498 (statics migrated by
-# DWARF): no guard variable, vtable or typeinfo of the library is bound.
-@pytest.mark.xfail(strict=True, reason="regression of 49c7498: a hidden guard variable is not bound, "
-                                       "the singleton is constructed again")
 @pytest.mark.parametrize("debugger", DEBUGGERS)
 @pytest.mark.parametrize("opt", LEVELS)
 def test_a_hidden_singleton_is_constructed_once(tmp_path, debugger, opt):
