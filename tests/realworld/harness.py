@@ -10,12 +10,6 @@ import subprocess
 from driver import Copy, Step, hotfix_lines
 
 
-class KnownFault(AssertionError):
-    """A scenario failed the way a known, not yet fixed fault makes it
-    fail.  Its test is marked xfail(strict=True, raises=KnownFault): any
-    other failure fails it, and so does its passing (then the mark goes)."""
-
-
 class Clock(Step):
     """The debugger prints the time: two clocks around a hotfix time it as
     the user waits for it."""
