@@ -39,7 +39,7 @@ def write_manifest(version, unit_path, number, originals):
     data = {"format": MANIFEST_FORMAT, "unit_path": unit_path, "number": number,
             "version": {k: getattr(version, k) for k in ("so_path", "bias", "baseline", "functions", "redirected",
                                                          "unit", "when", "statics_kept", "globals_bound",
-                                                         "entries", "loaded_from")},
+                                                         "entries", "loaded_from", "moved")},
             "originals": {str(address): old.hex() for address, old in originals.items()},
             "reverted": False}
     try:
@@ -127,6 +127,9 @@ def _active(dbg, versions):
                 bodies.append((f["address"], f["address"] + f["size"], "%s (patch %d)" % (name, n)))
         for name, address, size in v.entries:
             bodies.append((address, address + size, "%s (original)" % name))
+        for moved in v.moved:
+            bodies.append((moved["address"], moved["address"] + moved["size"],
+                           "%s (patch %d, where frames were moved)" % (moved["function"], n)))
     out = []
     for t in dbg.threads():
         for f in t.frames:

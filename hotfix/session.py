@@ -24,6 +24,9 @@ class Version:
     globals_bound: List[str] = field(default_factory=list)
     entries: List[tuple] = field(default_factory=list)   # (function, runtime address, size) jumped from
     loaded_from: str = ""            # the path the process loaded it from, when that is not so_path
+    # Bodies frames were moved into (frames.manifest_entries): {"function",
+    # "address", "size", "object"}.
+    moved: List[dict] = field(default_factory=list)
 
 
 @dataclass
