@@ -352,9 +352,18 @@ static void narrow_call_arguments(body *b, const char *own_name)
     for (int k = 0; k < 6; k++)
         args |= GPR_ORDER[k];
     uint64_t written = 0;
+    size_t al = SIZE_MAX; /* mov $N, %al: the vector registers a variadic callee is given */
     for (size_t i = 0; i < b->n; i++) {
         x86_effect *e = &b->fx[i];
         if (e->known && e->call) {
+            /* The callee reads %al alone: what the rest of %rax held does not
+             * matter, the write is whole as far as the call goes. */
+            if (al != SIZE_MAX) {
+                b->fx[al].use &= ~X86_BIT(X86_RAX);
+                b->fx[al].part &= ~X86_BIT(X86_RAX);
+                b->fx[al].kill |= X86_BIT(X86_RAX);
+                al = SIZE_MAX;
+            }
             uint64_t reads = written & args;
             const x86_insn *in = &b->ins->ins[i];
             const frame_proto *pr = NULL;
@@ -375,8 +384,14 @@ static void narrow_call_arguments(body *b, const char *own_name)
         }
         if (!e->known) {
             written = ~0ull;
+            al = SIZE_MAX;
             continue;
         }
+        const x86_insn *in = &b->ins->ins[i];
+        if (in->map == 0 && in->opcode == 0xb0 && !in->rex && !in->prefixes)
+            al = i;
+        else if (e->use & X86_BIT(X86_RAX))
+            al = SIZE_MAX; /* %rax read again: not only the call's */
         written |= e->kill | e->part;
     }
 }

@@ -857,9 +857,12 @@ static int map0_effect(const x86_insn *in, const unsigned char *code, x86_effect
         int size = (op & 1) ? sz : 1;
         if (op >= 0xd2)
             e->use |= gpr(X86_RCX);
-        if (reg == 2 || reg == 3)
-            e->use |= flags;                     /* rcl, rcr */
-        e->use |= flags;                         /* a count of 0 keeps them */
+        if (reg == 2 || reg == 3 || op >= 0xd2)
+            e->use |= flags;                     /* rcl, rcr; a count in %cl may be 0, which keeps them */
+        else if (op <= 0xc1 ? read_field(code + in->imm_at, 1) & 0x3f : 1)
+            e->kill |= flags;
+        else
+            e->use |= flags;
         read_rm(e, &o, RM, size);
         write_rm(e, &o, RM, size >= 4, 0);
         return 1;
@@ -1075,6 +1078,24 @@ static int map1_effect(const x86_insn *in, const unsigned char *code, x86_effect
         e->use |= X;
         read_rm(e, &o, XRM, 16);
         return 1;
+    case 0xc0: case 0xc1: {                      /* xadd r/m, r (lock xadd: atomics) */
+        int size = op == 0xc1 ? sz : 1;
+        e->use |= G;
+        read_rm(e, &o, GRM, size);
+        write_rm(e, &o, GRM, 0, 0);
+        write_gpr(e, o.reg, size);
+        e->kill |= flags;
+        return 1;
+    }
+    case 0xb0: case 0xb1: {                      /* cmpxchg r/m, r: writes %rax or r/m only sometimes */
+        int size = op == 0xb1 ? sz : 1;
+        e->use |= G | gpr(X86_RAX);
+        e->part |= gpr(X86_RAX);
+        read_rm(e, &o, GRM, size);
+        write_rm(e, &o, GRM, 0, 0);
+        e->kill |= flags;
+        return 1;
+    }
     case 0xaf:                                   /* imul r, r/m */
         e->use |= G;
         read_rm(e, &o, GRM, sz);
