@@ -202,7 +202,7 @@ class GdbDebugger(Debugger):
             return (int(frame.read_register("sp")) & MASK64) - 8
         return self._on_thread(thread_id, slot)
 
-    def forget_frames(self):
+    def forget_frames(self, thread_ids):
         gdb.invalidate_cached_frames()
 
     # --- symbols of code hotfix places itself --------------------------------

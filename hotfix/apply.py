@@ -389,20 +389,12 @@ def check_stacks(dbg, redirects, jump_ranges, frame_maps=(), moves=None):
     return address lies in bytes a jump would overwrite.  A thread whose pc
     is at an entry (or right after its endbr64) has not begun the function:
     it will run whatever the entry holds when it resumes.  A frame that
-    frame_maps (frames.FrameMap) can move to the new body is no problem:
-    its move goes into `moves`; one they cannot move is refused with the
-    reason."""
-    problems = []
+    the frame maps (frames.FrameMap; or frame_maps(threads) giving them,
+    asked only when a changed function is running) can move to the new
+    body is no problem: its move goes into `moves`; one they cannot move is
+    refused with the reason."""
     threads = dbg.threads()
-    moved = set()
-    reasons = {}
-    if frame_maps:
-        def cannot(t, f, why):
-            reasons[(t.id, f.level)] = why
-        found = frames.find_moves(threads, frame_maps, cannot)
-        moved = {(m.thread, m.level) for m in found}
-        if moves is not None:
-            moves[:] = found
+    active = []
     for t in threads:
         for f in t.frames:
             for r in redirects:
@@ -411,12 +403,26 @@ def check_stacks(dbg, redirects, jump_ranges, frame_maps=(), moves=None):
                     if f.level == 0 and any(e.address <= f.pc <= e.jump_start for e in r.entries
                                             if e.address == lo):
                         continue
-                    inside = lo <= f.pc < lo + size or (f.level and f.pc == lo + size)
-                    if inside and (t.id, f.level) not in moved:
-                        why = reasons.get((t.id, f.level))
-                        problems.append("%s is active in thread %d, frame #%d: %s%s"
-                                        % (r.function, t.id, f.level, f.where(),
-                                           " (cannot move it: %s)" % why if why else ""))
+                    if lo <= f.pc < lo + size or (f.level and f.pc == lo + size):
+                        active.append((t, f, r))
+    moved, reasons = set(), {}
+    if moves is not None:
+        moves[:] = []
+    if active and frame_maps:
+        def cannot(t, f, why):
+            reasons[(t.id, f.level)] = why
+        found = frames.find_moves(threads, frame_maps(threads) if callable(frame_maps) else frame_maps, cannot)
+        moved = {(m.thread, m.level) for m in found}
+        if moves is not None:
+            moves[:] = found
+    problems = []
+    for t, f, r in active:
+        if (t.id, f.level) not in moved:
+            why = reasons.get((t.id, f.level))
+            problems.append("%s is active in thread %d, frame #%d: %s%s"
+                            % (r.function, t.id, f.level, f.where(), " (cannot move it: %s)" % why if why else ""))
+    for t in threads:
+        for f in t.frames:
             if (t.id, f.level) in moved:
                 continue
             for lo, hi, name in jump_ranges:

@@ -165,9 +165,10 @@ class Debugger:
         is stored: the CFA of the frame below it, less 8 (x86-64)."""
         raise NotImplementedError
 
-    def forget_frames(self) -> None:
-        """Memory that holds return addresses was written: unwind again
-        next time (debuggers cache the frames of a stopped thread)."""
+    def forget_frames(self, thread_ids) -> None:
+        """Return addresses of these threads were written (or their pc):
+        unwind them again next time (debuggers cache the frames of a
+        stopped thread)."""
 
     # --- symbols of code hotfix places itself --------------------------------
     def add_symbol_file(self, path: str, sections: dict) -> None:

@@ -23,6 +23,7 @@ moved into the new body, at the point that does the same from there on:
 Everything is decided here and in plan.py; apply.py checks the stacks
 with the maps and writes the moves.
 """
+import os
 from dataclasses import dataclass, field
 from typing import Dict
 
@@ -95,6 +96,12 @@ def optimisation(unit, command):
     return "" if level in ("", "-O0") else level
 
 
+def _is_cxx(unit, command):
+    """GCC's producer says C++; clang's does not: the file or the compiler."""
+    compiler = os.path.basename(command.argv[0]) if command and command.argv else ""
+    return unit.is_cxx or "++" in compiler or os.path.splitext(unit.name)[1] in (".cpp", ".cc", ".cxx", ".C", ".c++")
+
+
 def bodies_of(function, orig, bias, history):
     """Every body of a function the process has: the program's, each earlier
     patch's, each one frames were moved into.  With the file to read it
@@ -115,10 +122,13 @@ def bodies_of(function, orig, bias, history):
 
 
 def plan_frame_maps(plan, threads, unit, command, image, unit_functions, history, like_program, patch_object):
-    """Maps for the bodies of each changed function that a frame runs now
-    (nothing is computed for functions no frame runs).  like_program() is
-    the new unit compiled with the program's flags (compiled on demand)."""
+    """Maps for the bodies of each changed function that a frame runs now,
+    added to plan.frame_maps (nothing is computed for a body no frame runs,
+    nor twice).  like_program() is the new unit compiled with the program's
+    flags (compiled on demand).  Returns the maps added."""
     frames = [f for t in threads for f in t.frames]
+    done = {(m.body.function, m.body.label) for m in plan.frame_maps}
+    added = []
     originals = {f["name"]: f for f in unit_functions}
     why_not = ""
     level = optimisation(unit, command)
@@ -126,14 +136,15 @@ def plan_frame_maps(plan, threads, unit, command, image, unit_functions, history
         why_not = "its unit was built with %s (only frames of code built at -O0 are moved)" % level
     for r in plan.redirects:
         for body, path, spec, cu in bodies_of(r.function, originals.get(r.function), image.bias, history):
-            if not any(body.holds(f) for f in frames):
+            if (body.function, body.label) in done or not any(body.holds(f) for f in frames):
                 continue
             into = "patch" if body.label.startswith("patch") else "placed"
             fmap = FrameMap(body, into, why_not)
             plan.frame_maps.append(fmap)
+            added.append(fmap)
             if fmap.refused:
                 continue
-            if into == "placed" and unit.is_cxx:
+            if into == "placed" and _is_cxx(unit, command):
                 fmap.refused = ("frames of C++ code are not moved out of the program's code (the unwinder would not "
                                 "find the moved code's tables for an exception)")
                 continue
@@ -152,6 +163,7 @@ def plan_frame_maps(plan, threads, unit, command, image, unit_functions, history
             if into == "placed" and r.function not in plan.placements:
                 plan.placements[r.function] = Placement(r.function, new_path, originals[r.function]["value"]
                                                         + image.bias if r.function in originals else body.address)
+    return added
 
 
 def _check_types(fmap, old, old_cu, new):
@@ -279,6 +291,6 @@ def place(placement, obj, base, addresses):
 def manifest_entries(placements, moves):
     """What a Version remembers of the bodies frames were moved into."""
     used = {m.function for m in moves if m.map.into == "placed"}
-    return [{"function": p.function, "address": p.address, "size": p.size, "object": p.obj}
-            for p in placements.values() if p.function in used and p.address]
+    return [{"function": p.function, "address": p.address, "size": p.size, "object": p.obj,
+             "sections": p.sections} for p in placements.values() if p.function in used and p.address]
 

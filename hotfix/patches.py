@@ -101,6 +101,14 @@ def recover(dbg, session, program):
         v = dict(data["version"])
         v["entries"] = [tuple(e) for e in v["entries"]]
         version = Version(handle=0, **v)
+        for moved in version.moved:
+            # Frames run code hotfix laid out itself: the debugger needs its
+            # symbols to unwind them.
+            if os.path.exists(moved["object"]):
+                try:
+                    dbg.add_symbol_file(moved["object"], moved.get("sections") or {})
+                except OSError:
+                    pass
         state.units.setdefault(data["unit_path"], []).append(version)
         for address, old in data["originals"].items():
             state.originals.setdefault(int(address), bytes.fromhex(old))

@@ -74,6 +74,8 @@ class Hotfix:
         self.args = args
         self.times = {}
         self._program = program
+        self._prepared = []         # the units being patched (what _frame_maps looks at)
+        self._placed = False        # the new bodies of moved frames are laid out
 
     def say(self, text):
         self.dbg.write("hotfix: " + demangle_text(text))
@@ -96,6 +98,7 @@ class Hotfix:
             for w in p.warnings:
                 self.say("warning: " + w)
         changed = [p for p in prepared if not p.plan.nothing_changed]
+        self._prepared = changed
         for p in prepared:
             if p.plan.nothing_changed:
                 self.say("%s: no function changed%s; nothing to do." % (p.target.label, _lines_only(p.plan)))
@@ -103,7 +106,9 @@ class Hotfix:
             return
         if self.args.dry_run:
             for p in changed:
-                for line in describe(p.plan) + frames.describe_moves(self._threads(), p.plan.frame_maps):
+                threads = self.dbg.threads()
+                self._frame_maps(threads)
+                for line in describe(p.plan) + frames.describe_moves(threads, p.plan.frame_maps):
                     self.dbg.write(demangle_text(line))
             return
         refusals = ["%s: %s" % (p.target.label, r) for p in changed for r in p.plan.refusals]
@@ -316,15 +321,27 @@ class Hotfix:
         if so_units:
             check_layouts(plan, image.info.types(unit), so.types(so_units[0]))
         so.close()
-        if self.arch.moves_frames and not plan.refusals:
-            frames.plan_frame_maps(plan, self._threads(), unit, p.command, image, unit_functions, p.history,
-                                   lambda: self._like_program(p), p.built.patch_object)
 
-    def _threads(self):
-        """The threads as the plan sees them (asked once a command)."""
-        if not hasattr(self, "_seen_threads"):
-            self._seen_threads = self.dbg.threads()
-        return self._seen_threads
+    def _frame_maps(self, threads):
+        """Where running frames of changed functions can go (frames.py):
+        computed for the bodies that frames of `threads` run, the first time
+        one does (the stack check asks only when a changed function runs).
+        After the new bodies were laid out, a body that frames of the
+        program's code enter is refused: nothing is placed for it now."""
+        if not self.arch.moves_frames:
+            return []
+        out = []
+        for p in self._prepared:
+            plan = p.plan
+            if plan.nothing_changed or plan.refusals:
+                continue
+            added = frames.plan_frame_maps(plan, threads, p.target.unit, p.command, p.target.image, p.functions,
+                                           p.history, lambda p=p: self._like_program(p), p.built.patch_object)
+            for m in added:
+                if self._placed and m.into == "placed" and not plan.placements[m.body.function].address:
+                    m.refused = m.refused or "it began running after hotfix laid out the new bodies; try again"
+            out += plan.frame_maps
+        return out
 
     def _like_program(self, p):
         """The unit compiled with the program's own flags: the new body of a
@@ -341,7 +358,7 @@ class Hotfix:
         loader = applying.Loader(self.session)
         redirects = [r for p in prepared for r in p.plan.redirects]
         ranges = [x for p in prepared for x in applying.jump_ranges(p.plan)]
-        fmaps = [m for p in prepared for m in p.plan.frame_maps]
+        fmaps = self._frame_maps
         # Refuse before loading anything when it is unsafe and there is no
         # --wait; check again after the load, during which other threads ran,
         # and wait there (with gates) if allowed.
@@ -349,8 +366,12 @@ class Hotfix:
             applying.wait_until_safe(dbg, redirects, ranges, None, frame_maps=fmaps)
         else:
             applying.wait_for_calling_thread(dbg, self.args.wait)
+            # The frames that may have to move: their new bodies are laid
+            # out after the load.
+            if any(r.entries for r in redirects):
+                self._frame_maps(dbg.threads())
         start = time.monotonic()
-        loaded, disabled, symbol_files = [], [], []
+        loaded, disabled, symbol_files, writes, moves = [], [], [], [], []
         verbose = dbg.write if self.args.verbose else None
         protections = applying.Protections(dbg, loader, applying.protection_lookup(
             self.program, self.session.process, lambda: [(p.plan.so_path, b) for p, (_, b) in zip(prepared, loaded)]),
@@ -368,6 +389,7 @@ class Hotfix:
                 rebinds += applying.rebind_writes(p.plan, bias)
                 jumps += applying.jump_writes(p.plan, bias, trampolines, arch)
                 bodies += self._place_bodies(p, bias, loader)
+            self._placed = True
             writes = rebinds + bodies + jumps
             # Inferior calls (mprotect) let threads run: all of them happen
             # before the stack check.
@@ -386,7 +408,7 @@ class Hotfix:
                     disabled.append(loc)
             done = applying.write_all(dbg, writes, verbose, protections)
             if moves:
-                dbg.forget_frames()
+                dbg.forget_frames(sorted({m.thread for m in moves}))
                 symbol_files = self._add_symbols(prepared, moves)
             if arch.flush_icache:
                 p, (_, bias) = prepared[0], loaded[0]
@@ -400,8 +422,8 @@ class Hotfix:
         except Exception as error:
             for path in symbol_files:
                 dbg.remove_symbol_file(path)
-            if any(w.expect for w in writes):
-                dbg.forget_frames()
+            if moves:
+                dbg.forget_frames(sorted({m.thread for m in moves}))
             for loc in disabled:
                 dbg.set_location_enabled(loc.key, True)
             try:

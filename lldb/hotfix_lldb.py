@@ -189,13 +189,13 @@ class LldbDebugger(Debugger):
             raise MemoryError("thread %d has no frame #%d" % (thread_id, level - 1))
         return below.GetCFA() - 8
 
-    def forget_frames(self):
+    def forget_frames(self, thread_ids):
         # LLDB keeps a stopped thread's frames until it runs; writing a
         # register (its own pc, unchanged) makes it unwind again.
         self._threads_at = None
         process = self._process()
-        for i in range(process.GetNumThreads()):
-            frame = process.GetThreadAtIndex(i).GetFrameAtIndex(0)
+        for thread_id in thread_ids:
+            frame = process.GetThreadByIndexID(thread_id).GetFrameAtIndex(0)
             if frame.IsValid():
                 frame.SetPC(frame.GetPC())
 
