@@ -327,12 +327,14 @@ static hf_status compute_liveness(body *b)
 
 /* Which argument registers a call reads.  A callee the unit declares with
  * a prototype the ABI classifies reads exactly its parameters' (and a
- * variadic one %al too).  Otherwise the decoder cannot tell, and taking
- * all six (and eight vector registers) as read would keep garbage live
- * everywhere: -O0 code loads the arguments of a call after everything
- * else the call's expression evaluates, so they are among the registers
- * written since the previous call (in the order of the code: a
- * conditional expression writes one in each of its arms, both counted). */
+ * variadic one %al too).  Otherwise (clang declares no callee it does not
+ * define) the decoder cannot tell, and taking all six (and eight vector
+ * registers) as read would keep garbage live everywhere.  -O0 code loads
+ * the arguments of a call after everything else the call's expression
+ * evaluates, and reads none of them again before the call but to spill it
+ * to memory: they are the registers written since the previous call that
+ * nothing has read since (in the order of the code: a conditional
+ * expression writes one in each of its arms, both counted). */
 static const uint64_t GPR_ORDER[6] = {X86_BIT(7), X86_BIT(6), X86_BIT(X86_RDX), X86_BIT(X86_RCX), X86_BIT(8),
                                       X86_BIT(9)};
 
@@ -351,7 +353,7 @@ static void narrow_call_arguments(body *b, const char *own_name)
     uint64_t args = X86_BIT(X86_RAX) | (0xffull << X86_XMM0);
     for (int k = 0; k < 6; k++)
         args |= GPR_ORDER[k];
-    uint64_t written = 0;
+    uint64_t pending = 0;
     size_t al = SIZE_MAX; /* mov $N, %al: the vector registers a variadic callee is given */
     for (size_t i = 0; i < b->n; i++) {
         x86_effect *e = &b->fx[i];
@@ -364,7 +366,7 @@ static void narrow_call_arguments(body *b, const char *own_name)
                 b->fx[al].kill |= X86_BIT(X86_RAX);
                 al = SIZE_MAX;
             }
-            uint64_t reads = written & args;
+            uint64_t reads = pending & args;
             const x86_insn *in = &b->ins->ins[i];
             const frame_proto *pr = NULL;
             if (in->branch == X86_CALL) {
@@ -379,20 +381,22 @@ static void narrow_call_arguments(body *b, const char *own_name)
                     reads |= X86_BIT(X86_XMM0 + k);
             }
             e->use = (e->use & ~args) | reads;
-            written = 0;
+            pending = 0;
             continue;
         }
         if (!e->known) {
-            written = ~0ull;
+            pending = ~0ull;
             al = SIZE_MAX;
             continue;
         }
+        if (!e->store)
+            pending &= ~(e->use & ~e->part);
         const x86_insn *in = &b->ins->ins[i];
         if (in->map == 0 && in->opcode == 0xb0 && !in->rex && !in->prefixes)
             al = i;
         else if (e->use & X86_BIT(X86_RAX))
             al = SIZE_MAX; /* %rax read again: not only the call's */
-        written |= e->kill | e->part;
+        pending |= e->kill | e->part;
     }
 }
 

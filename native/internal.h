@@ -246,6 +246,7 @@ typedef struct {
     int64_t slot_off;     /* %rbp-relative */
     int read_size, write_size; /* bytes read, bytes written whole (0: none) */
     int address_taken;    /* lea of the slot: the address escapes */
+    int store;            /* a register copied to memory, nothing else read */
 } x86_effect;
 
 void x86_effect_of(const x86_insn *in, const unsigned char *code, x86_effect *e);

@@ -809,6 +809,7 @@ static int map0_effect(const x86_insn *in, const unsigned char *code, x86_effect
         return 1;
     case 0x88: case 0x89:                        /* mov r/m, r */
         e->use |= R;
+        e->store = o.rm < 0;
         if (o.rm == X86_RSP) {                   /* mov %rbp, %rsp gives the frame back */
             e->stack = 1;
             e->dynamic = o.reg != X86_RBP;
@@ -983,6 +984,7 @@ static int map1_effect(const x86_insn *in, const unsigned char *code, x86_effect
         return 1;
     case 0x11:                                   /* store form */
         e->use |= X;
+        e->store = o.rm < 0;
         write_rm(e, &o, XRM, !scalar, scalar ? scalar : 16);
         if (scalar && o.rm >= 0)
             e->use |= XRM;
@@ -993,6 +995,7 @@ static int map1_effect(const x86_insn *in, const unsigned char *code, x86_effect
         return 1;
     case 0x29:
         e->use |= X;
+        e->store = o.rm < 0;
         write_rm(e, &o, XRM, 1, 16);
         return 1;
     case 0x2a:                                   /* cvtsi2ss/sd xmm, r/m */

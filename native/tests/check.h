@@ -62,5 +62,9 @@ void test_sites(void);
 void test_a64_sites(void);
 void test_units(void);
 void test_line_rows(void);
+void test_x86_effects(void);
+void test_frame_maps(void);
+void test_function_frame(void);
+void test_place(void);
 
 #endif
