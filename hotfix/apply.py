@@ -536,7 +536,8 @@ def write_all(dbg, writes, verbose_out=None, protections=None):
                     parts[0].what if len(parts) == 1 else "%d rebinding sites" % len(parts), address))
             if verbose_out:
                 for w in parts:
-                    verbose_out("  write 0x%x %s (%s)" % (w.address, w.data.hex(), w.what))
+                    shown = w.data.hex() if len(w.data) <= 32 else "%s... (%d bytes)" % (w.data[:16].hex(), len(w.data))
+                    verbose_out("  write 0x%x %s (%s)" % (w.address, shown, w.what))
     except Exception as e:
         failures = []
         for entry in reversed(done):

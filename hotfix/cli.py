@@ -31,10 +31,13 @@ compile_commands.json, or the flags in its debug information), compares
 the new code with the code the program runs, and redirects only the
 functions that changed (one whose code differs only in the line numbers
 of __LINE__, after an edit above it, is left as it is).  Every global and static keeps its one live
-instance and its value.  If anything is unsafe (a changed function is
-running, a static's type changed, a symbol cannot be bound) nothing is
-written and hotfix says why.  Stop the program first (Ctrl-C or a
-breakpoint), then continue it after the patch.
+instance and its value.  A changed function that is running in x86-64 code
+built at -O0 (main's loop, a thread's body) has each of its frames moved
+into the new code, at the point that does the same from where the frame
+stands, when that is proven; --dry-run shows each move.  If anything is
+unsafe (a running frame that cannot move, a static's type changed, a
+symbol cannot be bound) nothing is written and hotfix says why.  Stop the
+program first (Ctrl-C or a breakpoint), then continue it after the patch.
 
 With gdbserver or an lldb-server platform the patch is built here, copied
 into a private directory the program makes on the target, and loaded from
@@ -72,11 +75,13 @@ def make_parser():
                    help="every unit whose source or included header changed since the program was "
                         "built or the unit last patched, as one patch")
     p.add_argument("-n", "--dry-run", action="store_true",
-                   help="print the plan (functions, statics, jumps) and write nothing")
+                   help="print the plan (functions, statics, jumps, running frames to move) and "
+                        "write nothing")
     p.add_argument("-v", "--verbose", action="store_true", help="list every write")
     p.add_argument("--wait", nargs="?", const=DEFAULT_WAIT, type=float, metavar="SECONDS",
-                   help="if a changed function is running, or every thread is in malloc or the "
-                        "loader, let the program run and retry for up to SECONDS (default 5)")
+                   help="if a changed function is running where its frame cannot move, or every "
+                        "thread is in malloc or the loader, let the program run and retry for up to "
+                        "SECONDS (default 5)")
     p.add_argument("--status", action="store_true",
                    help="list the patches applied in this process and whether replaced code is running")
     p.add_argument("--revert", action="store_true",

@@ -13,6 +13,7 @@ class FakeDebugger(Debugger):
         self.out = []
         self.fail_write_at = None      # address whose write raises
         self.ignore_write_at = None    # address whose write silently does nothing
+        self.registers = {}            # (thread, name) -> value
 
     def process_state(self):
         return self.state
@@ -38,6 +39,14 @@ class FakeDebugger(Debugger):
 
     def threads(self):
         return self._threads
+
+    def read_register(self, thread_id, name):
+        if name == "pc" and (thread_id, name) not in self.registers:
+            return next(t for t in self._threads if t.id == thread_id).frames[0].pc
+        return self.registers[(thread_id, name)]
+
+    def write_register(self, thread_id, name, value):
+        self.registers[(thread_id, name)] = value
 
     def write(self, text):
         self.out.append(text)
