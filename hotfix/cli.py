@@ -30,14 +30,21 @@ hotfix recompiles each FILE with the command that built it (from
 compile_commands.json, or the flags in its debug information), compares
 the new code with the code the program runs, and redirects only the
 functions that changed (one whose code differs only in the line numbers
-of __LINE__, after an edit above it, is left as it is).  Every global and static keeps its one live
-instance and its value.  A changed function that is running in x86-64 code
-built at -O0 (main's loop, a thread's body) has each of its frames moved
-into the new code, at the point that does the same from where the frame
-stands, when that is proven; --dry-run shows each move.  If anything is
-unsafe (a running frame that cannot move, a static's type changed, a
-symbol cannot be bound) nothing is written and hotfix says why.  Stop the
-program first (Ctrl-C or a breakpoint), then continue it after the patch.
+of __LINE__, after an edit above it, is left as it is).  Every global and
+static keeps its one live instance and its value.  A static whose type
+changed is migrated: the patch's copy gets its value member by member, as
+the debug information describes both types, every function that uses it
+runs the new code, and pointers to it that the debug information shows
+are moved with it; a word of the process that points into it anywhere
+else (the heap, a stack, a register) refuses the migration, naming where
+it is, unless --force-migrate.  A changed function that is running in
+x86-64 code built at -O0 (main's loop, a thread's body) has each of its
+frames moved into the new code, at the point that does the same from
+where the frame stands, when that is proven; --dry-run shows each move.
+If anything is unsafe (a running frame that cannot move, a static that
+cannot be migrated, a symbol cannot be bound) nothing is written and
+hotfix says why.  Stop the program first (Ctrl-C or a breakpoint), then
+continue it after the patch.
 
 With gdbserver or an lldb-server platform the patch is built here, copied
 into a private directory the program makes on the target, and loaded from
@@ -75,9 +82,12 @@ def make_parser():
                    help="every unit whose source or included header changed since the program was "
                         "built or the unit last patched, as one patch")
     p.add_argument("-n", "--dry-run", action="store_true",
-                   help="print the plan (functions, statics, jumps, running frames to move) and "
-                        "write nothing")
+                   help="print the plan (functions, statics and how they migrate, jumps, running "
+                        "frames to move) and write nothing")
     p.add_argument("-v", "--verbose", action="store_true", help="list every write")
+    p.add_argument("--force-migrate", action="store_true",
+                   help="migrate a static whose type changed even if words of the process that hotfix "
+                        "cannot tell are pointers point into its old storage (they keep pointing there)")
     p.add_argument("--wait", nargs="?", const=DEFAULT_WAIT, type=float, metavar="SECONDS",
                    help="if a changed function is running where its frame cannot move, or every "
                         "thread is in malloc or the loader, let the program run and retry for up to "
@@ -85,7 +95,8 @@ def make_parser():
     p.add_argument("--status", action="store_true",
                    help="list the patches applied in this process and whether replaced code is running")
     p.add_argument("--revert", action="store_true",
-                   help="put back the program's own code of each FILE (or of every unit with --all)")
+                   help="put back the program's own code of each FILE (or of every unit with --all), "
+                        "and the values of statics migrated into their own storage")
     p.add_argument("--all", action="store_true", help="with --revert: every patched unit")
     p.add_argument("--json", action="store_true",
                    help="for front ends: end with one line 'hotfix-json: {...}', the result as JSON "
@@ -150,6 +161,14 @@ def close():
         _session.close()
 
 
+def guard_breakpoint(number, addresses):
+    """The adapters call this when a breakpoint gets locations: [(address,
+    message)] of those to disable (inside a jump hotfix wrote)."""
+    if _session is None or _session.process is None or not _session.process.originals:
+        return []
+    return patches.guard_breakpoint(_session.process, number, addresses)
+
+
 def session():
     global _session
     if _session is None:
@@ -196,6 +215,6 @@ def _run(dbg, args):
             units = [path for path, versions in s.process.units.items() if versions]
         else:
             units = [find_unit(program, f).path for f in args.files]
-        patches.revert(dbg, s, units, args.wait, arch, program)
+        patches.revert(dbg, s, units, args.wait, arch, program, args.force_migrate)
     else:
         Hotfix(dbg, s, args, program).run()

@@ -20,7 +20,8 @@ _PLACES = [
 
 JUMP_ABS14, JUMP_R11, JUMP_REL32, JUMP_SELF = 1, 2, 3, 4
 JUMP_A64_LDR, JUMP_A64_B, JUMP_A64_SELF = 5, 6, 7
-ABI_VERSION = 6
+ABI_VERSION = 7
+DIES_PARAMETERS = 1      # HF_DIES_PARAMETERS
 
 
 class NativeError(HotfixError):
@@ -38,10 +39,11 @@ _PROTOTYPES = {
     "hf_symbols_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_diff_json": (_c.c_int, [_c.c_void_p, _c.c_void_p, _c.c_char_p, _c.POINTER(_c.c_void_p)]),
     "hf_sites_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
+    "hf_users_json": (_c.c_int, [_c.c_void_p, _c.c_uint64, _c.c_uint64, _c.POINTER(_c.c_void_p)]),
     "hf_line_files_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_units_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_header_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
-    "hf_unit_dies_json": (_c.c_int, [_c.c_void_p, _c.c_uint64, _c.POINTER(_c.c_void_p)]),
+    "hf_unit_dies_json": (_c.c_int, [_c.c_void_p, _c.c_uint64, _c.c_uint, _c.POINTER(_c.c_void_p)]),
     "hf_frame_map_json": (_c.c_int, [_c.c_void_p, _c.c_int64, _c.c_char_p, _c.c_void_p, _c.c_int64, _c.c_char_p,
                                      _c.POINTER(_c.c_void_p)]),
     "hf_place_json": (_c.c_int, [_c.c_void_p, _c.c_char_p, _c.c_uint64, _c.c_char_p, _c.POINTER(_c.c_void_p)]),
@@ -124,9 +126,10 @@ class Image:
         """{"debug_info": bool, "units": [...]} (see hf_units_json)."""
         return _json(lib().hf_units_json, self._handle)
 
-    def unit_dies(self, cu_offset):
-        """The unit's DIEs as hf_unit_dies_json lists them."""
-        return _json(lib().hf_unit_dies_json, self._handle, cu_offset)
+    def unit_dies(self, cu_offset, parameters=False):
+        """The unit's DIEs as hf_unit_dies_json lists them (with parameters:
+        formal parameters too, with their types)."""
+        return _json(lib().hf_unit_dies_json, self._handle, cu_offset, DIES_PARAMETERS if parameters else 0)
 
     def line_files(self):
         """{offset in .debug_line: [file paths]} (see hf_line_files_json)."""
@@ -134,6 +137,10 @@ class Image:
 
     def sites(self):
         return _json(lib().hf_sites_json, self._handle)
+
+    def users(self, lo, hi):
+        """The functions whose code refers into [lo, hi) (hf_users_json)."""
+        return _json(lib().hf_users_json, self._handle, lo, hi)
 
     def diff(self, base, base_functions=None):
         """Compare this object's functions with base (an Image).  With

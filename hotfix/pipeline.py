@@ -12,10 +12,12 @@ from . import changes, frames, patches, report
 from .build import CLEAR_CACHE, compile_like_program, compile_unit, drop_initializers, link_patch, runtime_object
 from .compdb import UnknownFile, find_compile_command, find_unit
 from .errors import HotfixError
+from .migrate import Move, carry
 from .native import Image
 from .names import demangle_text
-from .plan import Plan, check_layouts, decide_changes, describe, plan_redirects, plan_rebinds
-from .program import ImageInfo, Program
+from .plan import (Plan, check_layouts, decide_changes, describe, fill_migration, plan_redirects, plan_rebinds,
+                   redirect_users, site_users)
+from .program import ImageInfo, Program, Variable
 from .session import Version
 
 # Symbols the linker makes for each output file: the patch has its own.
@@ -58,10 +60,14 @@ class Prepared:
     history: list
     built: object = None
     plan: Plan = None
+    stem: str = ""                                  # the patch's files' names in the work directory
     functions: list = field(default_factory=list)   # the program's functions of the unit
     times: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
-    moves: list = field(default_factory=list)       # frames moved to the new code (frames.Move)
+    sites: list = field(default_factory=list)       # the linked patch's references (native sites)
+    symbols: list = field(default_factory=list)     # the linked patch's symbols
+    types: tuple = ({}, {})                         # layouts in use and in the patch (check_layouts)
+    frame_moves: list = field(default_factory=list)     # running frames moved to the new code (frames.Move)
 
 
 class Hotfix:
@@ -74,6 +80,7 @@ class Hotfix:
         self.args = args
         self.times = {}
         self._program = program
+        self.carried = None     # what migrating statics wrote (migrate.Carried)
         self._prepared = []         # the units being patched (what _frame_maps looks at)
         self._placed = False        # the new bodies of moved frames are laid out
 
@@ -110,6 +117,7 @@ class Hotfix:
                 self._frame_maps(threads)
                 for line in describe(p.plan) + frames.describe_moves(threads, p.plan.frame_maps):
                     self.dbg.write(demangle_text(line))
+            self._dry_run_migrations(changed)
             return
         refusals = ["%s: %s" % (p.target.label, r) for p in changed for r in p.plan.refusals]
         if refusals:
@@ -200,14 +208,18 @@ class Hotfix:
         for p in prepared:
             if not p.plan.nothing_changed:
                 self._plan(p)
+        self._users_of_migrated_globals(program, prepared)
+        for p in prepared:
+            if not p.plan.nothing_changed:
+                self._plan_jumps(p, prepared)
         return prepared
 
     def _prepare(self, program, p):
         """Compile, diff and link one unit; returns the error, if any."""
         s, t = self.session, p.target
         try:
-            stem = "%s-%d-%d" % (os.path.splitext(os.path.basename(t.unit.name))[0],
-                                 s.process.patches + 1, id(p) % 10000)
+            p.stem = stem = "%s-%d-%d" % (os.path.splitext(os.path.basename(t.unit.name))[0],
+                                          s.process.patches + 1, id(p) % 10000)
             baseline = p.history[-1].baseline if p.history else ""
             known = os.path.exists(baseline)
             p.built = compile_unit(p.command, s.workdir, stem, self.arch, first=not known)
@@ -226,21 +238,26 @@ class Hotfix:
                 return None
             if not t.reason:
                 self._check_command(t.label, p.plan, t.image, p.history)
-            patch_symbols = Image(p.built.patch_object).symbols()
-            if drop_initializers(p.built.patch_object, patch_symbols["sections"], p.command.argv[0]):
-                p.warnings.append("%s has constructors or destructors: the patch does not run them "
-                                  "(they ran when the program started)." % t.label)
-            p.plan.bindings = self._bindings(program, patch_symbols["undefined"])
-            p.plan.so_path = os.path.join(s.workdir, stem + ".so")
-            libraries = [im.path for im in program.program_images()[1:]]
-            extra = []
-            if "__dso_handle" in patch_symbols["undefined"] or self.arch.flush_icache:
-                extra.append(runtime_object(s.workdir, p.command.argv[0]))
-            p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
-                                         p.command.argv[0], extra, self.arch.link_flags)
+            self._link(program, p)
             return None
         except HotfixError as e:
             return e
+
+    def _link(self, program, p):
+        """Link the unit's patch against the program's live symbols."""
+        s, t = self.session, p.target
+        patch_symbols = Image(p.built.patch_object).symbols()
+        if drop_initializers(p.built.patch_object, patch_symbols["sections"], p.command.argv[0]):
+            p.warnings.append("%s has constructors or destructors: the patch does not run them "
+                              "(they ran when the program started)." % t.label)
+        p.plan.bindings = self._bindings(program, patch_symbols["undefined"])
+        p.plan.so_path = os.path.join(s.workdir, p.stem + ".so")
+        libraries = [im.path for im in program.program_images()[1:]]
+        extra = []
+        if "__dso_handle" in patch_symbols["undefined"] or self.arch.flush_icache:
+            extra.append(runtime_object(s.workdir, p.command.argv[0]))
+        p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
+                                     p.command.argv[0], extra, self.arch.link_flags)
 
     def _diff(self, p, baseline):
         if baseline:
@@ -302,9 +319,16 @@ class Hotfix:
                 if sym is not None and sym["type"] in ("func", "object"):
                     out[base] = sym["value"] + im.bias
                     break
+        # A global an earlier patch migrated lives in that patch's copy.
+        moved = self._moved_globals()
+        for name in set(out) & set(moved):
+            out[name] = moved[name]
         return out
 
     def _plan(self, p):
+        """What the patch's references are bound to, and which statics it
+        migrates (their old and new types read now, while the patch's
+        DWARF is open)."""
         plan, unit, image = p.plan, p.target.unit, p.target.image
         so = ImageInfo(plan.so_path)
         table = so.symbol_table()
@@ -312,14 +336,20 @@ class Hotfix:
         plan.functions = {sym["name"]: sym for sym in table["symbols"] if sym["type"] == "func"}
         so_units = [u for u in so.units() if u.name == unit.name] or so.units()
         so_vars = so.variables(so_units[0]) if so_units else {}
-        exe_vars = image.info.variables(unit)
-        unit_functions = p.functions
-        unit_file = os.path.basename(unit.name)
-        plan_rebinds(plan, so.native.sites(), table["symbols"], so_vars, exe_vars, unit_functions,
-                     image.bias, plan.bindings, unit_file, image.info)
-        plan_redirects(plan, unit_functions, image.bias, p.history, self.dbg.read_memory, self.arch)
+        live = self._migrated_before(p.history)
+        exe_vars = dict(image.info.variables(unit))
+        for key, rec in live.items():
+            # Its storage is an earlier patch's copy now (addresses are
+            # relative to the program's bias here, as the others are).
+            exe_vars[key] = Variable(key[0], key[1], rec["address"] - image.bias, rec["size"], rec["type"],
+                                     rec["external"])
+        p.sites, p.symbols = so.native.sites(), table["symbols"]
+        plan_rebinds(plan, p.sites, p.symbols, so_vars, exe_vars, p.functions,
+                     image.bias, plan.bindings, os.path.basename(unit.name), image.info)
+        for m in plan.migrations:
+            self._map_migration(p, m, live.get(m.key), so, so_units[0], so_vars[m.key])
         if so_units:
-            check_layouts(plan, image.info.types(unit), so.types(so_units[0]))
+            p.types = (self._types_in_use(p), so.types(so_units[0]))
         so.close()
 
     def _frame_maps(self, threads):
@@ -352,6 +382,134 @@ class Hotfix:
         p.built.diff_object = compile_like_program(p.command, self.session.workdir, stem, self.arch)
         return p.built.diff_object
 
+    @staticmethod
+    def _migrated_before(history):
+        """{(scope, name): record} of the unit's statics earlier patches
+        migrated, the newest storage of each (session.Version.migrated)."""
+        live = {}
+        for v in history:
+            for rec in v.migrated:
+                live[(rec["scope"], rec["name"])] = rec
+        return live
+
+    def _moved_globals(self):
+        """{symbol: runtime address} of every global a patch of this
+        process migrated: other units' patches bind to its new storage."""
+        return {rec["symbol"]: rec["address"] for versions in self.session.process.units.values()
+                for v in versions for rec in v.migrated if rec["external"]}
+
+    def _image_of(self, path):
+        return self.session.cache.image(path)
+
+    def _map_migration(self, p, m, before, so, so_unit, new_var):
+        """The member mapping of one migrated static, from its type in use
+        (the program's, or the earlier patch's that migrated it) and the
+        patch's."""
+        plan, unit, info = p.plan, p.target.unit, p.target.image.info
+        if self.arch is not arches.X86_64:
+            # gotasm.py turns its references into GOT slots, which do not
+            # say which function uses them: its users cannot all be found.
+            plan.refusals.append("the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: on %s "
+                                 "the patch reaches statics through GOT slots, which do not tell which functions "
+                                 "use it." % (m.label, m.old_type, m.new_type, self.arch.name))
+            return
+        if before is None:
+            # The program's own code that uses it: functions of the unit
+            # the patch no longer has would go on with the old storage.
+            lo = m.old_address - p.target.image.bias
+            used = {f["name"] for f in info.users(lo, lo + m.old_size)}
+            m.users |= used & set(plan.refs)
+            gone = sorted(used & set(plan.removed))
+            if gone:
+                plan.refusals.append("the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: %s "
+                                     "used it and %s no longer in the source, so nothing would make %s use the new "
+                                     "storage." % (m.label, m.old_type, m.new_type, ", ".join(gone),
+                                                   "is" if len(gone) == 1 else "are", "it" if len(gone) == 1 else
+                                                   "them"))
+        try:
+            new_shape = so.shape(so_unit, new_var)
+            if before is None:
+                old_shape = info.shape(unit, info.variables(unit)[m.key])
+            else:
+                older = self._image_of(before["so_path"])
+                older_unit = [u for u in older.units() if u.name == unit.name][0]
+                old_shape = older.shape(older_unit, older.variables(older_unit)[m.key])
+        except (HotfixError, OSError, KeyError, IndexError) as e:
+            plan.refusals.append("the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: "
+                                 "%s" % (m.label, m.old_type, m.new_type, e or "its DWARF is gone"))
+            return
+        plan.refusals += fill_migration(m, old_shape, new_shape)
+
+    def _types_in_use(self, p):
+        """The layouts the process's objects of the unit's types have: the
+        newest patch's (each applied patch's types are in use: a changed
+        one was refused, or its statics migrated), else the program's."""
+        for v in reversed(p.history):
+            if os.path.exists(v.so_path):
+                older = self._image_of(v.so_path)
+                units = [u for u in older.units() if u.name == p.target.unit.name]
+                if units:
+                    return older.types(units[0])
+                break
+        return p.target.image.info.types(p.target.unit)
+
+    def _users_of_migrated_globals(self, program, prepared):
+        """A migrated global is used by other units too: each of them that
+        uses it must be in this hotfix (its functions that use it are
+        redirected, its references bound to the new storage), or the
+        migration is refused naming it."""
+        owners = [(p, m) for p in prepared if p.plan is not None for m in p.plan.migrations if m.external]
+        for owner, m in owners:
+            image = owner.target.image
+            others = {q.target.unit.path: q for q in prepared if q is not owner and q.target.image is image}
+            # The program's code says which units use it (their patches'
+            # relocations, which functions of those in this hotfix).
+            lo = m.old_address - image.bias
+            users = {}
+            for f in image.info.users(lo, lo + m.old_size):
+                unit = image.info.unit_of(f["value"])
+                if unit is not None and unit.path != owner.target.unit.path:
+                    users.setdefault(unit.path, (unit, []))[1].append(f["name"])
+            refused = []
+            for path, (unit, functions) in sorted(users.items()):
+                q = others.get(path)
+                if q is None:
+                    refused.append((unit, "%s uses it (%s)" % (unit.name, ", ".join(sorted(functions)))))
+                    continue
+                if not q.plan.so_path:          # nothing of it changed: linked now
+                    self._link(program, q)
+                    self._plan(q)
+                redirect_users(q.plan, site_users(q.sites, q.symbols, m.symbol) | set(functions),
+                               "uses %s, which is migrated" % m.label)
+            if refused:
+                owner.plan.refusals.append(
+                    "the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: %s; hotfix %s with it "
+                    "(hotfix %s)." % (
+                        m.label, m.old_type, m.new_type, "; ".join(why for _, why in refused),
+                        "that unit" if len(refused) == 1 else "those units",
+                        " ".join([owner.target.label] + [_label(u.path) for u, _ in refused])))
+
+    def _plan_jumps(self, p, prepared):
+        """Every function that uses a migrated static is redirected with the
+        changed ones; then the jumps, and the layout check."""
+        plan, unit, image = p.plan, p.target.unit, p.target.image
+        for m in plan.migrations:
+            redirect_users(plan, m.users, "uses %s, which is migrated" % m.label)
+        plan_redirects(plan, p.functions, image.bias, p.history, self.dbg.read_memory, self.arch)
+        old_types, new_types = p.types
+        migrated_globals = {m.symbol for q in prepared if q.plan is not None for m in q.plan.migrations
+                            if m.external}
+        instances = None
+        changed = [n for n in set(old_types) & set(new_types) if old_types[n] != new_types[n]]
+        if changed and (plan.migrations or migrated_globals):
+            instances = {}
+            for u in image.info.units():
+                if not set(changed) & set(image.info.types(u)):
+                    continue
+                for name, uses in image.info.type_uses(u, set(changed)).items():
+                    instances.setdefault(name, []).extend((u.name,) + use for use in uses)
+        check_layouts(plan, old_types, new_types, instances, migrated_globals)
+
     # --- load, check, write: all or nothing ----------------------------
     def _apply_all(self, prepared):
         dbg, arch = self.dbg, self.arch
@@ -371,7 +529,7 @@ class Hotfix:
             if any(r.entries for r in redirects):
                 self._frame_maps(dbg.threads())
         start = time.monotonic()
-        loaded, disabled, symbol_files, writes, moves = [], [], [], [], []
+        loaded, disabled, symbol_files, writes, moves, frame_moves = [], [], [], [], [], []
         verbose = dbg.write if self.args.verbose else None
         protections = applying.Protections(dbg, loader, applying.protection_lookup(
             self.program, self.session.process, lambda: [(p.plan.so_path, b) for p, (_, b) in zip(prepared, loaded)]),
@@ -384,21 +542,38 @@ class Hotfix:
             trampolines = {}
             for p in prepared:
                 trampolines.update(loader.trampolines(dbg, p.plan, arch))
+            moves = [Move(m, m.new_at + bias) for p, (_, bias) in zip(prepared, loaded) for m in p.plan.migrations]
+            moved = {mv.migration.symbol: mv.new_address for mv in moves if mv.migration.external}
             rebinds, jumps, bodies = [], [], []
             for p, (_, bias) in zip(prepared, loaded):
-                rebinds += applying.rebind_writes(p.plan, bias)
+                rebinds += applying.rebind_writes(p.plan, bias, moved)
                 jumps += applying.jump_writes(p.plan, bias, trampolines, arch)
                 bodies += self._place_bodies(p, bias, loader)
             self._placed = True
             writes = rebinds + bodies + jumps
             # Inferior calls (mprotect) let threads run: all of them happen
             # before the stack check.
-            protections.prepare([(w.address, len(w.data)) for w in writes])
+            protections.prepare([(w.address, len(w.data)) for w in writes] +
+                                [(mv.new_address, mv.migration.new_size) for mv in moves])
             self.times["load"] = time.monotonic() - start
             start = time.monotonic()
-            moves = applying.wait_until_safe(dbg, redirects, ranges, self.args.wait, gate=True, arch=arch,
-                                             protections=protections, frame_maps=fmaps)
-            writes += self._move_writes(moves, prepared, loaded)
+            frame_moves = applying.wait_until_safe(dbg, redirects, ranges, self.args.wait, gate=True, arch=arch,
+                                                   protections=protections, frame_maps=fmaps)
+            if moves:
+                # Every thread is stopped for good now: the values to carry
+                # are read, and the pointers into old storage looked for.
+                try:
+                    carried = carry(dbg, self.program, moves, self.args.force_migrate)
+                except HotfixError as e:
+                    if len(prepared) == 1:
+                        raise HotfixError("%s: %s" % (prepared[0].target.label, e)) from e
+                    raise
+                if not carried.unsearched:
+                    self.times["scan"] = carried.scan.seconds
+                self.carried = carried
+                protections.prepare([(w.address, len(w.data)) for w in carried.writes])
+                writes = rebinds + bodies + carried.writes + jumps
+            writes += self._move_writes(frame_moves, prepared, loaded)
             # A breakpoint inside bytes we overwrite would be re-inserted over
             # the jump: its location on the old code goes; the debugger has
             # already placed one on the new code if its spec names it.
@@ -407,9 +582,9 @@ class Hotfix:
                     dbg.set_location_enabled(loc.key, False)
                     disabled.append(loc)
             done = applying.write_all(dbg, writes, verbose, protections)
-            if moves:
-                dbg.forget_frames(sorted({m.thread for m in moves}))
-                symbol_files = self._add_symbols(prepared, moves)
+            if frame_moves:
+                dbg.forget_frames(sorted({m.thread for m in frame_moves}))
+                symbol_files = self._add_symbols(prepared, frame_moves)
             if arch.flush_icache:
                 p, (_, bias) = prepared[0], loaded[0]
                 helper = p.plan.functions[CLEAR_CACHE]["value"] + bias
@@ -422,8 +597,8 @@ class Hotfix:
         except Exception as error:
             for path in symbol_files:
                 dbg.remove_symbol_file(path)
-            if moves:
-                dbg.forget_frames(sorted({m.thread for m in moves}))
+            if frame_moves:
+                dbg.forget_frames(sorted({m.thread for m in frame_moves}))
             for loc in disabled:
                 dbg.set_location_enabled(loc.key, True)
             try:
@@ -441,6 +616,16 @@ class Hotfix:
             raise
         protections.restore()
         self.times["patch"] = time.monotonic() - start
+        if self.carried is not None:
+            if self.carried.stray:
+                self.say("warning: --force-migrate: left pointing at the old storage: %s."
+                         % "; ".join(self.carried.stray))
+            if self.carried.unsearched:
+                self.say("warning: --force-migrate: the process was not searched for pointers into the old "
+                         "storage (%s)." % self.carried.unsearched)
+            if verbose:
+                verbose("  searched %d kB of the process's memory for pointers into the old storage in %s"
+                        % (self.carried.scan.bytes // 1024, _ms(self.carried.scan.seconds)))
         state = self.session.process
         entry_bytes = [w for w in done if not w.unreached and not w.expect]     # what --revert puts back
         for w in entry_bytes:
@@ -452,12 +637,15 @@ class Hotfix:
                          for name, sym in plan.functions.items()}
             entries = [(r.function, e.address, e.size) for r in plan.redirects for e in r.entries
                        if e.version == "original"]
+            migrated = [{"scope": m.key[0], "name": m.key[1], "label": m.label, "symbol": m.symbol,
+                         "external": m.external, "address": m.new_at + bias, "size": m.new_size,
+                         "type": m.new_type, "so_path": plan.so_path} for m in plan.migrations]
             version = Version(plan.so_path, handle, bias, p.built.patch_object, functions,
                               [r.function for r in plan.redirects], p.target.label,
                               time.time(), plan.statics_kept, plan.globals_bound, entries,
-                              place if place != plan.so_path else "",
-                              frames.manifest_entries(plan.placements, [m for m in moves if m.map in plan.frame_maps]))
-            p.moves = [m for m in moves if m.map in plan.frame_maps]
+                              place if place != plan.so_path else "", migrated,
+                              frames.manifest_entries(plan.placements, [m for m in frame_moves if m.map in plan.frame_maps]))
+            p.frame_moves = [m for m in frame_moves if m.map in plan.frame_maps]
             p.history.append(version)
             state.patches += 1
             originals = {w.address: w.old for w in entry_bytes
@@ -534,6 +722,26 @@ class Hotfix:
                                                             placement.function))
         return added
 
+    def _dry_run_migrations(self, changed):
+        """What migrating the statics would do now: the values read, the
+        pointers found (the patch is not loaded: its storage is shown at
+        its link-time address)."""
+        moves = [Move(m, m.new_at) for p in changed for m in p.plan.migrations
+                 if not any(r.startswith("the type of %s " % m.label) for r in p.plan.refusals)]
+        if not moves:
+            return
+        try:
+            carried = carry(self.dbg, self.program, moves, self.args.force_migrate, initial=False)
+        except HotfixError as e:
+            self.dbg.write(demangle_text("  refused when applied now: %s" % e))
+            return
+        for r in carried.rewritten:
+            self.dbg.write(demangle_text("  pointer to rewrite: %s" % r))
+        for r in carried.stray:
+            self.dbg.write(demangle_text("  pointer left to the old storage (--force-migrate): %s" % r))
+        self.dbg.write("  searched %d kB of the process's memory for pointers into the old storage in %s"
+                       % (carried.scan.bytes // 1024, _ms(carried.scan.seconds)))
+
     def _summary(self, p):
         plan = p.plan
         parts = []
@@ -547,11 +755,19 @@ class Hotfix:
         if plan.globals_bound:
             n = len(plan.globals_bound)
             parts.append("%d global%s bound" % (n, "" if n == 1 else "s"))
+        if plan.migrations:
+            n = len(plan.migrations)
+            parts.append("%d static%s migrated (%s)" % (n, "" if n == 1 else "s", ", ".join(
+                m.label + (": dropped %s" % ", ".join(m.dropped) if m.dropped else "") for m in plan.migrations)))
+            rewritten = [r for r in self.carried.rewritten if any(r.endswith("-> " + m.label) for m in plan.migrations)]
+            if rewritten:
+                parts.append("%d pointer%s to %s rewritten" % (len(rewritten), "" if len(rewritten) == 1 else "s",
+                                                              "it" if n == 1 else "them"))
         if plan.removed:
             parts.append("removed but left in place: %s" % ", ".join(plan.removed))
         if plan.lines_only:
             parts.append("only line numbers changed: %s" % ", ".join(plan.lines_only))
-        moved = p.moves
+        moved = p.frame_moves
         if moved:
             parts.append("%d running frame%s moved to the new code (%s)" % (
                 len(moved), "" if len(moved) == 1 else "s",

@@ -4,8 +4,10 @@
 
 /* Every DIE of one compile unit, with the few attributes hotfix reads of
  * variables and types: what pyelftools would give, at a hundredth of the
- * cost (it builds each DIE in Python).  Parameters, labels, call sites and
- * enumerators are left out with everything below them. */
+ * cost (it builds each DIE in Python).  Labels, call sites and enumerators
+ * are left out with everything below them, and so are parameters unless
+ * asked for (HF_DIES_PARAMETERS: whether a changed type has instances
+ * elsewhere); they are most of a unit's DIEs and come with their type only. */
 
 typedef struct {
     uint64_t code, tag;
@@ -104,11 +106,13 @@ static int fixed_address(const hf_image *img, const unit_ctx *u, const attr_valu
     return 0;
 }
 
-static int left_out(uint64_t tag)
+static int left_out(uint64_t tag, unsigned flags)
 {
     switch (tag) {
-    case 0x05: case 0x0a: case 0x18: case 0x28: case 0x48: case 0x49: case 0x4109: case 0x410a:
-        return 1; /* formal_parameter, label, unspecified_parameters, enumerator, call sites */
+    case 0x05:
+        return !(flags & HF_DIES_PARAMETERS); /* formal_parameter */
+    case 0x0a: case 0x18: case 0x28: case 0x48: case 0x49: case 0x4109: case 0x410a:
+        return 1; /* label, unspecified_parameters, enumerator, call sites */
     default:
         return 0;
     }
@@ -118,8 +122,8 @@ static int left_out(uint64_t tag)
 
 /* The attributes a DIE is read for, each in its slot. */
 enum { DIE_NAME, DIE_LINKAGE, DIE_SIZE, DIE_LOCATION, DIE_EXTERNAL, DIE_DECLARATION, DIE_SPEC, DIE_ORIGIN,
-       DIE_TYPE, DIE_MEMBER, DIE_BITS, DIE_VTABLE, DIE_COUNT, DIE_UPPER, DIE_LOW, DIE_HIGH, DIE_RANGES,
-       DIE_FRAME_BASE, DIE_ENCODING, DIE_PROTOTYPED, DIE_NATTRS };
+       DIE_TYPE, DIE_MEMBER, DIE_BITS, DIE_VTABLE, DIE_COUNT, DIE_UPPER, DIE_ENCODING, DIE_DATA_BIT_OFFSET,
+       DIE_BIT_OFFSET, DIE_ARTIFICIAL, DIE_LOW, DIE_HIGH, DIE_RANGES, DIE_FRAME_BASE, DIE_PROTOTYPED, DIE_NATTRS };
 
 static int die_slot(uint64_t at)
 {
@@ -138,11 +142,14 @@ static int die_slot(uint64_t at)
     case 0x4d: return DIE_VTABLE;
     case 0x37: return DIE_COUNT;
     case 0x2f: return DIE_UPPER;
+    case 0x3e: return DIE_ENCODING;
+    case 0x6b: return DIE_DATA_BIT_OFFSET;
+    case 0x0c: return DIE_BIT_OFFSET;
+    case 0x34: return DIE_ARTIFICIAL;
     case 0x11: return DIE_LOW;
     case 0x12: return DIE_HIGH;
     case 0x55: return DIE_RANGES;
     case 0x40: return DIE_FRAME_BASE;
-    case 0x3e: return DIE_ENCODING;
     case 0x27: return DIE_PROTOTYPED;
     default: return -1;
     }
@@ -285,6 +292,14 @@ static void emit_die(strbuf *sb, const hf_image *img, const unit_ctx *u, uint64_
 {
     uint64_t x;
     sb_printf(sb, "%s{\"o\":%" PRIu64 ",\"t\":%" PRIu64 ",\"p\":%ld", parent < 0 ? "" : ",", offset, tag, parent);
+    if (tag == 0x05) { /* a formal parameter: its type, and whether it is C++'s `this' */
+        if (has[DIE_TYPE])
+            emit_ref(sb, "ty", &a[DIE_TYPE], cu_offset);
+        if (has[DIE_ARTIFICIAL] && a[DIE_ARTIFICIAL].num)
+            sb_printf(sb, ",\"ar\":1");
+        sb_printf(sb, "}");
+        return;
+    }
     if (has[DIE_NAME]) {
         sb_printf(sb, ",\"n\":");
         sb_json_string(sb, attr_string(img, u, &a[DIE_NAME]));
@@ -317,6 +332,12 @@ static void emit_die(strbuf *sb, const hf_image *img, const unit_ctx *u, uint64_
         sb_printf(sb, ",\"c\":%" PRIu64, a[DIE_COUNT].num);
     if (has[DIE_UPPER] && is_constant_form(a[DIE_UPPER].form))
         sb_printf(sb, ",\"u\":%" PRId64, (int64_t)a[DIE_UPPER].num);
+    if (has[DIE_ENCODING] && is_constant_form(a[DIE_ENCODING].form))
+        sb_printf(sb, ",\"en\":%" PRIu64, a[DIE_ENCODING].num);
+    if (has[DIE_DATA_BIT_OFFSET] && is_constant_form(a[DIE_DATA_BIT_OFFSET].form))
+        sb_printf(sb, ",\"bo\":%" PRIu64, a[DIE_DATA_BIT_OFFSET].num);
+    if (has[DIE_BIT_OFFSET] && is_constant_form(a[DIE_BIT_OFFSET].form))
+        sb_printf(sb, ",\"bx\":%" PRIu64, a[DIE_BIT_OFFSET].num);
     sb_printf(sb, "}");
 }
 
@@ -327,12 +348,13 @@ typedef struct {
     long parents[512];
     long emitted;
     uint64_t cu_offset;
+    unsigned flags;
 } dies_list;
 
 static int list_die(void *ctx, const hf_image *img, const unit_ctx *u, const die_entry *d)
 {
     dies_list *l = ctx;
-    if (left_out(d->tag))
+    if (left_out(d->tag, l->flags))
         return WALK_SKIP;
     emit_die(&l->sb, img, u, l->cu_offset, d->offset, d->tag, d->depth ? l->parents[d->depth - 1] : -1, d->a,
              d->has);
@@ -340,9 +362,9 @@ static int list_die(void *ctx, const hf_image *img, const unit_ctx *u, const die
     return WALK_ON;
 }
 
-hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, char **out)
+hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, unsigned flags, char **out)
 {
-    dies_list l = {.cu_offset = cu_offset};
+    dies_list l = {.cu_offset = cu_offset, .flags = flags};
     unit_ctx u;
     sb_printf(&l.sb, "[");
     hf_status st = walk_dies(img, cu_offset, &u, list_die, &l);

@@ -61,6 +61,8 @@ void test_a64_shared_constant(void);
 void test_sites(void);
 void test_a64_sites(void);
 void test_units(void);
+void test_field_dies(void);
+void test_users(void);
 void test_line_rows(void);
 void test_x86_effects(void);
 void test_frame_maps(void);

@@ -227,7 +227,9 @@ int main(void)
     test_diff_false_changes();
     test_diff_branches();
     test_sites();
+    test_users();
     test_units();
+    test_field_dies();
     test_line_rows();
     test_x86_effects();
     test_frame_maps();

@@ -1,19 +1,22 @@
 """A fake of the Debugger interface for unit tests of the core."""
-from hotfix.debugger import Debugger, Frame, Thread
+from hotfix.debugger import Debugger, Frame, Region, Thread
 
 
 class FakeDebugger(Debugger):
     name = "fake"
 
-    def __init__(self, state="stopped", memory=None, threads=None, symbols=None):
+    def __init__(self, state="stopped", memory=None, threads=None, symbols=None, regions=None, registers=None):
         self.state = state
+        # The whole memory is one writable mapping unless told otherwise.
+        self.regions = regions
+        self.regs = registers or []
         self.memory = bytearray(memory or bytes(0x1000))
         self._threads = threads or [Thread(1, "main", [Frame(0, 0x10)])]
         self.symbols = symbols or {}
         self.out = []
         self.fail_write_at = None      # address whose write raises
         self.ignore_write_at = None    # address whose write silently does nothing
-        self.registers = {}            # (thread, name) -> value
+        self.register_values = {}      # (thread, name) -> value
 
     def process_state(self):
         return self.state
@@ -40,13 +43,19 @@ class FakeDebugger(Debugger):
     def threads(self):
         return self._threads
 
+    def memory_regions(self):
+        return self.regions if self.regions is not None else [Region(0, len(self.memory), True, True, False)]
+
+    def registers(self):
+        return self.regs
+
     def read_register(self, thread_id, name):
-        if name == "pc" and (thread_id, name) not in self.registers:
+        if name == "pc" and (thread_id, name) not in self.register_values:
             return next(t for t in self._threads if t.id == thread_id).frames[0].pc
-        return self.registers[(thread_id, name)]
+        return self.register_values[(thread_id, name)]
 
     def write_register(self, thread_id, name, value):
-        self.registers[(thread_id, name)] = value
+        self.register_values[(thread_id, name)] = value
 
     def write(self, text):
         self.out.append(text)
