@@ -693,10 +693,8 @@ static int visit_frame(void *ctx, const hf_image *img, const unit_ctx *u, const 
     }
 }
 
-static uint64_t type_size(const frame_walk *w, uint64_t offset, int depth)
+static const type_entry *type_of(const frame_walk *w, uint64_t offset)
 {
-    if (!offset || depth > 32)
-        return 0;
     size_t lo = 0, hi = w->ntypes;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -705,9 +703,14 @@ static uint64_t type_size(const frame_walk *w, uint64_t offset, int depth)
         else
             hi = mid;
     }
-    if (lo == w->ntypes || w->types[lo].offset != offset)
+    return lo < w->ntypes && w->types[lo].offset == offset ? &w->types[lo] : NULL;
+}
+
+static uint64_t type_size(const frame_walk *w, uint64_t offset, int depth)
+{
+    const type_entry *t = offset && depth <= 32 ? type_of(w, offset) : NULL;
+    if (!t)
         return 0;
-    const type_entry *t = &w->types[lo];
     if (t->tag == 0x01) { /* array */
         uint64_t elem = type_size(w, t->ref, depth + 1);
         return t->count > 0 ? elem * (uint64_t)t->count : 0;
@@ -722,19 +725,6 @@ static uint64_t type_size(const frame_walk *w, uint64_t offset, int depth)
     default:
         return 0;
     }
-}
-
-static const type_entry *type_of(const frame_walk *w, uint64_t offset)
-{
-    size_t lo = 0, hi = w->ntypes;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (w->types[mid].offset < offset)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < w->ntypes && w->types[lo].offset == offset ? &w->types[lo] : NULL;
 }
 
 /* How a parameter is passed (SysV x86-64): in a general register, in a

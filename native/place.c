@@ -129,6 +129,20 @@ static const char *referent(layout *l, const GElf_Rela *r, long *in, uint64_t *o
     return NULL;
 }
 
+/* The relocations of section shndx: how many, and the j-th (0 if it names
+ * no symbol of the object). */
+static size_t relocations_of(const hf_image *img, size_t shndx)
+{
+    size_t ri = img->sec[shndx].rela;
+    const section *rs = &img->sec[ri];
+    return ri ? rs->sh.sh_size / (rs->sh.sh_entsize ? rs->sh.sh_entsize : 24) : 0;
+}
+
+static int relocation(const hf_image *img, size_t shndx, size_t j, GElf_Rela *r)
+{
+    return gelf_getrela(img->sec[img->sec[shndx].rela].data, (int)j, r) && GELF_R_SYM(r->r_info) < img->nsym;
+}
+
 static int is_got_reloc(uint32_t t)
 {
     return t == R_X86_64_GOTPCREL || t == R_X86_64_GOTPCRELX || t == R_X86_64_REX_GOTPCRELX;
@@ -144,14 +158,10 @@ static hf_status collect(layout *l, size_t first)
         return fail(HF_ENOMEM, img->path, NULL);
     l->placed[l->nplaced++] = first;
     for (size_t k = 0; k < l->nplaced && !l->error; k++) {
-        size_t ri = img->sec[l->placed[k]].rela;
-        if (!ri)
-            continue;
-        const section *rs = &img->sec[ri];
-        size_t n = rs->sh.sh_size / (rs->sh.sh_entsize ? rs->sh.sh_entsize : 24);
+        size_t n = relocations_of(img, l->placed[k]);
         for (size_t j = 0; j < n && !l->error; j++) {
             GElf_Rela r;
-            if (!gelf_getrela(rs->data, (int)j, &r) || GELF_R_SYM(r.r_info) >= img->nsym)
+            if (!relocation(img, l->placed[k], j, &r))
                 continue;
             uint32_t type = GELF_R_TYPE(r.r_info);
             if (is_tls(type)) {
@@ -199,14 +209,10 @@ static int fits32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
 static void relocate(layout *l, size_t k, unsigned char *buf, uint64_t base, uint64_t *slots_end)
 {
     hf_image *img = l->img;
-    size_t ri = img->sec[l->placed[k]].rela;
-    if (!ri)
-        return;
-    const section *rs = &img->sec[ri];
-    size_t n = rs->sh.sh_size / (rs->sh.sh_entsize ? rs->sh.sh_entsize : 24);
+    size_t n = relocations_of(img, l->placed[k]);
     for (size_t j = 0; j < n && !l->error; j++) {
         GElf_Rela r;
-        if (!gelf_getrela(rs->data, (int)j, &r) || GELF_R_SYM(r.r_info) >= img->nsym)
+        if (!relocation(img, l->placed[k], j, &r))
             continue;
         uint32_t type = GELF_R_TYPE(r.r_info);
         uint64_t place = base + l->offset[k] + r.r_offset;
