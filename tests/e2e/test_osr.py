@@ -71,6 +71,27 @@ def test_a_new_call_added_after_the_point(tmp_path, debugger, cc):
 
 @pytest.mark.parametrize("debugger", DEBUGGERS)
 @pytest.mark.parametrize("cc", COMPILERS)
+def test_a_frame_stopped_at_a_statement_moves_by_its_pc(tmp_path, debugger, cc):
+    # main itself is frame 0, stopped at the first instruction of line 14
+    # (total += frame), which the edit keeps: its pc moves.
+    prog = build("osr", tmp_path, ["loop.c", "wait.c"], cc=cc)
+    result = run(debugger, prog, [
+        Break("loop.c:14"), Run(5), Continue(2),
+        Copy("loop_call.c", "loop.c"), Hotfix("loop.c"), Command("bt"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    assert result.lines() == ["frame 0: total=0", "frame 1: total=1", "note 2", "frame 2: total=3", "note 3",
+                              "frame 3: total=6", "note 4", "frame 4: total=10", "done: total=10"], result.output
+    [line] = summary(result)
+    assert "1 running frame moved to the new code (main in thread 1, frame #0)" in line, line
+    after = result.transcript.split("running frame moved", 1)[1]
+    assert re.search(r"#0 .*main\s*\(argc=2, argv=0x[0-9a-f]+\) at .*loop\.c:19|frame #0: .*main\(argc=2, "
+                     r"argv=0x[0-9a-f]+\) at .*loop\.c:19", after), after
+    assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+@pytest.mark.parametrize("cc", COMPILERS)
 def test_a_local_added_after_the_point(tmp_path, debugger, cc):
     # bonus is declared after the point and written before it is read: it
     # needs nothing from the old frame.
