@@ -40,7 +40,7 @@ else (the heap, a stack, a register) refuses the migration, naming where
 it is, unless --force-migrate.  A changed function that is running in
 x86-64 code built at -O0 (main's loop, a thread's body) has each of its
 frames moved into the new code, at the point that does the same from
-where the frame stands, when that is proven; --dry-run shows each move.
+where the frame stands, when that is proven (the plan shows each move).
 If anything is unsafe (a running frame that cannot move, a static that
 cannot be migrated, a symbol cannot be bound) nothing is written and
 hotfix says why.  Stop the program first (Ctrl-C or a breakpoint), then
