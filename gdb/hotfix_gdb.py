@@ -200,6 +200,69 @@ class GdbDebugger(Debugger):
                 out.append(Thread(t.num, t.name or "", frames))
         return out
 
+    # --- registers ---------------------------------------------------------
+    def _on_thread(self, thread_id, action):
+        """action() with the thread's innermost frame selected; the selected
+        thread and frame come back."""
+        selected = gdb.selected_thread()
+        level = _selected_level()
+        target = [t for t in self._inferior().threads() if t.num == thread_id]
+        if not target:
+            raise MemoryError("there is no thread %d." % thread_id)
+        try:
+            target[0].switch()
+            gdb.newest_frame().select()
+            return action()
+        finally:
+            if selected is not None and selected.is_valid():
+                selected.switch()
+                _select_level(level)
+
+    def read_register(self, thread_id, name):
+        return self._on_thread(thread_id, lambda: int(gdb.newest_frame().read_register(name)) & MASK64)
+
+    def write_register(self, thread_id, name, value):
+        if name != "pc":
+            raise MemoryError("hotfix writes only the pc")
+        try:
+            self._on_thread(thread_id, lambda: gdb.execute("set var $pc = 0x%x" % value, to_string=True))
+        except gdb.error as e:
+            raise MemoryError(str(e))
+
+    def return_address_slot(self, thread_id, level):
+        def slot():
+            frame = gdb.newest_frame()
+            for _ in range(level):
+                frame = frame.older()
+                if frame is None:
+                    raise MemoryError("thread %d has no frame #%d" % (thread_id, level))
+            # A caller's sp as unwound is the CFA of the frame below it.
+            return (int(frame.read_register("sp")) & MASK64) - 8
+        return self._on_thread(thread_id, slot)
+
+    def forget_frames(self, thread_ids):
+        gdb.invalidate_cached_frames()
+
+    # --- symbols of code hotfix places itself --------------------------------
+    def add_symbol_file(self, path, sections):
+        where = " ".join("-s %s 0x%x" % (name, address) for name, address in sorted(sections.items()))
+        confirm = gdb.parameter("confirm")
+        try:
+            gdb.execute("set confirm off", to_string=True)
+            with _quiet():
+                gdb.execute("add-symbol-file %s %s" % (_quote(path), where), to_string=True)
+        except gdb.error as e:
+            raise OSError(str(e).splitlines()[0] if str(e) else "add-symbol-file failed")
+        finally:
+            gdb.execute("set confirm %s" % ("on" if confirm else "off"), to_string=True)
+
+    def remove_symbol_file(self, path):
+        try:
+            with _quiet():
+                gdb.execute("remove-symbol-file %s" % _quote(path), to_string=True)
+        except gdb.error:
+            pass
+
     @contextlib.contextmanager
     def _user_breakpoints_paused(self):
         paused = [b for b in gdb.breakpoints() if b.is_valid() and b.enabled]

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import List
 
-from . import native
+from . import frames, native
 from .arch import X86_64
 from .debugger import Call, CallFailed
 from .errors import HotfixError
@@ -54,6 +54,13 @@ class Write:
     # Bytes no thread can reach yet (the new patch's own code and data):
     # neighbouring ones are written as one block.
     unreached: bool = False
+    # What must be there before (a return address being moved): else the
+    # write fails.
+    expect: bytes = b""
+    # A register of a thread's innermost frame instead of memory (a frame
+    # 0 moved by its pc): data is its new value, 8 bytes little-endian.
+    register: str = ""
+    thread: int = 0
 
 
 # Unreached writes this close together share one read, write and read-back
@@ -79,7 +86,7 @@ def _blocks(writes):
         run.clear()
 
     for w in writes:
-        if w.unreached:
+        if w.unreached and not w.register:
             run.append(w)
         else:
             flush()
@@ -310,20 +317,37 @@ class Loader:
                 page[1] += 16
         return slots
 
-    def _map_near(self, dbg, address, reach):
+    def _map_near(self, dbg, address, reach, size=PAGE, prot=PROT_READ_EXEC, what="a trampoline page"):
+        """size bytes (page-rounded) mapped with prot within reach of
+        address."""
         thread = pick_calling_thread(dbg)
         base = address & ~0xFFF
+        size = (size + PAGE - 1) & ~(PAGE - 1)
         for step in (1, -1, 4, -4, 16, -16, 64, -64, 256, -256, 1024, -1024):
             hint = base + step * (1 << 20)
-            if hint <= 0 or abs(hint - address) + PAGE >= reach:
+            if hint <= 0 or abs(hint - address) + size >= reach:
                 continue
-            got = self._call(dbg, Call("mmap", (hint, 4096, PROT_READ_EXEC, MAP_NEAR, -1, 0), params=MMAP_PARAMS), thread)
+            got = self._call(dbg, Call("mmap", (hint, size, prot, MAP_NEAR, -1, 0), params=MMAP_PARAMS), thread)
             if got == hint:
                 return got
             if got not in (0, (1 << 64) - 1) and got < (1 << 63):
-                self._call(dbg, Call("munmap", (got, 4096), "int", ("void *", "unsigned long")), thread)
-        raise HotfixError("no free memory within %d MiB of 0x%x for a trampoline page."
-                          % (reach >> 20, address))
+                self._call(dbg, Call("munmap", (got, size), "int", ("void *", "unsigned long")), thread)
+        raise HotfixError("no free memory within %d MiB of 0x%x for %s." % (reach >> 20, address, what))
+
+    def map_near(self, dbg, address, size, what):
+        """Code hotfix lays out itself (a new body frames move into), within
+        2 GiB of address."""
+        return self._map_near(dbg, address, 1 << 31, size, PROT_READ_EXEC, what)
+
+    def map_anywhere(self, dbg, size, prot=PROT_READ):
+        """Address space for the debugger's view of sections hotfix does
+        not place (read-only, never run)."""
+        thread = pick_calling_thread(dbg)
+        size = (size + PAGE - 1) & ~(PAGE - 1)
+        got = self._call(dbg, Call("mmap", (0, size, prot, 0x22, -1, 0), params=MMAP_PARAMS), thread)
+        if got in (0, (1 << 64) - 1) or got >= (1 << 63):
+            raise HotfixError("the program could not map %d bytes for hotfix (mmap failed)." % size)
+        return got
 
     def make_writable(self, dbg, page, size, prot):
         """An inferior mprotect adding PROT_WRITE to [page, page+size); only
@@ -360,22 +384,47 @@ class Loader:
         return ""
 
 
-def check_stacks(dbg, redirects, jump_ranges):
+def check_stacks(dbg, redirects, jump_ranges, frame_maps=(), moves=None):
     """Refuse when a function to be replaced is running, or when a pc or
     return address lies in bytes a jump would overwrite.  A thread whose pc
     is at an entry (or right after its endbr64) has not begun the function:
-    it will run whatever the entry holds when it resumes."""
-    problems = []
-    for t in dbg.threads():
+    it will run whatever the entry holds when it resumes.  A frame that
+    the frame maps (frames.FrameMap; or frame_maps(threads) giving them,
+    asked only when a changed function is running) can move to the new
+    body is no problem: its move goes into `moves`; one they cannot move is
+    refused with the reason."""
+    threads = dbg.threads()
+    active = []
+    for t in threads:
         for f in t.frames:
             for r in redirects:
-                for e in r.entries:
-                    if f.level == 0 and e.address <= f.pc <= e.jump_start:
+                for lo, size, label in [(e.address, e.size, e.version) for e in r.entries] + \
+                        [(b.address, b.size, b.label) for b in r.moved]:
+                    if f.level == 0 and any(e.address <= f.pc <= e.jump_start for e in r.entries
+                                            if e.address == lo):
                         continue
-                    inside = e.address <= f.pc < e.address + e.size or (f.level and f.pc == e.address + e.size)
-                    if inside:
-                        problems.append("%s is active in thread %d, frame #%d: %s"
-                                        % (r.function, t.id, f.level, f.where()))
+                    if lo <= f.pc < lo + size or (f.level and f.pc == lo + size):
+                        active.append((t, f, r))
+    moved, reasons = set(), {}
+    if moves is not None:
+        moves[:] = []
+    if active and frame_maps:
+        def cannot(t, f, why):
+            reasons[(t.id, f.level)] = why
+        found = frames.find_moves(threads, frame_maps(threads) if callable(frame_maps) else frame_maps, cannot)
+        moved = {(m.thread, m.level) for m in found}
+        if moves is not None:
+            moves[:] = found
+    problems = []
+    for t, f, r in active:
+        if (t.id, f.level) not in moved:
+            why = reasons.get((t.id, f.level))
+            problems.append("%s is active in thread %d, frame #%d: %s%s"
+                            % (r.function, t.id, f.level, f.where(), " (cannot move it: %s)" % why if why else ""))
+    for t in threads:
+        for f in t.frames:
+            if (t.id, f.level) in moved:
+                continue
             for lo, hi, name in jump_ranges:
                 if lo <= f.pc < hi and not (f.level == 0 and f.pc == lo):
                     problems.append("thread %d, frame #%d has its %s inside the entry of %s"
@@ -391,14 +440,16 @@ def _refusal(problems, wait):
     return ActiveFunction("cannot patch now: %s (still so after waiting %g s)." % ("; ".join(problems), wait))
 
 
-def wait_until_safe(dbg, redirects, jump_ranges, wait, gate=False, arch=X86_64, protections=None):
+def wait_until_safe(dbg, redirects, jump_ranges, wait, gate=False, arch=X86_64, protections=None, frame_maps=()):
     """The stack check, retried while --wait allows.  With gate, each entry
     to be redirected holds the threads that call it (jmp .) while the
     threads already inside finish; the entries get their bytes back before
-    this returns, whatever happens."""
-    problems = check_stacks(dbg, redirects, jump_ranges)
+    this returns, whatever happens.  Returns the frames to move (see
+    check_stacks), as they stand when it returns."""
+    moves = []
+    problems = check_stacks(dbg, redirects, jump_ranges, frame_maps, moves)
     if not problems:
-        return
+        return moves
     if wait is None:
         raise _refusal(problems, wait)
     deadline = time.monotonic() + wait
@@ -420,11 +471,12 @@ def wait_until_safe(dbg, redirects, jump_ranges, wait, gate=False, arch=X86_64, 
                 raise _refusal(problems, wait)
             _run_a_little(dbg, min(delay, max(deadline - time.monotonic(), 0.001)))
             delay = min(delay * 2, 0.05 if gates else 0.2)
-            problems = check_stacks(dbg, redirects, jump_ranges)
+            problems = check_stacks(dbg, redirects, jump_ranges, frame_maps, moves)
     finally:
         if gates and dbg.process_state() == "stopped":
             write_all(dbg, [Write(g.address, g.old, "remove " + g.what) for g in reversed(gates)],
                       protections=protections)
+    return moves
 
 
 def _write(dbg, address, data, protections):
@@ -445,9 +497,26 @@ def write_all(dbg, writes, verbose_out=None, protections=None):
     written = []
     try:
         for item in _blocks(writes):
+            if isinstance(item, Write) and item.register:
+                item.old = dbg.read_register(item.thread, item.register).to_bytes(8, "little")
+                if item.expect and item.old != item.expect:
+                    raise HotfixError("%s: the thread is not where it was checked." % item.what)
+                dbg.write_register(item.thread, item.register, int.from_bytes(item.data, "little"))
+                done.append(item)
+                written.append(item)
+                if dbg.read_register(item.thread, item.register).to_bytes(8, "little") != item.data:
+                    raise HotfixError("writing %s did not stick." % item.what)
+                if verbose_out:
+                    verbose_out("  write %s of thread %d = 0x%x (%s)" % (item.register, item.thread,
+                                                                       int.from_bytes(item.data, "little"),
+                                                                       item.what))
+                continue
             if isinstance(item, Write):
                 address, parts = item.address, [item]
                 item.old = dbg.read_memory(address, len(item.data))
+                if item.expect and item.old != item.expect:
+                    raise HotfixError("%s: 0x%x does not hold the return address the unwinder gave."
+                                      % (item.what, address))
                 data = item.data
             else:
                 address, size, parts = item
@@ -467,14 +536,19 @@ def write_all(dbg, writes, verbose_out=None, protections=None):
                     parts[0].what if len(parts) == 1 else "%d rebinding sites" % len(parts), address))
             if verbose_out:
                 for w in parts:
-                    verbose_out("  write 0x%x %s (%s)" % (w.address, w.data.hex(), w.what))
+                    shown = w.data.hex() if len(w.data) <= 32 else "%s... (%d bytes)" % (w.data[:16].hex(), len(w.data))
+                    verbose_out("  write 0x%x %s (%s)" % (w.address, shown, w.what))
     except Exception as e:
         failures = []
-        for address, old in reversed(done):
+        for entry in reversed(done):
             try:
+                if isinstance(entry, Write):
+                    dbg.write_register(entry.thread, entry.register, int.from_bytes(entry.old, "little"))
+                    continue
+                address, old = entry
                 _write(dbg, address, old, protections)
             except Exception as e2:       # report, keep restoring the rest
-                failures.append("0x%x: %s" % (address, e2))
+                failures.append("%s: %s" % (entry.what if isinstance(entry, Write) else "0x%x" % entry[0], e2))
         if failures:
             raise HotfixError("a write failed (%s) and restoring failed too at %s."
                               % (e, ", ".join(failures)))

@@ -14,7 +14,8 @@ asks an Arch and never names a machine.
     through the GOT (see gotasm.py), whose slots hotfix fills;
   * the diff object's flags: on AArch64 -fdata-sections would turn off the
     section anchors -O2 code uses, and the code would not compare equal;
-  * whether written code needs an instruction-cache flush in the process.
+  * whether written code needs an instruction-cache flush in the process;
+  * whether running frames may be moved to new bodies (x86-64 only).
 """
 from dataclasses import dataclass
 from typing import Optional, Tuple
@@ -95,6 +96,7 @@ class Arch:
     got_rewrite: bool                         # compile the patch via gotasm
     flush_icache: bool
     call_wrapper: Optional[CallWrapper] = None   # for debuggers that cannot write every register
+    moves_frames: bool = False                # running frames of -O0 code may move to new bodies (frames.py)
 
     def entry_skip(self, first_bytes):
         """Bytes of a landing pad at an entry that the jump keeps."""
@@ -126,6 +128,7 @@ X86_64 = Arch(
     got_rewrite=False,
     flush_icache=False,
     call_wrapper=X86_64_CALL_WRAPPER,
+    moves_frames=True,
 )
 
 # bti c / bti j / bti jc are kept (the new body starts with its own landing

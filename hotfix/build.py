@@ -112,6 +112,17 @@ def compile_unit(command, workdir, stem, arch=X86_64, first=True):
     return Built(diff_o if first else None, patch_o, time.monotonic() - start)
 
 
+def compile_like_program(command, workdir, stem, arch=X86_64):
+    """The unit compiled with the program's own flags (the diff object's),
+    for a later patch that compiled only for loading: the body frames
+    moved out of the program's code go on in (see frames.py)."""
+    out = os.path.join(workdir, stem + ".diff.o")
+    if not os.path.exists(out):
+        _run(command.argv + list(arch.diff_flags) + ["-c", command.source, "-o", out], command.directory,
+             "compiling %s" % command.source)
+    return out
+
+
 def _unloadable(compiler):
     """g++ gives a default-visibility function-local static of an inline
     function (a singleton) STB_GNU_UNIQUE binding, and glibc never unloads

@@ -37,10 +37,14 @@ the debug information describes both types, every function that uses it
 runs the new code, and pointers to it that the debug information shows
 are moved with it; a word of the process that points into it anywhere
 else (the heap, a stack, a register) refuses the migration, naming where
-it is, unless --force-migrate.  If anything is unsafe (a changed function
-is running, a static that cannot be migrated, a symbol cannot be bound)
-nothing is written and hotfix says why.  Stop the program first (Ctrl-C
-or a breakpoint), then continue it after the patch.
+it is, unless --force-migrate.  A changed function that is running in
+x86-64 code built at -O0 (main's loop, a thread's body) has each of its
+frames moved into the new code, at the point that does the same from
+where the frame stands, when that is proven (the plan shows each move).
+If anything is unsafe (a running frame that cannot move, a static that
+cannot be migrated, a symbol cannot be bound) nothing is written and
+hotfix says why.  Stop the program first (Ctrl-C or a breakpoint), then
+continue it after the patch.
 
 With gdbserver or an lldb-server platform the patch is built here, copied
 into a private directory the program makes on the target, and loaded from
@@ -78,14 +82,16 @@ def make_parser():
                    help="every unit whose source or included header changed since the program was "
                         "built or the unit last patched, as one patch")
     p.add_argument("-n", "--dry-run", action="store_true",
-                   help="print the plan (functions, statics and how they migrate, jumps) and write nothing")
+                   help="print the plan (functions, statics and how they migrate, jumps, running "
+                        "frames to move) and write nothing")
     p.add_argument("-v", "--verbose", action="store_true", help="list every write")
     p.add_argument("--force-migrate", action="store_true",
                    help="migrate a static whose type changed even if words of the process that hotfix "
                         "cannot tell are pointers point into its old storage (they keep pointing there)")
     p.add_argument("--wait", nargs="?", const=DEFAULT_WAIT, type=float, metavar="SECONDS",
-                   help="if a changed function is running, or every thread is in malloc or the "
-                        "loader, let the program run and retry for up to SECONDS (default 5)")
+                   help="if a changed function is running where its frame cannot move, or every "
+                        "thread is in malloc or the loader, let the program run and retry for up to "
+                        "SECONDS (default 5)")
     p.add_argument("--status", action="store_true",
                    help="list the patches applied in this process and whether replaced code is running")
     p.add_argument("--revert", action="store_true",

@@ -171,6 +171,39 @@ class Debugger:
         every thread, as its innermost frame has them."""
         raise NotImplementedError
 
+    # --- registers ---------------------------------------------------------
+    def read_register(self, thread_id: int, name: str) -> int:
+        """A register of a thread's innermost frame ("pc" on any machine)."""
+        raise NotImplementedError
+
+    def write_register(self, thread_id: int, name: str, value: int) -> None:
+        """Set a register of a thread's innermost frame (hotfix moves a
+        frame stopped in a changed function to its new body by its pc)."""
+        raise NotImplementedError
+
+    def return_address_slot(self, thread_id: int, level: int) -> int:
+        """Where the return address that is frame `level`'s pc (level >= 1)
+        is stored: the CFA of the frame below it, less 8 (x86-64)."""
+        raise NotImplementedError
+
+    def forget_frames(self, thread_ids) -> None:
+        """Return addresses of these threads were written (or their pc):
+        unwind them again next time (debuggers cache the frames of a
+        stopped thread)."""
+
+    # --- symbols of code hotfix places itself --------------------------------
+    def add_symbol_file(self, path: str, sections: dict) -> None:
+        """Read the symbols and debug information of an object file
+        (ET_REL) whose sections lie at the given addresses ({name:
+        address}), as for code hotfix laid out in the process itself: so
+        that frames running it unwind and show their function and line.
+        Raises OSError with the debugger's reason."""
+        raise NotImplementedError
+
+    def remove_symbol_file(self, path: str) -> None:
+        """Forget an object file add_symbol_file read."""
+        raise NotImplementedError
+
     # --- threads ---------------------------------------------------------
     def threads(self) -> List[Thread]:
         """Every thread with its unwound frames, innermost first."""

@@ -20,7 +20,7 @@ _PLACES = [
 
 JUMP_ABS14, JUMP_R11, JUMP_REL32, JUMP_SELF = 1, 2, 3, 4
 JUMP_A64_LDR, JUMP_A64_B, JUMP_A64_SELF = 5, 6, 7
-ABI_VERSION = 6
+ABI_VERSION = 7
 DIES_PARAMETERS = 1      # HF_DIES_PARAMETERS
 
 
@@ -44,6 +44,9 @@ _PROTOTYPES = {
     "hf_units_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_header_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_unit_dies_json": (_c.c_int, [_c.c_void_p, _c.c_uint64, _c.c_uint, _c.POINTER(_c.c_void_p)]),
+    "hf_frame_map_json": (_c.c_int, [_c.c_void_p, _c.c_int64, _c.c_char_p, _c.c_void_p, _c.c_int64, _c.c_char_p,
+                                     _c.POINTER(_c.c_void_p)]),
+    "hf_place_json": (_c.c_int, [_c.c_void_p, _c.c_char_p, _c.c_uint64, _c.c_char_p, _c.POINTER(_c.c_void_p)]),
     "hf_encode_jump": (_c.c_int, [_c.c_int, _c.c_uint64, _c.c_uint64, _c.c_char_p, _c.c_size_t,
                                   _c.POINTER(_c.c_size_t)]),
     "hf_jump_size": (_c.c_size_t, [_c.c_int]),
@@ -146,6 +149,20 @@ class Image:
         if base_functions is not None:
             text = "".join("%s %x %x\n" % f for f in base_functions).encode()
         return _json(lib().hf_diff_json, self._handle, base._handle, text)
+
+    def frame_map(self, old_cu, old_function, new, new_cu, new_function):
+        """Where frames of old_function (this image's: "NAME" in an object,
+        "NAME ADDRESS SIZE" in a linked image) go on in new_function of
+        the object new (an Image): hf_frame_map_json's result."""
+        return _json(lib().hf_frame_map_json, self._handle, old_cu, old_function.encode(), new._handle, new_cu,
+                     new_function.encode())
+
+    def place(self, function, base, addresses):
+        """This object's function laid out at base (hf_place_json): with
+        addresses None, what it needs; else {"NAME": address} resolved as
+        text, the bytes."""
+        return _json(lib().hf_place_json, self._handle, function.encode(), base,
+                     None if addresses is None else addresses.encode())
 
 
 def encode_jump(kind, source, target):

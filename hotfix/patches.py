@@ -41,7 +41,7 @@ def write_manifest(version, unit_path, number, originals):
     data = {"format": MANIFEST_FORMAT, "unit_path": unit_path, "number": number,
             "version": {k: getattr(version, k) for k in ("so_path", "bias", "baseline", "functions", "redirected",
                                                          "unit", "when", "statics_kept", "globals_bound",
-                                                         "entries", "loaded_from", "migrated")},
+                                                         "entries", "loaded_from", "migrated", "moved")},
             "originals": {str(address): old.hex() for address, old in originals.items()},
             "reverted": False}
     try:
@@ -103,6 +103,14 @@ def recover(dbg, session, program):
         v = dict(data["version"])
         v["entries"] = [tuple(e) for e in v["entries"]]
         version = Version(handle=0, **v)
+        for moved in version.moved:
+            # Frames run code hotfix laid out itself: the debugger needs its
+            # symbols to unwind them.
+            if os.path.exists(moved["object"]):
+                try:
+                    dbg.add_symbol_file(moved["object"], moved.get("sections") or {})
+                except OSError:
+                    pass
         state.units.setdefault(data["unit_path"], []).append(version)
         for address, old in data["originals"].items():
             state.originals.setdefault(int(address), bytes.fromhex(old))
@@ -164,6 +172,9 @@ def _active(dbg, versions):
                 bodies.append((f["address"], f["address"] + f["size"], "%s (patch %d)" % (name, n)))
         for name, address, size in v.entries:
             bodies.append((address, address + size, "%s (original)" % name))
+        for moved in v.moved:
+            bodies.append((moved["address"], moved["address"] + moved["size"],
+                           "%s (patch %d, where frames were moved)" % (moved["function"], n)))
     out = []
     for t in dbg.threads():
         for f in t.frames:

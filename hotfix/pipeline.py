@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from . import apply as applying
 from . import arch as arches
-from . import changes, patches, report
-from .build import CLEAR_CACHE, compile_unit, drop_initializers, link_patch, runtime_object
+from . import changes, frames, patches, report
+from .build import CLEAR_CACHE, compile_like_program, compile_unit, drop_initializers, link_patch, runtime_object
 from .compdb import UnknownFile, find_compile_command, find_unit
 from .errors import HotfixError
 from .migrate import Move, carry
@@ -67,6 +67,7 @@ class Prepared:
     sites: list = field(default_factory=list)       # the linked patch's references (native sites)
     symbols: list = field(default_factory=list)     # the linked patch's symbols
     types: tuple = ({}, {})                         # layouts in use and in the patch (check_layouts)
+    frame_moves: list = field(default_factory=list)     # running frames moved to the new code (frames.Move)
 
 
 class Hotfix:
@@ -80,6 +81,8 @@ class Hotfix:
         self.times = {}
         self._program = program
         self.carried = None     # what migrating statics wrote (migrate.Carried)
+        self._prepared = []         # the units being patched (what _frame_maps looks at)
+        self._placed = False        # the new bodies of moved frames are laid out
 
     def say(self, text):
         self.dbg.write("hotfix: " + demangle_text(text))
@@ -102,6 +105,7 @@ class Hotfix:
             for w in p.warnings:
                 self.say("warning: " + w)
         changed = [p for p in prepared if not p.plan.nothing_changed]
+        self._prepared = changed
         for p in prepared:
             if p.plan.nothing_changed:
                 self.say("%s: no function changed%s; nothing to do." % (p.target.label, _lines_only(p.plan)))
@@ -109,7 +113,9 @@ class Hotfix:
             return
         if self.args.dry_run:
             for p in changed:
-                for line in describe(p.plan):
+                threads = self.dbg.threads()
+                self._frame_maps(threads)
+                for line in describe(p.plan) + frames.describe_moves(threads, p.plan.frame_maps):
                     self.dbg.write(demangle_text(line))
             self._dry_run_migrations(changed)
             return
@@ -346,6 +352,36 @@ class Hotfix:
             p.types = (self._types_in_use(p), so.types(so_units[0]))
         so.close()
 
+    def _frame_maps(self, threads):
+        """Where running frames of changed functions can go (frames.py):
+        computed for the bodies that frames of `threads` run, the first time
+        one does (the stack check asks only when a changed function runs).
+        After the new bodies were laid out, a body that frames of the
+        program's code enter is refused: nothing is placed for it now."""
+        if not self.arch.moves_frames:
+            return []
+        out = []
+        for p in self._prepared:
+            plan = p.plan
+            if plan.nothing_changed or plan.refusals:
+                continue
+            added = frames.plan_frame_maps(plan, threads, p.target.unit, p.command, p.target.image, p.functions,
+                                           p.history, lambda p=p: self._like_program(p), p.built.patch_object)
+            for m in added:
+                if self._placed and m.into == "placed" and not plan.placements[m.body.function].address:
+                    m.refused = m.refused or "it began running after hotfix laid out the new bodies; try again"
+            out += plan.frame_maps
+        return out
+
+    def _like_program(self, p):
+        """The unit compiled with the program's own flags: the new body of a
+        frame moved out of the program's code."""
+        if p.built.diff_object and os.path.exists(p.built.diff_object):
+            return p.built.diff_object
+        stem = os.path.basename(p.built.patch_object)[:-len(".patch.o")]
+        p.built.diff_object = compile_like_program(p.command, self.session.workdir, stem, self.arch)
+        return p.built.diff_object
+
     @staticmethod
     def _migrated_before(history):
         """{(scope, name): record} of the unit's statics earlier patches
@@ -480,15 +516,20 @@ class Hotfix:
         loader = applying.Loader(self.session)
         redirects = [r for p in prepared for r in p.plan.redirects]
         ranges = [x for p in prepared for x in applying.jump_ranges(p.plan)]
+        fmaps = self._frame_maps
         # Refuse before loading anything when it is unsafe and there is no
         # --wait; check again after the load, during which other threads ran,
         # and wait there (with gates) if allowed.
         if self.args.wait is None:
-            applying.wait_until_safe(dbg, redirects, ranges, None)
+            applying.wait_until_safe(dbg, redirects, ranges, None, frame_maps=fmaps)
         else:
             applying.wait_for_calling_thread(dbg, self.args.wait)
+            # The frames that may have to move: their new bodies are laid
+            # out after the load.
+            if any(r.entries for r in redirects):
+                self._frame_maps(dbg.threads())
         start = time.monotonic()
-        loaded, disabled = [], []
+        loaded, disabled, symbol_files, writes, moves, frame_moves = [], [], [], [], [], []
         verbose = dbg.write if self.args.verbose else None
         protections = applying.Protections(dbg, loader, applying.protection_lookup(
             self.program, self.session.process, lambda: [(p.plan.so_path, b) for p, (_, b) in zip(prepared, loaded)]),
@@ -503,19 +544,21 @@ class Hotfix:
                 trampolines.update(loader.trampolines(dbg, p.plan, arch))
             moves = [Move(m, m.new_at + bias) for p, (_, bias) in zip(prepared, loaded) for m in p.plan.migrations]
             moved = {mv.migration.symbol: mv.new_address for mv in moves if mv.migration.external}
-            rebinds, jumps = [], []
+            rebinds, jumps, bodies = [], [], []
             for p, (_, bias) in zip(prepared, loaded):
                 rebinds += applying.rebind_writes(p.plan, bias, moved)
                 jumps += applying.jump_writes(p.plan, bias, trampolines, arch)
-            writes = rebinds + jumps
+                bodies += self._place_bodies(p, bias, loader)
+            self._placed = True
+            writes = rebinds + bodies + jumps
             # Inferior calls (mprotect) let threads run: all of them happen
             # before the stack check.
             protections.prepare([(w.address, len(w.data)) for w in writes] +
                                 [(mv.new_address, mv.migration.new_size) for mv in moves])
             self.times["load"] = time.monotonic() - start
             start = time.monotonic()
-            applying.wait_until_safe(dbg, redirects, ranges, self.args.wait, gate=True, arch=arch,
-                                     protections=protections)
+            frame_moves = applying.wait_until_safe(dbg, redirects, ranges, self.args.wait, gate=True, arch=arch,
+                                                   protections=protections, frame_maps=fmaps)
             if moves:
                 # Every thread is stopped for good now: the values to carry
                 # are read, and the pointers into old storage looked for.
@@ -529,7 +572,8 @@ class Hotfix:
                     self.times["scan"] = carried.scan.seconds
                 self.carried = carried
                 protections.prepare([(w.address, len(w.data)) for w in carried.writes])
-                writes = rebinds + carried.writes + jumps
+                writes = rebinds + bodies + carried.writes + jumps
+            writes += self._move_writes(frame_moves, prepared, loaded)
             # A breakpoint inside bytes we overwrite would be re-inserted over
             # the jump: its location on the old code goes; the debugger has
             # already placed one on the new code if its spec names it.
@@ -538,6 +582,9 @@ class Hotfix:
                     dbg.set_location_enabled(loc.key, False)
                     disabled.append(loc)
             done = applying.write_all(dbg, writes, verbose, protections)
+            if frame_moves:
+                dbg.forget_frames(sorted({m.thread for m in frame_moves}))
+                symbol_files = self._add_symbols(prepared, frame_moves)
             if arch.flush_icache:
                 p, (_, bias) = prepared[0], loaded[0]
                 helper = p.plan.functions[CLEAR_CACHE]["value"] + bias
@@ -548,6 +595,10 @@ class Hotfix:
                                              for w in reversed(done)], protections=protections)
                     raise
         except Exception as error:
+            for path in symbol_files:
+                dbg.remove_symbol_file(path)
+            if frame_moves:
+                dbg.forget_frames(sorted({m.thread for m in frame_moves}))
             for loc in disabled:
                 dbg.set_location_enabled(loc.key, True)
             try:
@@ -576,7 +627,7 @@ class Hotfix:
                 verbose("  searched %d kB of the process's memory for pointers into the old storage in %s"
                         % (self.carried.scan.bytes // 1024, _ms(self.carried.scan.seconds)))
         state = self.session.process
-        entry_bytes = [w for w in done if not w.unreached]     # what --revert puts back
+        entry_bytes = [w for w in done if not w.unreached and not w.expect]     # what --revert puts back
         for w in entry_bytes:
             state.originals.setdefault(w.address, w.old)
         state.disabled_locations += [loc.address for loc in disabled]
@@ -592,13 +643,84 @@ class Hotfix:
             version = Version(plan.so_path, handle, bias, p.built.patch_object, functions,
                               [r.function for r in plan.redirects], p.target.label,
                               time.time(), plan.statics_kept, plan.globals_bound, entries,
-                              place if place != plan.so_path else "", migrated)
+                              place if place != plan.so_path else "", migrated,
+                              frames.manifest_entries(plan.placements, [m for m in frame_moves if m.map in plan.frame_maps]))
+            p.frame_moves = [m for m in frame_moves if m.map in plan.frame_maps]
             p.history.append(version)
             state.patches += 1
             originals = {w.address: w.old for w in entry_bytes
                          if any(a <= w.address < a + 16 for _, a, _ in entries)}
             patches.write_manifest(version, p.target.unit.path, len(p.history), originals)
             self.say(self._summary(p))
+
+    # --- frames moved into new bodies (frames.py) -------------------------
+    def _place_bodies(self, p, bias, loader):
+        """Lay out, near the program, the new bodies frames of the program's
+        own code will move into (writes of code nothing runs yet).  A body
+        that cannot be laid out refuses its frames, with the reason."""
+        plan, writes = p.plan, []
+        for placement in plan.placements.values():
+            used = [m for m in plan.frame_maps if m.into == "placed" and m.body.function == placement.function]
+            try:
+                obj, size, text, missing = frames.resolve_placement(
+                    placement, self.program, p.functions, p.target.image.bias, plan.bindings, plan.data_bound,
+                    plan.functions, bias,
+                    lambda name: self._bindings(self.program, [name]).get(name) or self.dbg.symbol_address(name))
+                if missing:
+                    raise HotfixError("no address for %s" % ", ".join(missing))
+                base = loader.map_near(self.dbg, placement.near, size, "the new body of %s" % placement.function)
+                code = frames.place(placement, obj, base, text)
+                shadow = sum((n + 15) & ~15 for _, n in placement.unplaced)
+                if shadow:
+                    at = loader.map_anywhere(self.dbg, shadow)
+                    for name, n in placement.unplaced:
+                        placement.sections[name] = at
+                        at += (n + 15) & ~15
+            except HotfixError as e:
+                placement.refused = str(e)
+                for m in used:
+                    m.refused = "its new body cannot be laid out near the program: %s" % e
+                continue
+            writes.append(applying.Write(base, code, "new body of %s for moved frames" % placement.function,
+                                         unreached=True))
+        return writes
+
+    def _move_writes(self, moves, prepared, loaded):
+        """Each frame to its new body: a caller by its return address (in
+        the slot below it, checked to hold the old one), frame 0 by its pc."""
+        out = []
+        for p, (_, bias) in zip(prepared, loaded):
+            for m in moves:
+                if m.map not in p.plan.frame_maps:
+                    continue
+                to = frames.new_address(m, p.plan.functions, bias, p.plan.placements)
+                what = "move %s %s to its new body" % (m.function, m.what())
+                old = m.pc.to_bytes(8, "little")
+                if m.level == 0:
+                    out.append(applying.Write(0, to.to_bytes(8, "little"), what, expect=old, register="pc",
+                                              thread=m.thread))
+                else:
+                    out.append(applying.Write(self.dbg.return_address_slot(m.thread, m.level),
+                                              to.to_bytes(8, "little"), what, expect=old))
+        return out
+
+    def _add_symbols(self, prepared, moves):
+        """The debugger reads each placed body's object, so that moved frames
+        unwind and show their function and line; a failure is only said."""
+        added = []
+        for p in prepared:
+            used = {m.function for m in moves if m.map in p.plan.frame_maps and m.map.into == "placed"}
+            for placement in p.plan.placements.values():
+                if placement.function not in used:
+                    continue
+                try:
+                    self.dbg.add_symbol_file(placement.obj, placement.sections)
+                    added.append(placement.obj)
+                except OSError as e:
+                    self.say("warning: the debugger could not read %s (%s): frames moved into the new %s may "
+                             "show no function or line." % (os.path.basename(placement.obj), e,
+                                                            placement.function))
+        return added
 
     def _dry_run_migrations(self, changed):
         """What migrating the statics would do now: the values read, the
@@ -645,6 +767,11 @@ class Hotfix:
             parts.append("removed but left in place: %s" % ", ".join(plan.removed))
         if plan.lines_only:
             parts.append("only line numbers changed: %s" % ", ".join(plan.lines_only))
+        moved = p.frame_moves
+        if moved:
+            parts.append("%d running frame%s moved to the new code (%s)" % (
+                len(moved), "" if len(moved) == 1 else "s",
+                ", ".join("%s in thread %d, frame #%d" % (m.function, m.thread, m.level) for m in moved)))
         times = dict(p.times, **self.times)
         timing = ", ".join("%s %s" % (k, _ms(v)) for k, v in times.items())
         return "%s: %s \u2014 %s" % (p.target.label, ", ".join(parts), timing)

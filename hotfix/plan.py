@@ -13,6 +13,7 @@ from typing import Dict, List, Set, Tuple
 
 from . import native
 from .arch import X86_64
+from .frames import Body
 from .migrate import map_shapes
 from .program import layout_change, symbol_containing
 
@@ -43,6 +44,9 @@ class Redirect:
     function: str
     target: int         # link-time address in the patch
     entries: List[Entry]
+    # Bodies earlier patches moved frames into (frames.Body): no entry
+    # jumps there, but a frame in one runs this function.
+    moved: list = field(default_factory=list)
 
 
 @dataclass
@@ -105,6 +109,9 @@ class Plan:
     functions: Dict[str, dict] = field(default_factory=dict)   # patch symbols by name
     migrations: List[Migration] = field(default_factory=list)
     refs: Dict[str, List[str]] = field(default_factory=dict)   # functions each function calls (diff)
+    data_bound: Dict[str, int] = field(default_factory=dict)   # patch variable -> the program's (runtime)
+    frame_maps: list = field(default_factory=list)             # frames.FrameMap: running frames that may move
+    placements: dict = field(default_factory=dict)             # function -> frames.Placement
 
     @property
     def nothing_changed(self):
@@ -188,6 +195,10 @@ def plan_redirects(plan, unit_functions, bias, history, memory, arch=X86_64):
             if old:
                 entries.append(Entry(name, old["address"], old["size"], old["room"], "patch %d" % n))
         r = Redirect(name, new["value"], entries)
+        for n, version in enumerate(history, 1):
+            for moved in version.moved:
+                if moved["function"] == name:
+                    r.moved.append(Body(name, "moved %d" % n, moved["address"], moved["size"]))
         for e in entries:
             e.skip = arch.entry_skip(memory(e.address, 4))
             room = e.room - e.skip
@@ -330,6 +341,8 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             fresh.add(label)
             continue
         plan.rebinds.append(Rebind(site["at"], kind, address + exe_bias, "variable %s" % label, offset))
+        # Where the program has the object the site is in (by its name in the patch).
+        plan.data_bound[obj["name"]] = address + exe_bias - (var.address - obj["value"] if old is not None else 0)
         known = old or var
         (bound if known is not None and known.external else kept).add(label)
     plan.statics_kept = sorted(user_visible(kept))

@@ -416,6 +416,23 @@ def _layout(dies, die):
     return "; ".join(items)
 
 
+def describe_type(dies_json):
+    """For a unit's DIEs (hf_unit_dies_json), a function giving the
+    description of the type at a .debug_info offset, as statics' types are
+    compared ("?" if it is not there)."""
+    dies = _Dies(dies_json)
+
+    def text(offset):
+        t = dies.by_offset.get(offset)
+        if t is None:
+            return "?"
+        try:
+            return _describe(dies, t, 0)[1]
+        except _Unresolved:
+            return "?"
+    return text
+
+
 def layout_change(old, new):
     """The first difference between two layouts, in words."""
     a, b = old.split("; "), new.split("; ")

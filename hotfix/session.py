@@ -28,6 +28,9 @@ class Version:
     # {"scope", "name", "label", "symbol", "external", "address" (runtime),
     # "size", "type", "so_path" (whose DWARF describes it)}.
     migrated: List[dict] = field(default_factory=list)
+    # Bodies frames were moved into (frames.manifest_entries): {"function",
+    # "address", "size", "object"}.
+    moved: List[dict] = field(default_factory=list)
 
 
 @dataclass

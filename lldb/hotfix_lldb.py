@@ -192,6 +192,69 @@ class LldbDebugger(Debugger):
                     out.append((t.GetIndexID(), reg.GetName(), value))
         return out
 
+    # --- registers ---------------------------------------------------------
+    def _frame0(self, thread_id):
+        thread = self._process().GetThreadByIndexID(thread_id)
+        frame = thread.GetFrameAtIndex(0) if thread.IsValid() else None
+        if frame is None or not frame.IsValid():
+            raise MemoryError("there is no thread %d." % thread_id)
+        return frame
+
+    def read_register(self, thread_id, name):
+        frame = self._frame0(thread_id)
+        if name == "pc":
+            return frame.GetPC()
+        value = frame.FindRegister(name)
+        if not value.IsValid():
+            raise MemoryError("no register %s" % name)
+        return value.GetValueAsUnsigned()
+
+    def write_register(self, thread_id, name, value):
+        if name != "pc":
+            raise MemoryError("hotfix writes only the pc")
+        self._threads_at = None
+        if not self._frame0(thread_id).SetPC(value):
+            raise MemoryError("cannot set the pc of thread %d" % thread_id)
+
+    def return_address_slot(self, thread_id, level):
+        thread = self._process().GetThreadByIndexID(thread_id)
+        below = thread.GetFrameAtIndex(level - 1) if thread.IsValid() and level > 0 else None
+        if below is None or not below.IsValid():
+            raise MemoryError("thread %d has no frame #%d" % (thread_id, level - 1))
+        return below.GetCFA() - 8
+
+    def forget_frames(self, thread_ids):
+        # LLDB keeps a stopped thread's frames until it runs; writing a
+        # register (its own pc, unchanged) makes it unwind again.
+        self._threads_at = None
+        process = self._process()
+        for thread_id in thread_ids:
+            frame = process.GetThreadByIndexID(thread_id).GetFrameAtIndex(0)
+            if frame.IsValid():
+                frame.SetPC(frame.GetPC())
+
+    # --- symbols of code hotfix places itself --------------------------------
+    def add_symbol_file(self, path, sections):
+        module = self.target.AddModule(path, None, None)
+        if not module.IsValid():
+            raise OSError("LLDB cannot read %s" % path)
+        for i in range(module.GetNumSections()):
+            section = module.GetSectionAtIndex(i)
+            address = sections.get(section.GetName())
+            if address is not None:
+                error = self.target.SetSectionLoadAddress(section, address)
+                if error.Fail():
+                    raise OSError(_error_text(error))
+        self._threads_at = None
+
+    def remove_symbol_file(self, path):
+        for i in range(self.target.GetNumModules()):
+            module = self.target.GetModuleAtIndex(i)
+            if module.GetFileSpec().fullpath == os.path.realpath(path) or module.GetFileSpec().fullpath == path:
+                self.target.RemoveModule(module)
+                break
+        self._threads_at = None
+
     # --- threads ---------------------------------------------------------
     def threads(self):
         # The stacks cannot change until the process runs again (a resume

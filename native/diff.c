@@ -1370,3 +1370,144 @@ out:
     }
     return sb_finish(&sb, out, newobj->path);
 }
+
+/* ------------------------------------------- bodies, for frames.c */
+
+/* One function's code, opened once and compared piece by piece with
+ * another's by frames.c: an object's function (its relocations known) or
+ * a linked image's code at an address. */
+struct code_body {
+    int is_object;
+    object_index ix;
+    function f;
+    side s;
+    x86_stream own; /* the image's instructions */
+};
+
+static hf_status body_finish(code_body *b)
+{
+    if (is_a64(b->s.img))
+        return fail(HF_EMACHINE, b->s.img->path, "frames are only moved on x86-64");
+    if (!side_init(&b->s, &b->own))
+        return fail(HF_EARG, b->s.img->path, "instructions hotfix cannot decode");
+    return HF_OK;
+}
+
+hf_status body_open_object(hf_image *obj, const char *name, code_body **out)
+{
+    *out = NULL;
+    code_body *b = calloc(1, sizeof *b);
+    if (!b)
+        return fail(HF_ENOMEM, obj->path, NULL);
+    b->is_object = 1;
+    hf_status st = index_object(obj, &b->ix);
+    const symbol *s = st ? NULL : find_function(&b->ix, name);
+    if (!st && !s)
+        st = fail(HF_EARG, obj->path, "no function %s", name);
+    if (!st)
+        st = load_function(obj, &b->ix, s, &b->f);
+    if (!st) {
+        b->s = (side){.f = &b->f, .img = obj, .code = b->f.code, .size = b->f.size};
+        st = body_finish(b);
+    }
+    if (st) {
+        body_close(b);
+        return st;
+    }
+    *out = b;
+    return HF_OK;
+}
+
+hf_status body_open_image(hf_image *img, uint64_t addr, uint64_t size, code_body **out)
+{
+    *out = NULL;
+    size_t avail;
+    const unsigned char *code = bytes_at(img, addr, &avail);
+    if (!code || avail < size)
+        return fail(HF_EARG, img->path, "no code at 0x%" PRIx64, addr);
+    code_body *b = calloc(1, sizeof *b);
+    if (!b)
+        return fail(HF_ENOMEM, img->path, NULL);
+    b->s = (side){.img = img, .addr = addr, .code = code, .size = size};
+    hf_status st = body_finish(b);
+    if (st) {
+        body_close(b);
+        return st;
+    }
+    *out = b;
+    return HF_OK;
+}
+
+void body_close(code_body *b)
+{
+    if (!b)
+        return;
+    free(b->s.real);
+    if (b->is_object) {
+        free_function(&b->f);
+        free_index(&b->ix);
+    }
+    x86_stream_free(&b->own);
+    free(b);
+}
+
+const x86_stream *body_insns(const code_body *b) { return b->s.ins; }
+const unsigned char *body_code(const code_body *b) { return b->s.code; }
+hf_image *body_image(const code_body *b) { return b->s.img; }
+uint64_t body_start(const code_body *b) { return b->is_object ? b->f.sym->sym.st_value : b->s.addr; }
+size_t body_section(const code_body *b) { return b->is_object ? b->f.shndx : 0; }
+
+/* Instruction j of the new body n against instruction i of the old body
+ * o, neither a relative branch: the same as the function comparison
+ * finds them (relocated fields by what they refer to), and no immediate
+ * differs (not even a line number). */
+int body_same_insn(code_body *n, size_t j, code_body *o, size_t i)
+{
+    immediates imm = {0};
+    int same = same_instruction(&n->s, &n->s.ins->ins[j], &o->s, &o->s.ins->ins[i], &imm) && imm.n == 0;
+    free(imm.v);
+    return same;
+}
+
+/* A relative branch (jump or call) of a body: inside the function (*off,
+ * the offset of the instruction it reaches) or not. 0: cannot tell. */
+int body_branch(code_body *b, size_t i, int *inside, uint64_t *off)
+{
+    target t;
+    if (!branch_target(&b->s, &b->s.ins->ins[i], &t))
+        return 0;
+    *inside = t.inside;
+    if (t.inside) {
+        size_t k = (size_t)t.position;
+        *off = k < b->s.nreal ? b->s.ins->ins[b->s.real[k]].at : b->s.size;
+    }
+    return 1;
+}
+
+/* Do relative branch j of the new body and i of the old one, both leaving
+ * their functions, reach the same function (a call of the same callee)? */
+int body_same_callee(code_body *n, size_t j, code_body *o, size_t i)
+{
+    target tn, to;
+    if (!branch_target(&n->s, &n->s.ins->ins[j], &tn) || !branch_target(&o->s, &o->s.ins->ins[i], &to))
+        return 0;
+    if (tn.inside || to.inside)
+        return tn.inside && to.inside; /* a recursive call */
+    return same_target(&tn, &o->s, &to);
+}
+
+/* The name of the function relative call i of a body calls (its own for
+ * a recursive call: NULL), or NULL when it cannot be told. */
+const char *body_callee_name(code_body *b, size_t i)
+{
+    target t;
+    if (!branch_target(&b->s, &b->s.ins->ins[i], &t) || t.inside)
+        return NULL;
+    if (t.named)
+        return t.to.kind == REF_SYM ? t.to.sym->name : NULL;
+    size_t n;
+    size_t k = symbols_at(b->s.img, t.address, &n);
+    if (n)
+        return b->s.img->byaddr[k]->name;
+    return plt_target(b->s.img, t.address);
+}

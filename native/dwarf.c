@@ -14,6 +14,98 @@ const char *section_string(const hf_image *img, const char *name, uint64_t off)
     return "";
 }
 
+/* ------------------------------------------- relocated fields (objects) */
+
+/* In an object (ET_REL, RELA), a DWARF field that holds an address or an
+ * offset into another DWARF section holds 0: the relocation at it says
+ * what it is.  Each section's relocations are sorted once by the offset
+ * they apply at. */
+typedef struct {
+    uint64_t off, value;
+    size_t shndx;
+} field_reloc;
+
+struct field_relocs {
+    size_t section;
+    field_reloc *v;
+    size_t n;
+};
+
+static int by_field(const void *a, const void *b)
+{
+    const field_reloc *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static const struct field_relocs *relocs_of(const hf_image *cimg, size_t idx)
+{
+    /* A cache on the image: reading does not change what it is. */
+    hf_image *img = (hf_image *)cimg;
+    for (size_t k = 0; k < img->nrelocs; k++)
+        if (img->relocs[k].section == idx)
+            return &img->relocs[k];
+    size_t ri = img->sec[idx].rela;
+    const section *rs = &img->sec[ri];
+    size_t n = rs->sh.sh_size / (rs->sh.sh_entsize ? rs->sh.sh_entsize : 24), m = 0;
+    field_reloc *v = malloc((n ? n : 1) * sizeof *v);
+    struct field_relocs *grown = realloc(img->relocs, (img->nrelocs + 1) * sizeof *grown);
+    if (!v || !grown) {
+        free(v);
+        if (grown)
+            img->relocs = grown;
+        return NULL;
+    }
+    img->relocs = grown;
+    for (size_t j = 0; j < n; j++) {
+        GElf_Rela r;
+        if (!gelf_getrela(rs->data, (int)j, &r) || GELF_R_SYM(r.r_info) >= img->nsym)
+            continue;
+        const symbol *s = &img->sym[GELF_R_SYM(r.r_info)];
+        v[m++] = (field_reloc){r.r_offset, s->sym.st_value + (uint64_t)r.r_addend, s->sym.st_shndx};
+    }
+    qsort(v, m, sizeof *v, by_field);
+    img->relocs[img->nrelocs] = (struct field_relocs){idx, v, m};
+    return &img->relocs[img->nrelocs++];
+}
+
+void free_field_relocs(hf_image *img)
+{
+    for (size_t k = 0; k < img->nrelocs; k++)
+        free(img->relocs[k].v);
+    free(img->relocs);
+    img->relocs = NULL;
+    img->nrelocs = 0;
+}
+
+/* The value of the field at off of a DWARF section: raw in a linked
+ * image; in an object, what its relocation gives (*shndx: the section it
+ * points into; 0 in a linked image or without a relocation). */
+uint64_t relocated_field(const hf_image *img, const char *name, uint64_t off, uint64_t raw, size_t *shndx)
+{
+    *shndx = 0;
+    if (img->eh.e_type != ET_REL)
+        return raw;
+    size_t idx = 0;
+    for (size_t i = 1; i < img->nsec && !idx; i++)
+        if (!strcmp(img->sec[i].name, name))
+            idx = i;
+    const struct field_relocs *r = idx && img->sec[idx].rela ? relocs_of(img, idx) : NULL;
+    if (!r)
+        return raw;
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (r->v[mid].off < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == r->n || r->v[lo].off != off)
+        return raw;
+    *shndx = r->v[lo].shndx;
+    return r->v[lo].value;
+}
+
 /* ------------------------------------------------ compile unit headers */
 
 /* What hotfix needs of each compile unit: the attributes of its first DIE
@@ -107,9 +199,10 @@ const char *attr_string(const hf_image *img, const unit_ctx *u, const attr_value
     if (v->str)
         return v->str;
     if (is_strx(v->form)) {
-        cursor c = section_cursor(img, ".debug_str_offsets",
-                                  u->str_offsets_base + v->num * (uint64_t)u->offset_size);
-        uint64_t off = take(&c, (size_t)u->offset_size);
+        uint64_t at = u->str_offsets_base + v->num * (uint64_t)u->offset_size;
+        cursor c = section_cursor(img, ".debug_str_offsets", at);
+        size_t shndx;
+        uint64_t off = relocated_field(img, ".debug_str_offsets", at, take(&c, (size_t)u->offset_size), &shndx);
         return c.bad ? "" : section_string(img, ".debug_str", off);
     }
     return "";
@@ -117,8 +210,10 @@ const char *attr_string(const hf_image *img, const unit_ctx *u, const attr_value
 
 uint64_t indexed_address(const hf_image *img, const unit_ctx *u, uint64_t index)
 {
-    cursor c = section_cursor(img, ".debug_addr", u->addr_base + index * (uint64_t)u->addr_size);
-    return take(&c, (size_t)u->addr_size);
+    uint64_t at = u->addr_base + index * (uint64_t)u->addr_size;
+    cursor c = section_cursor(img, ".debug_addr", at);
+    size_t shndx;
+    return relocated_field(img, ".debug_addr", at, take(&c, (size_t)u->addr_size), &shndx);
 }
 
 static uint64_t attr_address(const hf_image *img, const unit_ctx *u, const attr_value *v)

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HF_ABI_VERSION 6
+#define HF_ABI_VERSION 7
 
 /* One table for every error: code, then the sentence hf_strerror gives. */
 #define HF_ERRORS(X)                                                   \
@@ -141,6 +141,38 @@ hf_status hf_units_json(hf_image *img, char **out);
  * artificial: C++'s `this'). */
 #define HF_DIES_PARAMETERS 1u
 hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, unsigned flags, char **out);
+
+/* Where a frame running the old body of a function can go on in its new
+ * body (x86-64 code built at -O0; see frames.c).  The old body is
+ * old_function of `old`: "NAME ADDRESS SIZE" (hexadecimal, link-time) in
+ * a linked image, or "NAME" in an object; the new body is new_function
+ * ("NAME") of the object newobj.  old_cu and new_cu are the offsets of
+ * their compile units in .debug_info (-1: the first).  JSON result:
+ *   {"frame": bytes of the old frame, "refused": why no frame of it can
+ *    move ("" if frames may), "points": [{"at": offset in the old body,
+ *    "kind": "return" (a return address) | "statement" (a statement's
+ *    first instruction), "line", and either "to": the offset in the new
+ *    body, "to_line", "locals": [{"name", "old_type", "new_type"}] (the
+ *    locals read from there on, with the .debug_info offsets of their
+ *    types, for the caller to compare), or "to": -1 and "why"}]} */
+hf_status hf_frame_map_json(hf_image *old, int64_t old_cu, const char *old_function, hf_image *newobj,
+                            int64_t new_cu, const char *new_function, char **out);
+
+/* The function `function` of the x86-64 object obj laid out at address
+ * base, with the read-only sections it refers to, as a linker would (see
+ * place.c): the code frames moved into its new body run.  Asked first
+ * with addresses NULL (base may be 0):
+ *   {"size": bytes needed at most, "entry": the function's offset in its
+ *    section, "error": why it cannot be placed ("" if it can),
+ *    "needs": [{"name", "function": bool, "required": bool}], "sections"}
+ * names its code refers to (required) and the object's variables (for a
+ * debugger to show); then with addresses, one "NAME ADDRESS\n"
+ * (hexadecimal) per name:
+ *   {"size", "entry", "bytes": the layout in hexadecimal, "sections":
+ *    [{"name", "address"}] where each section placed lies}
+ * A call of something beyond 2 GiB goes through a jump slot after the
+ * code; a reference to data out of reach is an error. */
+hf_status hf_place_json(hf_image *obj, const char *function, uint64_t base, const char *addresses, char **out);
 
 /* Encode a jump from `from` to `to` into buf; *len gets its length. */
 hf_status hf_encode_jump(int kind, uint64_t from, uint64_t to, unsigned char *buf,

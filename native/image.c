@@ -196,6 +196,7 @@ void hf_close(hf_image *img)
     free(img->byaddr);
     free(img->dyn);
     free(img->rows);
+    free_field_relocs(img);
     free(img->path);
     free(img);
 }

@@ -99,6 +99,10 @@ struct hf_image {
     line_row *rows;  /* every row of .debug_line, read when first asked (line_rows) */
     size_t nrows;
     int rows_read;
+    /* In an object: the relocations of DWARF sections by the offset they
+     * apply at (dwarf.c's relocated_field), built when first asked. */
+    struct field_relocs *relocs;
+    size_t nrelocs;
 };
 
 static inline int is_a64(const hf_image *img) { return img->eh.e_machine == EM_AARCH64; }
@@ -219,6 +223,55 @@ hf_status x86_decode_all(const unsigned char *code, size_t size, x86_stream *out
 const x86_insn *x86_insn_at(const x86_stream *s, uint64_t off);
 void x86_stream_free(x86_stream *s);
 
+/* What an instruction of -O0 code does to registers and to the frame,
+ * for the liveness frames.c computes.  Registers are bits of a mask:
+ * 0-15 the general registers in encoding order (rax rcx rdx rbx rsp rbp
+ * rsi rdi r8-r15), 16-31 xmm0-15, 32 the flags.  A write of part of a
+ * register reads the rest: it is a use, not a kill. */
+enum { X86_RAX = 0, X86_RCX = 1, X86_RDX = 2, X86_RBX = 3, X86_RSP = 4, X86_RBP = 5, X86_XMM0 = 16,
+       X86_FLAGS = 32 };
+#define X86_BIT(r) (1ull << (r))
+
+typedef struct {
+    int known;            /* 0: not modelled (read everything, write nothing) */
+    uint64_t use, kill;   /* registers read; registers written whole */
+    uint64_t part;        /* registers written in part (and so read) */
+    int call, ret;        /* a call (of any kind), a return */
+    int jump;             /* X86_JMP / X86_JCC of a relative branch, or -1: an indirect jump */
+    int stack;            /* changes %rsp other than by push, pop, call or ret with */
+    int64_t stack_delta;  /* an immediate (sub/add $N,%rsp): its change; else `dynamic` */
+    int dynamic;          /* %rsp set from something unknown (alloca, a VLA) */
+    /* A memory operand based on %rbp alone (a frame slot): */
+    int slot;             /* 1: it is one */
+    int64_t slot_off;     /* %rbp-relative */
+    int read_size, write_size; /* bytes read, bytes written whole (0: none) */
+    int address_taken;    /* lea of the slot: the address escapes */
+    int store;            /* a register copied to memory, nothing else read */
+} x86_effect;
+
+void x86_effect_of(const x86_insn *in, const unsigned char *code, x86_effect *e);
+
+/* --------------------------------------------------------------- diff.c */
+
+/* One function's code as the function comparison sees it, for frames.c,
+ * which compares pieces of two bodies the same way: an object's function
+ * (its relocations known) or a linked image's code at an address.  The
+ * new body of a comparison is always an object's. */
+typedef struct code_body code_body;
+
+hf_status body_open_object(hf_image *obj, const char *name, code_body **out);
+hf_status body_open_image(hf_image *img, uint64_t addr, uint64_t size, code_body **out);
+void body_close(code_body *b);
+const x86_stream *body_insns(const code_body *b);
+const unsigned char *body_code(const code_body *b);
+hf_image *body_image(const code_body *b);
+uint64_t body_start(const code_body *b);   /* its address, or its offset in its section */
+size_t body_section(const code_body *b);   /* its section in an object, 0 in an image */
+int body_same_insn(code_body *n, size_t j, code_body *o, size_t i);
+int body_branch(code_body *b, size_t i, int *inside, uint64_t *off);
+int body_same_callee(code_body *n, size_t j, code_body *o, size_t i);
+const char *body_callee_name(code_body *b, size_t i);
+
 /* ---------------------------------------------- DWARF (dwarf.c, lines.c, dies.c) */
 
 typedef struct {
@@ -292,13 +345,72 @@ typedef struct {
 } unit_ctx;
 
 const char *section_string(const hf_image *img, const char *name, uint64_t off);
+void free_field_relocs(hf_image *img);
 cursor section_cursor(const hf_image *img, const char *name, uint64_t off);
 const char *attr_string(const hf_image *img, const unit_ctx *u, const attr_value *v);
 uint64_t indexed_address(const hf_image *img, const unit_ctx *u, uint64_t index);
+uint64_t relocated_field(const hf_image *img, const char *section, uint64_t off, uint64_t raw, size_t *shndx);
 int next_attribute(const hf_image *img, const unit_ctx *u, cursor *spec, cursor *c, uint64_t *at,
                    attr_value *v);
 int unit_header(cursor *all, unit_ctx *u, cursor *c, uint64_t *abbrev_offset);
 hf_status line_rows(hf_image *img, const line_row **rows, size_t *n);
+/* A function's frame as its DWARF describes it (dies.c, for frames.c):
+ * its frame base, and every local and parameter with the frame slot it
+ * lives in and the scope (lexical block) it belongs to.  Slots are
+ * offsets from %rbp (the frame pointer -O0 code keeps), whatever the
+ * frame base: GCC's DW_OP_call_frame_cfa is %rbp + 16, clang's %rbp.
+ * Address ranges are offsets from the function's first byte. */
+enum { FRAME_BASE_NONE, FRAME_BASE_CFA, FRAME_BASE_RBP, FRAME_BASE_OTHER };
+
+typedef struct {
+    uint64_t die, type;     /* offsets in .debug_info; type 0: none */
+    const char *name;
+    int64_t slot;           /* %rbp-relative offset of its first byte */
+    uint64_t size;          /* bytes, 0 if its type does not say */
+    int in_slot;            /* 0: somewhere else (a register, a location list: optimised code) */
+    size_t scope;           /* its innermost scope (frame_facts.scopes; 0 is the function's body) */
+} frame_var;
+
+typedef struct {
+    size_t parent;
+    size_t first, n;        /* its ranges in frame_facts.ranges */
+    int unknown;            /* DW_AT_ranges hotfix does not read: in scope nowhere */
+} frame_scope;
+
+typedef struct {
+    uint64_t lo, hi;
+} pc_range;
+
+/* A function the unit declares or defines, and how its arguments are
+ * passed (the registers a call of it reads). */
+typedef struct {
+    const char *name;       /* linkage name, or name */
+    int prototyped;
+    int variadic;
+    int unknown;            /* a parameter this does not classify (a struct, long double) */
+    int gpr, sse;           /* parameters in general and in vector registers */
+    size_t first, nparams;
+} frame_proto;
+
+typedef struct {
+    uint64_t die;
+    int frame_base;
+    int inlined;            /* another function's code is inlined into it */
+    frame_proto *protos;    /* of the whole unit */
+    size_t nprotos, capprotos;
+    frame_var *vars;
+    size_t nvars, capvars;
+    frame_scope *scopes;
+    size_t nscopes, capscopes;
+    pc_range *ranges;
+    size_t nranges, capranges;
+} frame_facts;
+
+hf_status function_frame(hf_image *img, int64_t cu_offset, const char *name, uint64_t address,
+                         frame_facts *out);
+void frame_facts_free(frame_facts *f);
+int in_scope(const frame_facts *f, size_t scope, uint64_t off);
+
 size_t line_rows_in(hf_image *img, size_t section, uint64_t lo, uint64_t hi, const line_row **first);
 
 #pragma GCC visibility pop

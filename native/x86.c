@@ -596,3 +596,545 @@ void x86_stream_free(x86_stream *s)
     free(s->ins);
     memset(s, 0, sizeof *s);
 }
+
+/* ------------------------------------------------ registers and frame */
+
+/* See x86_effect in internal.h.  Only what -O0 code of GCC and clang is
+ * made of is modelled; anything else is `unknown`, which frames.c takes
+ * as reading every register: a point near it cannot be proven, never the
+ * other way round. */
+
+#define GPR_ARGS (X86_BIT(7) | X86_BIT(6) | X86_BIT(2) | X86_BIT(1) | X86_BIT(8) | X86_BIT(9) | X86_BIT(X86_RAX))
+#define XMM_ARGS (0xffull << X86_XMM0)
+#define CALL_CLOBBERS (X86_BIT(X86_RAX) | X86_BIT(1) | X86_BIT(2) | X86_BIT(6) | X86_BIT(7) | X86_BIT(8) | \
+                       X86_BIT(9) | X86_BIT(10) | X86_BIT(11) | (0xffffull << X86_XMM0) | X86_BIT(X86_FLAGS))
+#define CALLEE_SAVED (X86_BIT(X86_RBX) | X86_BIT(X86_RSP) | X86_BIT(X86_RBP) | X86_BIT(12) | X86_BIT(13) | \
+                      X86_BIT(14) | X86_BIT(15))
+
+/* The ModRM operands: reg, and rm as a register (mod 3) or a memory
+ * operand whose address registers are read. */
+typedef struct {
+    int reg, rm;         /* register numbers (rm: -1 for memory) */
+    uint64_t address;    /* registers the memory operand's address reads */
+} operands;
+
+static void modrm_regs(const x86_insn *in, const unsigned char *code, operands *o, x86_effect *e)
+{
+    unsigned modrm = in->modrm, mod = modrm >> 6, rm = modrm & 7;
+    o->reg = (int)(((modrm >> 3) & 7) | ((in->rex >> 2) & 1) << 3);
+    o->address = 0;
+    if (mod == 3) {
+        o->rm = (int)(rm | (in->rex & 1) << 3);
+        return;
+    }
+    o->rm = -1;
+    if (in->rip_relative)
+        return;
+    int base = -1, index = -1;
+    if (rm == 4) {
+        unsigned sib = code[in->modrm_at + 1];
+        unsigned b = sib & 7, x = (sib >> 3) & 7;
+        if (!(b == 5 && mod == 0))
+            base = (int)(b | (in->rex & 1) << 3);
+        if (!(x == 4 && !(in->rex & 2)))
+            index = (int)(x | ((in->rex >> 1) & 1) << 3);
+    } else {
+        base = (int)(rm | (in->rex & 1) << 3);
+    }
+    if (base >= 0)
+        o->address |= X86_BIT(base);
+    if (index >= 0)
+        o->address |= X86_BIT(index);
+    if (base == X86_RBP && index < 0 && !in->addr32) {
+        e->slot = 1;
+        e->slot_off = in->disp_size ? read_field(code + in->disp_at, in->disp_size) : 0;
+    }
+}
+
+/* Register number r as a general or vector register. */
+static uint64_t gpr(int r) { return X86_BIT(r); }
+static uint64_t xmm(int r) { return X86_BIT(X86_XMM0 + r); }
+
+/* A write of `size` bytes to a general register: whole (4 and 8 bytes;
+ * a 32-bit write clears the upper half), or a part that keeps the rest. */
+static void write_gpr(x86_effect *e, int r, int size)
+{
+    if (size >= 4) {
+        e->kill |= gpr(r);
+    } else {
+        e->use |= gpr(r);
+        e->part |= gpr(r);
+    }
+}
+
+/* rm operand as read (register or memory) of `size` bytes. */
+static void read_rm(x86_effect *e, const operands *o, uint64_t as_reg, int size)
+{
+    e->use |= o->address;
+    if (o->rm >= 0)
+        e->use |= as_reg;
+    else if (e->slot)
+        e->read_size = size > e->read_size ? size : e->read_size;
+}
+
+/* rm operand as written whole (register: `whole` says whether the write
+ * covers it; memory: size bytes). */
+static void write_rm(x86_effect *e, const operands *o, uint64_t as_reg, int whole, int size)
+{
+    e->use |= o->address;
+    if (o->rm >= 0) {
+        if (whole) {
+            e->kill |= as_reg;
+        } else {
+            e->use |= as_reg;
+            e->part |= as_reg;
+        }
+    } else if (e->slot) {
+        e->write_size = size;
+    }
+}
+
+static int osize(const x86_insn *in) { return in->w ? 8 : in->opsize16 ? 2 : 4; }
+
+static int map0_effect(const x86_insn *in, const unsigned char *code, x86_effect *e)
+{
+    unsigned op = in->opcode;
+    operands o = {0, 0, 0};
+    if (in->has_modrm)
+        modrm_regs(in, code, &o, e);
+    int sz = osize(in), regx = (op & 1) ? sz : 1;
+    uint64_t R = gpr(o.reg), RM = o.rm >= 0 ? gpr(o.rm) : 0;
+    const uint64_t flags = X86_BIT(X86_FLAGS), rax = gpr(X86_RAX), rsp = gpr(X86_RSP);
+    if (in->rep && !(op == 0xaa || op == 0xab || op == 0xa4 || op == 0xa5 || op == 0x90))
+        return 0;
+    if (op < 0x40 && (op & 7) < 6) {
+        unsigned what = op >> 3;                 /* add or adc sbb and sub xor cmp */
+        if (what == 2 || what == 3)
+            e->use |= flags;
+        e->kill |= flags;
+        if ((op & 7) >= 4) {                     /* al/eax, imm */
+            e->use |= rax;
+            if (what != 7)
+                write_gpr(e, X86_RAX, (op & 1) ? sz : 1);
+            return 1;
+        }
+        int to_reg = op & 2, size = regx;
+        if ((what == 6 || what == 5) && o.rm == o.reg && o.rm >= 0) { /* xor/sub r, r: zero */
+            write_gpr(e, o.reg, size);
+            return 1;
+        }
+        e->use |= R;
+        read_rm(e, &o, RM, size);
+        if (what != 7 && (to_reg ? o.reg : o.rm) == X86_RSP) {
+            e->stack = 1;                        /* sub %rax, %rsp: alloca, a VLA */
+            e->dynamic = 1;
+        }
+        if (what != 7) {
+            if (to_reg)
+                write_gpr(e, o.reg, size);
+            else
+                write_rm(e, &o, RM, size >= 4, 0); /* a read-modify-write: not a kill of the slot */
+        }
+        return 1;
+    }
+    if (op >= 0x50 && op <= 0x57) {              /* push r */
+        e->use |= gpr((int)((op & 7) | (in->rex & 1) << 3)) | rsp;
+        return 1;
+    }
+    if (op >= 0x58 && op <= 0x5f) {              /* pop r */
+        e->use |= rsp;
+        e->kill |= gpr((int)((op & 7) | (in->rex & 1) << 3));
+        return 1;
+    }
+    if (op >= 0x91 && op <= 0x97) {              /* xchg eax, r */
+        e->use |= rax | gpr((int)((op & 7) | (in->rex & 1) << 3));
+        return 1;
+    }
+    if (op >= 0xb0 && op <= 0xb7) {              /* mov r8, imm */
+        write_gpr(e, (int)((op & 7) | (in->rex & 1) << 3), 1);
+        return 1;
+    }
+    if (op >= 0xb8 && op <= 0xbf) {              /* mov r, imm */
+        write_gpr(e, (int)((op & 7) | (in->rex & 1) << 3), sz);
+        return 1;
+    }
+    if (op >= 0x70 && op <= 0x7f) {
+        e->use |= flags;
+        e->jump = X86_JCC;
+        return 1;
+    }
+    unsigned reg = (in->modrm >> 3) & 7;
+    switch (op) {
+    case 0x63:                                   /* movsxd */
+        read_rm(e, &o, RM, 4);
+        write_gpr(e, o.reg, sz);
+        return 1;
+    case 0x68: case 0x6a:                        /* push imm */
+        e->use |= rsp;
+        return 1;
+    case 0x69: case 0x6b:                        /* imul r, r/m, imm */
+        read_rm(e, &o, RM, sz);
+        write_gpr(e, o.reg, sz);
+        e->kill |= flags;
+        return 1;
+    case 0x80: case 0x81: case 0x83: {           /* ALU r/m, imm */
+        int size = op == 0x80 ? 1 : sz;
+        if (reg == 2 || reg == 3)
+            e->use |= flags;
+        e->kill |= flags;
+        read_rm(e, &o, RM, size);
+        if (reg != 7) {
+            if (o.rm == X86_RSP) {               /* sub/add $N, %rsp */
+                e->stack = 1;
+                if (reg == 0 || reg == 5) {
+                    int64_t n = read_field(code + in->imm_at, in->imm_size);
+                    e->stack_delta = reg == 0 ? n : -n;
+                } else {
+                    e->dynamic = 1;              /* and $-16, %rsp */
+                }
+            }
+            write_rm(e, &o, RM, size >= 4, 0);
+        }
+        return 1;
+    }
+    case 0x84: case 0x85:                        /* test */
+        e->use |= R;
+        read_rm(e, &o, RM, regx);
+        e->kill |= flags;
+        return 1;
+    case 0x86: case 0x87:                        /* xchg */
+        e->use |= R;
+        read_rm(e, &o, RM, regx);
+        write_rm(e, &o, RM, 0, 0);
+        return 1;
+    case 0x88: case 0x89:                        /* mov r/m, r */
+        e->use |= R;
+        e->store = o.rm < 0;
+        if (o.rm == X86_RSP) {                   /* mov %rbp, %rsp gives the frame back */
+            e->stack = 1;
+            e->dynamic = o.reg != X86_RBP;
+        }
+        write_rm(e, &o, RM, regx >= 4, regx);
+        return 1;
+    case 0x8a: case 0x8b:                        /* mov r, r/m */
+        read_rm(e, &o, RM, regx);
+        if (o.reg == X86_RSP) {
+            e->stack = 1;
+            e->dynamic = 1;
+        }
+        write_gpr(e, o.reg, regx);
+        return 1;
+    case 0x8d:                                   /* lea */
+        if (o.rm >= 0)
+            return 0;
+        e->use |= o.address;
+        if (o.reg == X86_RSP) {                  /* lea -N(%rbp), %rsp gives the frame back */
+            e->stack = 1;
+            e->dynamic = !e->slot;
+            e->slot = 0;
+        } else if (e->slot) {
+            e->address_taken = 1;
+        }
+        write_gpr(e, o.reg, sz);
+        return 1;
+    case 0x90:                                   /* nop, pause */
+        return 1;
+    case 0x98:                                   /* cbw/cwde/cdqe */
+        e->use |= rax;
+        write_gpr(e, X86_RAX, sz);
+        return 1;
+    case 0x99:                                   /* cwd/cdq/cqo */
+        e->use |= rax;
+        write_gpr(e, X86_RDX, sz);
+        return 1;
+    case 0xa4: case 0xa5: case 0xaa: case 0xab:  /* (rep) movs, stos: through %rdi, %rsi */
+        e->use |= gpr(7) | gpr(X86_RCX) | (op >= 0xaa ? rax : gpr(6));
+        return 1;
+    case 0xa8: case 0xa9:                        /* test al/eax, imm */
+        e->use |= rax;
+        e->kill |= flags;
+        return 1;
+    case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: { /* shifts, rotates */
+        int size = (op & 1) ? sz : 1;
+        if (op >= 0xd2)
+            e->use |= gpr(X86_RCX);
+        if (reg == 2 || reg == 3 || op >= 0xd2)
+            e->use |= flags;                     /* rcl, rcr; a count in %cl may be 0, which keeps them */
+        else if (op <= 0xc1 ? read_field(code + in->imm_at, 1) & 0x3f : 1)
+            e->kill |= flags;
+        else
+            e->use |= flags;
+        read_rm(e, &o, RM, size);
+        write_rm(e, &o, RM, size >= 4, 0);
+        return 1;
+    }
+    case 0xc3:
+        e->ret = 1;
+        e->use |= CALLEE_SAVED;
+        return 1;
+    case 0xc6: case 0xc7:                        /* mov r/m, imm */
+        if (reg)
+            return 0;
+        write_rm(e, &o, RM, (op == 0xc7 ? sz : 1) >= 4, op == 0xc7 ? sz : 1);
+        return 1;
+    case 0xc9:                                   /* leave: the saved %rbp is at 0(%rbp) */
+        e->use |= gpr(X86_RBP);
+        e->kill |= rsp | gpr(X86_RBP);
+        e->slot = 1;
+        e->slot_off = 0;
+        e->read_size = 8;
+        return 1;
+    case 0xe8:
+        e->call = 1;
+        e->use |= GPR_ARGS | XMM_ARGS | rsp;
+        e->kill |= CALL_CLOBBERS;
+        return 1;
+    case 0xe9: case 0xeb:
+        e->jump = X86_JMP;
+        return 1;
+    case 0xf6: case 0xf7: {
+        int size = op == 0xf7 ? sz : 1;
+        read_rm(e, &o, RM, size);
+        e->kill |= flags;
+        if (reg == 0 || reg == 1)                /* test */
+            return 1;
+        if (reg == 2 || reg == 3) {              /* not, neg */
+            write_rm(e, &o, RM, size >= 4, 0);
+            return 1;
+        }
+        e->use |= rax | (reg >= 6 ? gpr(X86_RDX) : 0); /* mul, imul, div, idiv */
+        write_gpr(e, X86_RAX, size);
+        if (size > 1)
+            write_gpr(e, X86_RDX, size);
+        return 1;
+    }
+    case 0xfe: case 0xff: {
+        int size = op == 0xff ? sz : 1;
+        if (reg <= 1) {                          /* inc, dec */
+            read_rm(e, &o, RM, size);
+            write_rm(e, &o, RM, size >= 4, 0);
+            e->kill |= flags;                    /* (CF kept: a use too) */
+            e->use |= flags;
+            return 1;
+        }
+        if (op == 0xfe)
+            return 0;
+        if (reg == 2) {                          /* call through a register or memory */
+            read_rm(e, &o, RM, 8);
+            e->call = 1;
+            e->use |= GPR_ARGS | XMM_ARGS | rsp;
+            e->kill |= CALL_CLOBBERS;
+            return 1;
+        }
+        if (reg == 4) {                          /* jmp through a register or memory */
+            read_rm(e, &o, RM, 8);
+            e->jump = -1;
+            return 1;
+        }
+        if (reg == 6) {                          /* push r/m */
+            read_rm(e, &o, RM, 8);
+            e->use |= rsp;
+            return 1;
+        }
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* The 0F map: SSE scalar and packed moves and arithmetic as -O0 float
+ * code uses them, setcc, cmovcc, movzx/movsx, imul. */
+static int map1_effect(const x86_insn *in, const unsigned char *code, x86_effect *e)
+{
+    unsigned op = in->opcode, mp = in->mandatory;
+    operands o = {0, 0, 0};
+    if (in->has_modrm)
+        modrm_regs(in, code, &o, e);
+    const uint64_t flags = X86_BIT(X86_FLAGS);
+    int sz = osize(in);
+    uint64_t X = xmm(o.reg), XRM = o.rm >= 0 ? xmm(o.rm) : 0, G = gpr(o.reg), GRM = o.rm >= 0 ? gpr(o.rm) : 0;
+    int scalar = mp == 0xf3 ? 4 : mp == 0xf2 ? 8 : 0;
+    if (op >= 0x80 && op <= 0x8f) {
+        e->use |= flags;
+        e->jump = X86_JCC;
+        return 1;
+    }
+    if (op >= 0x90 && op <= 0x9f) {              /* setcc r/m8 */
+        e->use |= flags;
+        write_rm(e, &o, GRM, 0, 1);
+        return 1;
+    }
+    if (op >= 0x40 && op <= 0x4f) {              /* cmovcc */
+        e->use |= flags | G;
+        read_rm(e, &o, GRM, sz);
+        return 1;
+    }
+    if (op == 0x1f)
+        return 1;                                /* nop r/m */
+    switch (op) {
+    case 0x10:                                   /* movups/ss/sd/upd xmm, xmm/m */
+        read_rm(e, &o, XRM, scalar ? scalar : 16);
+        if (scalar && o.rm >= 0) {
+            e->use |= X;                         /* reg to reg merges */
+            e->part |= X;
+        } else {
+            e->kill |= X;
+        }
+        return 1;
+    case 0x11:                                   /* store form */
+        e->use |= X;
+        e->store = o.rm < 0;
+        write_rm(e, &o, XRM, !scalar, scalar ? scalar : 16);
+        if (scalar && o.rm >= 0)
+            e->use |= XRM;
+        return 1;
+    case 0x28:                                   /* movaps/movapd */
+        read_rm(e, &o, XRM, 16);
+        e->kill |= X;
+        return 1;
+    case 0x29:
+        e->use |= X;
+        e->store = o.rm < 0;
+        write_rm(e, &o, XRM, 1, 16);
+        return 1;
+    case 0x2a:                                   /* cvtsi2ss/sd xmm, r/m */
+        if (!scalar)
+            return 0;
+        read_rm(e, &o, GRM, in->w ? 8 : 4);
+        e->use |= X;
+        e->part |= X;
+        return 1;
+    case 0x2c: case 0x2d:                        /* cvt(t)ss/sd2si r, xmm/m */
+        if (!scalar)
+            return 0;
+        read_rm(e, &o, XRM, scalar);
+        write_gpr(e, o.reg, sz);
+        return 1;
+    case 0x2e: case 0x2f:                        /* (u)comiss/sd */
+        e->use |= X;
+        read_rm(e, &o, XRM, mp == 0x66 ? 8 : 4);
+        e->kill |= flags;
+        return 1;
+    case 0x54: case 0x55: case 0x56: case 0x57:  /* and, andn, or, xor (ps/pd) */
+        if (op == 0x57 && o.rm == o.reg) {
+            e->kill |= X;
+            return 1;
+        }
+        e->use |= X;
+        read_rm(e, &o, XRM, 16);
+        return 1;
+    case 0x51: case 0x58: case 0x59: case 0x5c: case 0x5d: case 0x5e: case 0x5f: case 0x5a:
+    case 0x14: case 0x15:                        /* sqrt, add, mul, sub, min, div, max, cvt, unpck */
+        e->use |= X;
+        e->part |= X;
+        read_rm(e, &o, XRM, scalar ? scalar : 16);
+        return 1;
+    case 0x5b: case 0xe6:                        /* conversions of packed integers */
+        read_rm(e, &o, XRM, 16);
+        e->use |= X;
+        e->part |= X;
+        return 1;
+    case 0x6e:                                   /* movd/movq xmm, r/m */
+        if (mp != 0x66)
+            return 0;
+        read_rm(e, &o, GRM, in->w ? 8 : 4);
+        e->kill |= X;
+        return 1;
+    case 0x7e:
+        if (mp == 0x66) {                        /* movd/movq r/m, xmm */
+            e->use |= X;
+            write_rm(e, &o, GRM, 1, in->w ? 8 : 4);
+            return 1;
+        }
+        if (mp == 0xf3) {                        /* movq xmm, xmm/m64 */
+            read_rm(e, &o, XRM, 8);
+            e->kill |= X;
+            return 1;
+        }
+        return 0;
+    case 0xd6:                                   /* movq xmm/m64, xmm */
+        if (mp != 0x66)
+            return 0;
+        e->use |= X;
+        write_rm(e, &o, XRM, 1, 8);
+        return 1;
+    case 0x6f:                                   /* movdqa/movdqu xmm, xmm/m */
+        if (mp != 0x66 && mp != 0xf3)
+            return 0;
+        read_rm(e, &o, XRM, 16);
+        e->kill |= X;
+        return 1;
+    case 0x7f:
+        if (mp != 0x66 && mp != 0xf3)
+            return 0;
+        e->use |= X;
+        write_rm(e, &o, XRM, 1, 16);
+        return 1;
+    case 0xef:                                   /* pxor */
+        if (mp != 0x66)
+            return 0;
+        if (o.rm == o.reg) {
+            e->kill |= X;
+            return 1;
+        }
+        e->use |= X;
+        read_rm(e, &o, XRM, 16);
+        return 1;
+    case 0xc0: case 0xc1: {                      /* xadd r/m, r (lock xadd: atomics) */
+        int size = op == 0xc1 ? sz : 1;
+        e->use |= G;
+        read_rm(e, &o, GRM, size);
+        write_rm(e, &o, GRM, 0, 0);
+        write_gpr(e, o.reg, size);
+        e->kill |= flags;
+        return 1;
+    }
+    case 0xb0: case 0xb1: {                      /* cmpxchg r/m, r: writes %rax or r/m only sometimes */
+        int size = op == 0xb1 ? sz : 1;
+        e->use |= G | gpr(X86_RAX);
+        e->part |= gpr(X86_RAX);
+        read_rm(e, &o, GRM, size);
+        write_rm(e, &o, GRM, 0, 0);
+        e->kill |= flags;
+        return 1;
+    }
+    case 0xaf:                                   /* imul r, r/m */
+        e->use |= G;
+        read_rm(e, &o, GRM, sz);
+        write_gpr(e, o.reg, sz);
+        e->kill |= flags;
+        return 1;
+    case 0xb6: case 0xb7: case 0xbe: case 0xbf:  /* movzx, movsx */
+        read_rm(e, &o, GRM, (op & 1) ? 2 : 1);
+        write_gpr(e, o.reg, sz);
+        return 1;
+    default:
+        if (op >= 0xc8 && op <= 0xcf) {         /* bswap */
+            e->use |= gpr((int)((op & 7) | (in->rex & 1) << 3));
+            return 1;
+        }
+        return 0;
+    }
+}
+
+void x86_effect_of(const x86_insn *in, const unsigned char *code, x86_effect *e)
+{
+    memset(e, 0, sizeof *e);
+    int ok = 0;
+    if (in->len && in->encoding == X86_LEGACY && !in->addr32) {
+        if (in->map == 0)
+            ok = map0_effect(in, code, e);
+        else if (in->map == 1)
+            ok = map1_effect(in, code, e);
+    }
+    if (!ok) {
+        x86_effect unknown = {0};
+        unknown.use = ~0ull;
+        if (in->branch == X86_JMP || in->branch == X86_JCC)
+            unknown.jump = in->branch;
+        *e = unknown;
+        return;
+    }
+    e->known = 1;
+}

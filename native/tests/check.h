@@ -64,5 +64,9 @@ void test_units(void);
 void test_field_dies(void);
 void test_users(void);
 void test_line_rows(void);
+void test_x86_effects(void);
+void test_frame_maps(void);
+void test_function_frame(void);
+void test_place(void);
 
 #endif

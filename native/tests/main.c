@@ -10,7 +10,7 @@
  *
  * One file per stage of libhotfix, as in native/: test_status.c,
  * test_image.c, test_jumps.c, test_x86.c, test_diff.c, test_sites.c,
- * test_dwarf.c;
+ * test_dwarf.c, test_frames.c;
  * this file holds CHECK's counter, the helpers they share (check.h) and
  * main, which runs them in order.
  */
@@ -231,6 +231,10 @@ int main(void)
     test_units();
     test_field_dies();
     test_line_rows();
+    test_x86_effects();
+    test_frame_maps();
+    test_function_frame();
+    test_place();
     test_jumps_a64();
     if (on_path(A64_CC)) {
         test_a64_program("-O0");

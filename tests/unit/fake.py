@@ -16,6 +16,7 @@ class FakeDebugger(Debugger):
         self.out = []
         self.fail_write_at = None      # address whose write raises
         self.ignore_write_at = None    # address whose write silently does nothing
+        self.register_values = {}      # (thread, name) -> value
 
     def process_state(self):
         return self.state
@@ -47,6 +48,14 @@ class FakeDebugger(Debugger):
 
     def registers(self):
         return self.regs
+
+    def read_register(self, thread_id, name):
+        if name == "pc" and (thread_id, name) not in self.register_values:
+            return next(t for t in self._threads if t.id == thread_id).frames[0].pc
+        return self.register_values[(thread_id, name)]
+
+    def write_register(self, thread_id, name, value):
+        self.register_values[(thread_id, name)] = value
 
     def write(self, text):
         self.out.append(text)

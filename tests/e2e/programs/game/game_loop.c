@@ -12,7 +12,7 @@ void tiny(void) {}
 void run_game(int n)
 {
     for (int i = 0; i < n; i++) {
-        checkpoint(i);
+        checkpoint(i + 1);
         tiny();
         printf("FRAME %d: leaf=%d\n", i, leaf(i));
     }

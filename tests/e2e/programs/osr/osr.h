@@ -1,0 +1,2 @@
+void checkpoint(int step);
+void rest(int id);
