@@ -28,6 +28,11 @@ class NativeError(HotfixError):
     pass
 
 
+class NotBuilt(HotfixError):
+    """libhotfix.so is missing or out of date: not a fact about a file
+    (callers that take a NativeError as "stripped" must not see this one)."""
+
+
 _c = ctypes
 _PROTOTYPES = {
     "hf_abi_version": (_c.c_int, []),
@@ -65,13 +70,13 @@ def lib():
                 loaded = ctypes.CDLL(os.path.abspath(place))
                 break
         else:
-            raise NativeError("libhotfix.so is not built: run `make` at the top of the hotfix "
+            raise NotBuilt("libhotfix.so is not built: run `make` at the top of the hotfix "
                               "repository.")
         for name, (res, args) in _PROTOTYPES.items():
             fn = getattr(loaded, name)
             fn.restype, fn.argtypes = res, args
         if loaded.hf_abi_version() != ABI_VERSION:
-            raise NativeError("libhotfix.so is out of date: run `make` again.")
+            raise NotBuilt("libhotfix.so is out of date: run `make` again.")
         _lib = loaded
     return _lib
 

@@ -174,7 +174,26 @@ class ImageInfo:
                                 split=u["split"])
                            for u in table["units"]]
             self._units = [u for u in self._units if u.name]
+            for u in self._units:
+                if not os.path.isabs(u.comp_dir or "."):
+                    u.comp_dir = self._mapped_comp_dir(u.comp_dir or ".", u.name)
         return self._units
+
+    def _mapped_comp_dir(self, comp_dir, name):
+        """A build with -ffile-prefix-map=DIR=. (dpkg-buildflags adds it to
+        every Debian package) records "." as the unit's directory: the
+        directory of the image, or one above it, that holds the source
+        (else the image's own)."""
+        here = os.path.dirname(os.path.abspath(self.path))
+        base = here
+        while True:
+            candidate = os.path.normpath(os.path.join(base, comp_dir))
+            if os.path.isfile(os.path.join(candidate, name)):
+                return candidate
+            parent = os.path.dirname(base)
+            if parent == base:
+                return os.path.normpath(os.path.join(here, comp_dir))
+            base = parent
 
     def _line_program_files(self, stmt_list, default):
         if self._line_files is None:

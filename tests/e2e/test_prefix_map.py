@@ -12,8 +12,6 @@ from programs import build
 
 
 # Found while building tests/realworld's programs the Debian way.
-@pytest.mark.xfail(strict=True, reason="a unit named relative to a prefix-mapped '.' is not found "
-                                       "from another directory")
 @pytest.mark.parametrize("debugger", DEBUGGERS)
 def test_a_prefix_mapped_unit_is_found_from_another_directory(tmp_path, debugger):
     src = tmp_path / "src"

@@ -4,12 +4,10 @@ edit to judge a patch against.
 Each program is a Debian source package (debian.py), built with the steps
 of its debian/rules — its own Makefile, autoconf or CMake — and the flags
 dpkg-buildflags gives (hardening included), at -O2 or, with Debian's
-DEB_BUILD_OPTIONS=noopt, at -O0; always -g.  Two departures, the same for
-every program: the reproducible-build prefix maps are off (a developer's
-own build names its files absolutely, as bear and CMake write them into
-compile_commands.json; with them hotfix does not find a unit from another
-directory, tests/e2e/test_prefix_map.py), and each says below what of the
-package it leaves out.
+DEB_BUILD_OPTIONS=noopt, at -O0; always -g; with the reproducible-build
+prefix maps (-ffile-prefix-map=DIR=.: the debug information names files
+relative to "." — tests/e2e/test_prefix_map.py is the small form).  Each
+program says below what of the package it leaves out.
 
 Everything lives in the cache (debian.CACHE):
   builds/KEY/   the program as built (KEY: package, version, level, and the
@@ -56,11 +54,11 @@ def run(argv, cwd, env=None, log=None):
 
 def buildflags(opt):
     """The environment dpkg-buildflags reads: Debian's flags at -O2, or at
-    -O0 with noopt; no prefix maps."""
+    -O0 with noopt; the prefix maps as Debian has them."""
     env = dict(os.environ, LC_ALL="C.UTF-8")
     env.pop("MAKEFLAGS", None)
     env["DEB_BUILD_OPTIONS"] = "noopt" if opt == "-O0" else ""
-    env["DEB_BUILD_MAINT_OPTIONS"] = "reproducible=-fixfilepath,-fixdebugpath"
+    env.pop("DEB_BUILD_MAINT_OPTIONS", None)
     return env
 
 

@@ -498,3 +498,13 @@ def test_a_file_compiled_twice_takes_the_command_that_built_the_unit(tmp_path):
     assert compdb.find_compile_command(unit, prog).argv == ["gcc", "-O2", "-g"]
     unit.image = type("Image", (), {"path": str(tmp_path / "liblua.so")})()
     assert "-DPIC" in compdb.find_compile_command(unit, prog).argv
+
+
+def test_a_missing_native_library_is_not_taken_for_a_stripped_program(monkeypatch, tmp_path):
+    # make test-realworld's helper saw "has no symbol table (it is stripped)".
+    from hotfix import native
+    from hotfix.program import ImageCache
+    monkeypatch.setattr(native, "_lib", None)
+    monkeypatch.setattr(native, "_PLACES", [str(tmp_path / "libhotfix.so")])
+    with pytest.raises(native.NotBuilt, match="libhotfix.so is not built: run `make`"):
+        ImageCache().image("/bin/true")
