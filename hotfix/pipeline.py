@@ -492,7 +492,7 @@ class Hotfix:
     def _plan_jumps(self, p, prepared):
         """Every function that uses a migrated static is redirected with the
         changed ones; then the jumps, and the layout check."""
-        plan, unit, image = p.plan, p.target.unit, p.target.image
+        plan, image = p.plan, p.target.image
         for m in plan.migrations:
             redirect_users(plan, m.users, "uses %s, which is migrated" % m.label)
         plan_redirects(plan, p.functions, image.bias, p.history, self.dbg.read_memory, self.arch)
