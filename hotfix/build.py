@@ -49,6 +49,8 @@ def _run(argv, cwd, what):
         proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               stdin=subprocess.DEVNULL)
     except FileNotFoundError:
+        if not os.path.isdir(cwd):
+            raise CompileError("the directory %s, where the unit was compiled, is not there." % cwd)
         raise CompileError("the compiler %s was not found." % argv[0])
     if proc.returncode != 0:
         text = proc.stdout.decode(errors="replace").rstrip()

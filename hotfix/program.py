@@ -176,23 +176,28 @@ class ImageInfo:
             self._units = [u for u in self._units if u.name]
             for u in self._units:
                 if not os.path.isabs(u.comp_dir or "."):
-                    u.comp_dir = self._mapped_comp_dir(u.comp_dir or ".", u.name)
+                    u.comp_dir, u.name = self._unmapped(u.comp_dir or ".", u.name)
         return self._units
 
-    def _mapped_comp_dir(self, comp_dir, name):
+    def _unmapped(self, comp_dir, name):
         """A build with -ffile-prefix-map=DIR=. (dpkg-buildflags adds it to
-        every Debian package) records "." as the unit's directory: the
-        directory of the image, or one above it, that holds the source
-        (else the image's own)."""
+        every Debian package) records DIR as "." in the unit's directory and
+        in a source path that was absolute: find DIR from the image's
+        directory upwards, as the one under which the source is, either
+        relative to the unit's directory or (an absolute path mapped)
+        relative to DIR itself.  (comp_dir, name), the name made absolute in
+        the second case; else the directory taken from the image's."""
         here = os.path.dirname(os.path.abspath(self.path))
         base = here
         while True:
-            candidate = os.path.normpath(os.path.join(base, comp_dir))
-            if os.path.isfile(os.path.join(candidate, name)):
-                return candidate
+            directory = os.path.normpath(os.path.join(base, comp_dir))
+            if os.path.isfile(os.path.join(directory, name)):
+                return directory, name
+            if not os.path.isabs(name) and os.path.isfile(os.path.join(base, name)):
+                return directory, os.path.normpath(os.path.join(base, name))
             parent = os.path.dirname(base)
             if parent == base:
-                return os.path.normpath(os.path.join(here, comp_dir))
+                return os.path.normpath(os.path.join(here, comp_dir)), name
             base = parent
 
     def _line_program_files(self, stmt_list, default):

@@ -58,12 +58,16 @@ def buildflags(opt):
     env = dict(os.environ, LC_ALL="C.UTF-8")
     env.pop("MAKEFLAGS", None)
     env["DEB_BUILD_OPTIONS"] = "noopt" if opt == "-O0" else ""
-    env.pop("DEB_BUILD_MAINT_OPTIONS", None)
+    env.pop("DEB_BUILD_MAINT_OPTIONS", None)   # Debian's defaults: reproducible's prefix maps
     return env
 
 
-def dpkg_flag(env, name):
-    return run(["dpkg-buildflags", "--get", name], cwd="/", env=env).strip()
+def dpkg_flag(env, name, tree):
+    """A flag as dpkg-buildflags gives it in the package's tree (its prefix
+    map names the directory it runs in)."""
+    # Its warnings (stderr) are not flags.
+    return subprocess.run(["dpkg-buildflags", "--get", name], cwd=tree, env=env, check=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.decode().strip()
 
 
 def patch_files(patch):
@@ -197,7 +201,8 @@ def build(recipe, opt):
     if (recipe.package, opt) in _BUILDS:
         return _BUILDS[recipe.package, opt]
     version, source = Apt().source(recipe.package)
-    key = "%s_%s%s-%s" % (recipe.package, version, opt, _key(recipe.identity(), _compiler_versions()))
+    flags = repr(sorted((k, v) for k, v in buildflags(opt).items() if k.startswith("DEB_")))
+    key = "%s_%s%s-%s" % (recipe.package, version, opt, _key(recipe.identity(), _compiler_versions(), flags))
     tree = os.path.join(CACHE, "builds", key)
 
     def make():
@@ -307,16 +312,16 @@ class Sqlite(Recipe):
                "-DSQLITE_ENABLE_PREUPDATE_HOOK -DSQLITE_ENABLE_SESSION -DSQLITE_ENABLE_STMTVTAB "
                "-DSQLITE_MAX_VARIABLE_NUMBER=250000")
 
-    def _env(self, opt):
+    def _env(self, opt, tree):
         env = buildflags(opt)
-        env["DEB_BUILD_MAINT_OPTIONS"] += " hardening=+all future=+lfs"
-        env["CFLAGS"] = "%s %s %s" % (dpkg_flag(env, "CFLAGS"), opt, self.DEFINES)
-        env["CPPFLAGS"] = dpkg_flag(env, "CPPFLAGS")
-        env["LDFLAGS"] = dpkg_flag(env, "LDFLAGS") + " -Wl,--as-needed"
+        env["DEB_BUILD_MAINT_OPTIONS"] = (env.get("DEB_BUILD_MAINT_OPTIONS", "") + " hardening=+all future=+lfs").strip()
+        env["CFLAGS"] = "%s %s %s" % (dpkg_flag(env, "CFLAGS", tree), opt, self.DEFINES)
+        env["CPPFLAGS"] = dpkg_flag(env, "CPPFLAGS", tree)
+        env["LDFLAGS"] = dpkg_flag(env, "LDFLAGS", tree) + " -Wl,--as-needed"
         return env
 
     def build(self, tree, opt, log):
-        env = self._env(opt)
+        env = self._env(opt, tree)
         run(["autoreconf", "-f", "-i"], cwd=tree, env=env, log=log)
         run(["./configure", "--build", TRIPLET, "--with-tcl=/usr/lib/%s/tcl8.6" % TRIPLET,
              "--prefix=/usr", "--enable-threadsafe", "--enable-load-extension", "--enable-json",
@@ -327,7 +332,7 @@ class Sqlite(Recipe):
 
     def rebuild(self, tree, opt, log):
         # configure wrote the tree's absolute path (TOP) into the Makefile.
-        run(["make", "-j" + JOBS, "TOP=" + tree, "sqlite3"], cwd=tree, env=self._env(opt), log=log)
+        run(["make", "-j" + JOBS, "TOP=" + tree, "sqlite3"], cwd=tree, env=self._env(opt, tree), log=log)
 
     def program(self, tree):
         return os.path.join(tree, "sqlite3")
@@ -352,10 +357,10 @@ class Leveldb(Recipe):
 
     def build(self, tree, opt, log):
         env = buildflags(opt)
-        cppflags = dpkg_flag(env, "CPPFLAGS") + " -fPIC"
-        env["CXXFLAGS"] = dpkg_flag(env, "CXXFLAGS") + " " + cppflags
-        env["CFLAGS"] = dpkg_flag(env, "CFLAGS") + " " + cppflags
-        env["LDFLAGS"] = dpkg_flag(env, "LDFLAGS")
+        cppflags = dpkg_flag(env, "CPPFLAGS", tree) + " -fPIC"
+        env["CXXFLAGS"] = dpkg_flag(env, "CXXFLAGS", tree) + " " + cppflags
+        env["CFLAGS"] = dpkg_flag(env, "CFLAGS", tree) + " " + cppflags
+        env["LDFLAGS"] = dpkg_flag(env, "LDFLAGS", tree)
         out = os.path.join(tree, self.BUILD)
         run(["cmake", "-S", tree, "-B", out, "-DCMAKE_BUILD_TYPE=None", "-DBUILD_SHARED_LIBS=ON",
              "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON", "-DLEVELDB_BUILD_TESTS=OFF",
