@@ -148,8 +148,10 @@ async function quickOpen(page, text, label) {
             await page.click('.command-center');
             await page.waitForSelector(QUICK_INPUT, { state: 'visible' });
         }
-        await page.fill(QUICK_INPUT, text);
         try {
+            // The box can close again between showing and typing (a
+            // notification or the Debug Console taking the focus).
+            await page.fill(QUICK_INPUT, text, { timeout: 5000 });
             await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${label}"]`, { timeout: 10000 });
             await page.keyboard.press('Enter');
             return;
