@@ -7,6 +7,7 @@ NativeError with the library's own text.
 import ctypes
 import json
 import os
+import threading
 
 from .errors import HotfixError
 
@@ -86,12 +87,17 @@ def _json(call, *args):
 
 
 class Image:
-    """An ELF file opened once and asked several questions."""
+    """An ELF file opened once and asked several questions.
+
+    One question at a time: the command and the preparer (prepare.py) ask
+    the program's images from two threads, and the library reads some
+    parts of a file lazily into its handle."""
 
     _handle = None
 
     def __init__(self, path):
         self.path = path
+        self._lock = threading.RLock()
         handle = ctypes.c_void_p()
         _check(lib().hf_open(os.fsencode(path), ctypes.byref(handle)))
         self._handle = handle
@@ -99,38 +105,46 @@ class Image:
         self._header = None
 
     def close(self):
+        with self._lock:
+            if self._handle:
+                lib().hf_close(self._handle)
+                self._handle = None
+
+    def __del__(self):
         if self._handle:
             lib().hf_close(self._handle)
             self._handle = None
 
-    __del__ = close
+    def _ask(self, call, *args):
+        with self._lock:
+            return _json(call, self._handle, *args)
 
     def symbols(self):
         """{"type", "got", "symbols": [...]} as hf_symbols_json describes."""
         if self._symbols is None:
-            self._symbols = _json(lib().hf_symbols_json, self._handle)
+            self._symbols = self._ask(lib().hf_symbols_json)
         return self._symbols
 
     def header(self):
         """{"type", "machine", "dynamic", "entry", "dynamic_address"} (hf_header_json)."""
         if self._header is None:
-            self._header = _json(lib().hf_header_json, self._handle)
+            self._header = self._ask(lib().hf_header_json)
         return self._header
 
     def units(self):
         """{"debug_info": bool, "units": [...]} (see hf_units_json)."""
-        return _json(lib().hf_units_json, self._handle)
+        return self._ask(lib().hf_units_json)
 
     def unit_dies(self, cu_offset):
         """The unit's DIEs as hf_unit_dies_json lists them."""
-        return _json(lib().hf_unit_dies_json, self._handle, cu_offset)
+        return self._ask(lib().hf_unit_dies_json, cu_offset)
 
     def line_files(self):
         """{offset in .debug_line: [file paths]} (see hf_line_files_json)."""
-        return {int(k): v for k, v in _json(lib().hf_line_files_json, self._handle).items()}
+        return {int(k): v for k, v in self._ask(lib().hf_line_files_json).items()}
 
     def sites(self):
-        return _json(lib().hf_sites_json, self._handle)
+        return self._ask(lib().hf_sites_json)
 
     def diff(self, base, base_functions=None):
         """Compare this object's functions with base (an Image).  With
@@ -138,7 +152,9 @@ class Image:
         text = None
         if base_functions is not None:
             text = "".join("%s %x %x\n" % f for f in base_functions).encode()
-        return _json(lib().hf_diff_json, self._handle, base._handle, text)
+        first, second = sorted((self, base), key=id)      # one order: no deadlock
+        with first._lock, second._lock:
+            return _json(lib().hf_diff_json, self._handle, base._handle, text)
 
 
 def encode_jump(kind, source, target):

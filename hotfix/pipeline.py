@@ -1,6 +1,7 @@
 """One `hotfix` patch, for any debugger: every named (or changed) unit is
 found, compiled, compared with the running code, linked and planned, then
 all of them are loaded and written as one operation: all or nothing."""
+import itertools
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from . import apply as applying
 from . import arch as arches
 from . import changes, patches, report
-from .build import CLEAR_CACHE, compile_unit, drop_initializers, link_patch, runtime_object
+from .build import CLEAR_CACHE, FOREGROUND, compile_unit, drop_initializers, link_patch, runtime_object
 from .compdb import UnknownFile, find_compile_command, find_unit
 from .errors import HotfixError
 from .native import Image
@@ -38,7 +39,8 @@ def _read_ahead(target):
         pass
 
 
-def _label(path):
+def label(path):
+    """A unit's path as hotfix names it: relative to here, unless above."""
     rel = os.path.relpath(path)
     return path if rel.startswith("..") else rel
 
@@ -61,6 +63,151 @@ class Prepared:
     functions: list = field(default_factory=list)   # the program's functions of the unit
     times: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    error: Exception = None         # a HotfixError: the unit does not compile, link, ...
+    layout_refusals: list = field(default_factory=list)     # check_layouts', said after the redirects'
+    ready: str = ""                 # built before the command (prepare.py): "" or how ("prepared", "waited N ms")
+
+
+# Patch files are STEM-N-M: N the process's patch number, M unique in the
+# session (several builds of one unit may be under way: see prepare.py).
+_serial = itertools.count(1)
+
+
+def build_unit(program, p, workdir, arch, number, runner=FOREGROUND, depfile=None):
+    """Compile, compare and link one unit (p: a Prepared with its target,
+    command and history); sets p.built, p.plan, p.functions, p.times, and
+    p.error (a HotfixError, also returned) when it fails.  Calls nothing of
+    the debugger: the program's images were read already (the command's own
+    Program, or a snapshot of it: prepare.py calls this on its own thread,
+    with a background runner).  number: the patch's number in the process."""
+    t = p.target
+    try:
+        stem = "%s-%d-%d" % (os.path.splitext(os.path.basename(t.unit.name))[0], number, next(_serial))
+        baseline = p.history[-1].baseline if p.history else ""
+        known = os.path.exists(baseline)
+        p.built = compile_unit(p.command, workdir, stem, arch, first=not known, runner=runner, depfile=depfile)
+        p.times["compile"] = p.built.compile_seconds
+        p.plan = Plan(t.unit, p.command)
+        decide_changes(_diff(p, baseline if known else ""), p.plan)
+        if p.history and not known:
+            # Compared with the program's own code (an earlier session's
+            # object is gone): a function patched before must get its
+            # new body even if it is the program's own again.
+            for name in sorted({n for v in p.history for n in v.redirected} - set(p.plan.changed)):
+                p.plan.changed.append(name)
+                p.plan.why[name] = "patched before"
+            p.plan.changed.sort()
+        if p.plan.nothing_changed:
+            return None
+        if not t.reason:
+            _check_command(t.label, p.plan, t.image, p.history, runner)
+        patch_symbols = Image(p.built.patch_object).symbols()
+        if drop_initializers(p.built.patch_object, patch_symbols["sections"], p.command.argv[0], runner):
+            p.warnings.append("%s has constructors or destructors: the patch does not run them "
+                              "(they ran when the program started)." % t.label)
+        p.plan.bindings = _bindings(program, patch_symbols["undefined"])
+        p.plan.so_path = os.path.join(workdir, stem + ".so")
+        libraries = [im.path for im in program.program_images()[1:]]
+        extra = []
+        if "__dso_handle" in patch_symbols["undefined"] or arch.flush_icache:
+            extra.append(runtime_object(workdir, p.command.argv[0], runner))
+        p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
+                                     p.command.argv[0], extra, arch.link_flags, runner)
+        return None
+    except HotfixError as e:
+        p.error = e
+        return e
+
+
+def _diff(p, baseline):
+    if baseline:
+        # Both built for loading, with the same flags.
+        new = Image(p.built.patch_object)
+        p.functions = _functions(p.target, new)
+        return new.diff(Image(baseline))
+    new = Image(p.built.diff_object)
+    p.functions = _functions(p.target, new)
+    return new.diff(p.target.image.info.native, [(f["name"], f["value"], f["size"]) for f in p.functions])
+
+
+def _functions(target, new):
+    """The program's functions of this unit: those in its address
+    ranges, and the one copy the program kept of each inline or template
+    function (weak, COMDAT) the unit defines, wherever it landed."""
+    info = target.image.info
+    functions = info.unit_functions(target.unit)
+    have = {f["name"] for f in functions}
+    for sym in new.symbols()["symbols"]:
+        if sym["type"] == "func" and sym["bind"] == "weak" and sym["name"] not in have:
+            kept = info.lookup(sym["name"])
+            if kept is not None and kept["type"] == "func" and kept["size"]:
+                functions.append(kept)
+                have.add(sym["name"])
+    return functions
+
+
+def _check_command(typed, plan, image, history, runner=FOREGROUND):
+    """An unedited file whose code differs from the running code means
+    the compile command does not reproduce the program (a stale database,
+    a missing -D): patching with it would swap in other code."""
+    if history or not plan.changed:
+        return
+    built_at = os.stat(image.path).st_mtime
+
+    def edited(paths):
+        return any(os.path.exists(f) and os.stat(f).st_mtime > built_at for f in paths)
+
+    unit = plan.unit
+    if edited(image.info.unit_files(unit) | {unit.path}) or \
+            edited(changes.dependencies(unit, plan.command, None if runner is FOREGROUND else runner)):
+        return
+    raise HotfixError(
+        "%s: the compile command (from %s) does not reproduce the running code: %s "
+        "differ%s although neither %s nor a file it includes is newer than %s; nothing was changed."
+        % (typed, plan.command.origin, ", ".join(plan.changed),
+           "s" if len(plan.changed) == 1 else "", typed, os.path.basename(image.path)))
+
+
+def _bindings(program, wanted):
+    """Runtime addresses of the program's own symbols the unit uses."""
+    out = {}
+    for name in wanted:
+        base = name.split("@")[0]
+        if base in LINKER_DEFINED or base.startswith(("__start_", "__stop_")):
+            continue
+        for im in program.images():
+            if im.info is None:
+                continue
+            sym = im.info.lookup(base)
+            if sym is not None and sym["type"] in ("func", "object"):
+                out[base] = sym["value"] + im.bias
+                break
+    return out
+
+
+def plan_unit(p):
+    """The part of a changed unit's plan that needs nothing of the process
+    (so prepare.py makes it too): which references of the linked patch are
+    pointed at the program's functions and variables, and whether a type's
+    layout changed.  The redirects (Hotfix._plan) read the process."""
+    plan, unit, image = p.plan, p.target.unit, p.target.image
+    so = ImageInfo(plan.so_path)
+    try:
+        table = so.symbol_table()
+        plan.got = table["got"]
+        plan.functions = {sym["name"]: sym for sym in table["symbols"] if sym["type"] == "func"}
+        so_units = [u for u in so.units() if u.name == unit.name] or so.units()
+        so_vars = so.variables(so_units[0]) if so_units else {}
+        exe_vars = image.info.variables(unit)
+        plan_rebinds(plan, so.native.sites(), table["symbols"], so_vars, exe_vars, p.functions,
+                     image.bias, plan.bindings, os.path.basename(unit.name), image.info)
+        if so_units:
+            # Refusals said after those of the redirects, as they always were.
+            layouts = Plan(unit, p.command)
+            check_layouts(layouts, image.info.types(unit), so.types(so_units[0]))
+            p.layout_refusals = layouts.refusals
+    finally:
+        so.close()
 
 
 class Hotfix:
@@ -128,7 +275,7 @@ class Hotfix:
         if self.args.all_changed:
             mtime = changes.Mtimes()
             files = s.files.of(program, self.dbg.executable(), mtime)
-            return [Target(image, unit, _label(unit.path), reason)
+            return [Target(image, unit, label(unit.path), reason)
                     for image, unit, reason in changes.changed_units(files, s.history, mtime)]
         targets = {}
         for typed in self.args.files:
@@ -145,7 +292,7 @@ class Hotfix:
                     raise HotfixError("%s is not a source file of the program, and no unit of it "
                                       "includes it." % typed) from not_a_unit
                 for image, unit in including:
-                    targets.setdefault(unit.path, Target(image, unit, _label(unit.path),
+                    targets.setdefault(unit.path, Target(image, unit, label(unit.path),
                                                          "includes %s" % typed))
         return list(targets.values())
 
@@ -178,143 +325,49 @@ class Hotfix:
                 p.warnings.append(command.warning)
             prepared.append(p)
         report.note_prepared(self.dbg, prepared)
-        workers = max(1, min(len(prepared), (os.cpu_count() or 2) // 2))
+        todo = self._take_prepared(program, prepared)
+        workers = max(1, min(len(todo), (os.cpu_count() or 2) // 2))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            running = pool.map(lambda p: self._prepare(program, p), prepared)
+            running = pool.map(lambda p: build_unit(program, p, s.workdir, self.arch, s.process.patches + 1), todo)
             # While the compilers run: what the plan will need of the
             # program's DWARF (the slow part of a first patch).
-            for p in prepared:
+            for p in todo:
                 _read_ahead(p.target)
-            results = list(running)
-        errors = [e for e in results if e is not None]
+            list(running)
+        errors = [p.error for p in prepared if p.error is not None]
         if errors:
             if len(errors) == 1:
                 raise errors[0]
             raise HotfixError("nothing was changed: %s" % "\n".join(str(e) for e in errors))
+        built_now = {id(p) for p in todo}
         for p in prepared:
             if not p.plan.nothing_changed:
+                if id(p) in built_now:
+                    plan_unit(p)
                 self._plan(p)
         return prepared
 
-    def _prepare(self, program, p):
-        """Compile, diff and link one unit; returns the error, if any."""
-        s, t = self.session, p.target
-        try:
-            stem = "%s-%d-%d" % (os.path.splitext(os.path.basename(t.unit.name))[0],
-                                 s.process.patches + 1, id(p) % 10000)
-            baseline = p.history[-1].baseline if p.history else ""
-            known = os.path.exists(baseline)
-            p.built = compile_unit(p.command, s.workdir, stem, self.arch, first=not known)
-            p.times["compile"] = p.built.compile_seconds
-            p.plan = Plan(t.unit, p.command)
-            decide_changes(self._diff(p, baseline if known else ""), p.plan)
-            if p.history and not known:
-                # Compared with the program's own code (an earlier session's
-                # object is gone): a function patched before must get its
-                # new body even if it is the program's own again.
-                for name in sorted({n for v in p.history for n in v.redirected} - set(p.plan.changed)):
-                    p.plan.changed.append(name)
-                    p.plan.why[name] = "patched before"
-                p.plan.changed.sort()
-            if p.plan.nothing_changed:
-                return None
-            if not t.reason:
-                self._check_command(t.label, p.plan, t.image, p.history)
-            patch_symbols = Image(p.built.patch_object).symbols()
-            if drop_initializers(p.built.patch_object, patch_symbols["sections"], p.command.argv[0]):
-                p.warnings.append("%s has constructors or destructors: the patch does not run them "
-                                  "(they ran when the program started)." % t.label)
-            p.plan.bindings = self._bindings(program, patch_symbols["undefined"])
-            p.plan.so_path = os.path.join(s.workdir, stem + ".so")
-            libraries = [im.path for im in program.program_images()[1:]]
-            extra = []
-            if "__dso_handle" in patch_symbols["undefined"] or self.arch.flush_icache:
-                extra.append(runtime_object(s.workdir, p.command.argv[0]))
-            p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
-                                         p.command.argv[0], extra, self.arch.link_flags)
-            return None
-        except HotfixError as e:
-            return e
-
-    def _diff(self, p, baseline):
-        if baseline:
-            # Both built for loading, with the same flags.
-            new = Image(p.built.patch_object)
-            p.functions = self._functions(p.target, new)
-            return new.diff(Image(baseline))
-        new = Image(p.built.diff_object)
-        p.functions = self._functions(p.target, new)
-        return new.diff(p.target.image.info.native, [(f["name"], f["value"], f["size"]) for f in p.functions])
-
-    @staticmethod
-    def _functions(target, new):
-        """The program's functions of this unit: those in its address
-        ranges, and the one copy the program kept of each inline or template
-        function (weak, COMDAT) the unit defines, wherever it landed."""
-        info = target.image.info
-        functions = info.unit_functions(target.unit)
-        have = {f["name"] for f in functions}
-        for sym in new.symbols()["symbols"]:
-            if sym["type"] == "func" and sym["bind"] == "weak" and sym["name"] not in have:
-                kept = info.lookup(sym["name"])
-                if kept is not None and kept["type"] == "func" and kept["size"]:
-                    functions.append(kept)
-                    have.add(sym["name"])
-        return functions
-
-    def _check_command(self, typed, plan, image, history):
-        """An unedited file whose code differs from the running code means
-        the compile command does not reproduce the program (a stale database,
-        a missing -D): patching with it would swap in other code."""
-        if history or not plan.changed:
-            return
-        built_at = os.stat(image.path).st_mtime
-
-        def edited(paths):
-            return any(os.path.exists(f) and os.stat(f).st_mtime > built_at for f in paths)
-
-        unit = plan.unit
-        if edited(image.info.unit_files(unit) | {unit.path}) or edited(changes.dependencies(unit, plan.command)):
-            return
-        raise HotfixError(
-            "%s: the compile command (from %s) does not reproduce the running code: %s "
-            "differ%s although neither %s nor a file it includes is newer than %s; nothing was changed."
-            % (typed, plan.command.origin, ", ".join(plan.changed),
-               "s" if len(plan.changed) == 1 else "", typed, os.path.basename(image.path)))
-
-    def _bindings(self, program, wanted):
-        """Runtime addresses of the program's own symbols the unit uses."""
-        out = {}
-        for name in wanted:
-            base = name.split("@")[0]
-            if base in LINKER_DEFINED or base.startswith(("__start_", "__stop_")):
-                continue
-            for im in program.images():
-                if im.info is None:
-                    continue
-                sym = im.info.lookup(base)
-                if sym is not None and sym["type"] in ("func", "object"):
-                    out[base] = sym["value"] + im.bias
-                    break
-        return out
+    def _take_prepared(self, program, prepared):
+        """Put the patches the preparer built (prepare.py) in place of those
+        it built from the files as they are now, against the same history;
+        the others, returned, are built now (and the preparer leaves them
+        to this command)."""
+        preparer = self.session.preparer
+        if preparer is None or self.args.dry_run:
+            return list(prepared)
+        todo = []
+        for i, p in enumerate(prepared):
+            ready = preparer.take(p, program)
+            if ready is None:
+                todo.append(p)
+            else:
+                prepared[i] = ready
+        preparer.claim([p.target.unit.path for p in todo])
+        return todo
 
     def _plan(self, p):
-        plan, unit, image = p.plan, p.target.unit, p.target.image
-        so = ImageInfo(plan.so_path)
-        table = so.symbol_table()
-        plan.got = table["got"]
-        plan.functions = {sym["name"]: sym for sym in table["symbols"] if sym["type"] == "func"}
-        so_units = [u for u in so.units() if u.name == unit.name] or so.units()
-        so_vars = so.variables(so_units[0]) if so_units else {}
-        exe_vars = image.info.variables(unit)
-        unit_functions = p.functions
-        unit_file = os.path.basename(unit.name)
-        plan_rebinds(plan, so.native.sites(), table["symbols"], so_vars, exe_vars, unit_functions,
-                     image.bias, plan.bindings, unit_file, image.info)
-        plan_redirects(plan, unit_functions, image.bias, p.history, self.dbg.read_memory, self.arch)
-        if so_units:
-            check_layouts(plan, image.info.types(unit), so.types(so_units[0]))
-        so.close()
+        plan_redirects(p.plan, p.functions, p.target.image.bias, p.history, self.dbg.read_memory, self.arch)
+        p.plan.refusals += p.layout_refusals
 
     # --- load, check, write: all or nothing ----------------------------
     def _apply_all(self, prepared):
@@ -397,6 +450,7 @@ class Hotfix:
         state.disabled_locations += [loc.address for loc in disabled]
         for p, (handle, bias), place in zip(prepared, loaded, places):
             plan = p.plan
+            self.program.note_loaded(place, plan.so_path, bias)
             functions = {name: {"address": sym["value"] + bias, "size": sym["size"], "room": sym["room"]}
                          for name, sym in plan.functions.items()}
             entries = [(r.function, e.address, e.size) for r in plan.redirects for e in r.entries
@@ -427,7 +481,10 @@ class Hotfix:
             parts.append("%d global%s bound" % (n, "" if n == 1 else "s"))
         if plan.removed:
             parts.append("removed but left in place: %s" % ", ".join(plan.removed))
-        times = dict(p.times, **self.times)
-        timing = ", ".join("%s %s" % (k, _ms(v)) for k, v in times.items())
+        timing = ", ".join("%s %s" % (k, _ms(v)) for k, v in dict(p.times, **self.times).items())
+        if p.ready:
+            # Compiled and linked before the command (prepare.py).
+            here = ", ".join("%s %s" % (k, _ms(v)) for k, v in self.times.items())
+            timing = "%s (%s), %s" % (p.ready, ", ".join("%s %s" % (k, _ms(v)) for k, v in p.times.items()), here)
         return "%s: %s \u2014 %s" % (p.target.label, ", ".join(parts), timing)
 

@@ -434,6 +434,25 @@ class Program:
         except native.NativeError:
             return None
 
+    def frozen(self):
+        """This program as it is now, for another thread: its images (read
+        here, on the debugger's thread) are all it knows; it never asks the
+        debugger again."""
+        images = self.images()
+        copy = Program(None, self.cache, dict(self.copies))
+        copy._images, copy.link_map = list(images), list(self.link_map)
+        return copy
+
+    def note_loaded(self, name, path, bias):
+        """A patch hotfix has just loaded (name: its path in the process):
+        the loader appended it to its list, as images() would read it now."""
+        if self._images is not None:
+            try:
+                info = self.cache.image(path)
+            except native.NativeError:
+                info = None
+            self._images.append(LoadedImage(path, bias, info, name))
+
     def program_images(self):
         """The images of the program itself: without hotfix's patches."""
         return [im for im in self.images() if not im.patch]
