@@ -491,6 +491,26 @@ class DebugParameter(gdb.Parameter):
         return "hotfix debug is %s." % value
 
 
+class PrepareParameter(gdb.Parameter):
+    """Whether hotfix builds the patch of a saved source file in the
+    background while the program runs or waits, so that the next hotfix
+    only loads it (nothing is written into the program before that
+    command).  On by default."""
+    set_doc = "Set whether hotfix prepares patches when a source file is saved."
+    show_doc = "Show whether hotfix prepares patches when a source file is saved."
+
+    def __init__(self):
+        super().__init__("hotfix prepare", gdb.COMMAND_RUNNING, gdb.PARAM_BOOLEAN)
+        self.value = core.SETTINGS["prepare"]
+
+    def get_set_string(self):
+        core.set_prepare(self.value)
+        return ""
+
+    def get_show_string(self, value):
+        return "hotfix prepare is %s." % value
+
+
 class SetHotfix(gdb.Command):
     """Settings of the hotfix command."""
 
@@ -538,9 +558,16 @@ class HotfixCommand(gdb.Command):
         return gdb.COMPLETE_FILENAME
 
 
+def _on_stop(event):
+    # The first stop of a process starts preparing patches (cli.stopped).
+    core.stopped(GdbDebugger())
+
+
 SetHotfix()
 ShowHotfix()
 HotfixCommand(DebugParameter())
+PrepareParameter()
+gdb.events.stop.connect(_on_stop)
 # A process gone takes hotfix's files for it along; those of a process
 # still running (detached) stay for a later session.
 gdb.events.exited.connect(lambda event: core.process_gone())
