@@ -20,6 +20,7 @@ original command names it (so __FILE__ and DW_AT_name stay the same), as
 argv lists, never through a shell.  Outputs go to a private 0700 directory.
 """
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -264,13 +265,78 @@ def runtime_object(workdir, compiler, runner=FOREGROUND):
     return out
 
 
+# The options of the compiler driver's link line that shape a shared
+# object (hash table, unwind table index, build id, emulation, -z ...);
+# not its libraries, startup files or LTO plugin.
+_SHAPING = ("-m", "-z")
+_KEPT_ALONE = ("-shared", "-X", "-EL", "-EB")
+_DROPPED_LONG = ("--push-state", "--pop-state", "--dynamic-linker", "--output")
+_driver_options = {}
+
+
+def driver_link_options(compiler, runner=FOREGROUND):
+    """The options the compiler's driver gives the linker for `-shared
+    -nostartfiles` (from `-###`), once per compiler; None if they cannot be
+    read."""
+    key = shutil.which(compiler) or compiler
+    if key not in _driver_options:
+        options = None
+        try:
+            status, text = runner.run([compiler, "-###", "-shared", "-nostartfiles", "-o", "hotfix.so",
+                                       os.devnull], "/")
+        except OSError:
+            status, text = 1, ""
+        lines = [line for line in text.splitlines() if line.startswith(" ")] if status == 0 else []
+        if lines:
+            try:
+                words = shlex.split(lines[-1])
+            except ValueError:
+                words = []
+            if words and os.path.basename(words[0]).startswith(("collect2", "ld")):
+                options = _shaping_options(words[1:])
+        _driver_options[key] = options
+    return _driver_options[key]
+
+
+def _shaping_options(words):
+    """Up to the first input: later ones are about the driver's libraries."""
+    out, i = [], 0
+    while i < len(words) and words[i] != os.devnull:
+        w = words[i]
+        if w in _SHAPING and i + 1 < len(words):
+            out += [w, words[i + 1]]
+            i += 2
+            continue
+        if w == "-plugin" or w == "-o" or w == "-dynamic-linker":
+            i += 2
+            continue
+        if w in _KEPT_ALONE or w.startswith(("-m", "--fix-")) and len(w) > 2 or \
+                w.startswith("--") and not w.startswith(_DROPPED_LONG):
+            out.append(w)
+        i += 1
+    return tuple(out)
+
+
+def direct_link_possible(command):
+    """Whether the patch object is one ld can link alone (not LTO bytecode)."""
+    return not any(a.startswith("-flto") and a != "-flto=0" and a != "-fno-lto" for a in command.argv)
+
+
 def link_patch(patch_object, output, bindings, libraries, compiler, extra_objects=(), link_flags=("-Wl,-Bsymbolic",),
-               runner=FOREGROUND):
+               runner=FOREGROUND, providers=None):
     """Link the patch .so.  bindings {name: address} define the program's
     own symbols the unit refers to (quoted in a linker script: ld's
-    expression parser reads names like `dbAdd` as numbers otherwise);
-    libraries are the shared objects the process has loaded, so that a
-    reference nothing can satisfy fails here (-z defs), naming the symbol."""
+    expression parser reads names like `dbAdd` as numbers otherwise).
+
+    providers: the loaded libraries that define every other symbol the
+    patch refers to (see pipeline.build_unit), or None.  With them, ld runs
+    directly with the options the driver would give it, reading only those
+    libraries (so the same DT_NEEDED entries and symbol versions as a link
+    against all of them with --as-needed), and -z defs holds.  Without them
+    (a symbol no loaded library defines: the driver's own libgcc or
+    libc_nonshared may; or ld refused), the compiler driver links against
+    every loaded library (-z defs: a reference nothing satisfies fails
+    here, naming the symbol)."""
     script = output + ".bind.ld"
     with open(script, "w") as f:
         for name, address in sorted(bindings.items()):
@@ -278,10 +344,19 @@ def link_patch(patch_object, output, bindings, libraries, compiler, extra_object
     # Linked under a name of its own, then renamed: a patch file is never
     # seen half-written (the preparer builds while a command may run).
     partial = output + ".partial"
+    start = time.monotonic()
+    options = driver_link_options(compiler, runner) if providers is not None else None
+    if options is not None:
+        argv = [tool(compiler, "ld")] + list(options) + ["-o", partial, patch_object] + list(extra_objects) + [
+            script, "--emit-relocs", "-z", "now", "-z", "defs", "-soname", PATCH_SONAME] + [
+            f[len("-Wl,"):] for f in link_flags] + ["--as-needed"] + list(providers)
+        status, _ = runner.run(argv, os.path.dirname(output))
+        if status == 0:
+            os.replace(partial, output)
+            return time.monotonic() - start
     argv = [compiler, "-shared", "-nostartfiles", "-o", partial, patch_object] + list(extra_objects) + [script,
             "-Wl,--emit-relocs", "-Wl,-z,now", "-Wl,-z,defs", "-Wl,-soname," + PATCH_SONAME] + list(link_flags) + [
             "-Wl,--as-needed"] + list(libraries)
-    start = time.monotonic()
     try:
         _run(argv, os.path.dirname(output), "linking the patch", runner)
         os.replace(partial, output)

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from . import apply as applying
 from . import arch as arches
 from . import changes, patches, report
-from .build import CLEAR_CACHE, FOREGROUND, compile_unit, drop_initializers, link_patch, runtime_object
+from .build import (CLEAR_CACHE, FOREGROUND, compile_unit, direct_link_possible, driver_link_options,
+                    drop_initializers, link_patch, runtime_object)
 from .compdb import UnknownFile, find_compile_command, find_unit
 from .errors import HotfixError
 from .native import Image
 from .names import demangle_text
 from .plan import Plan, check_layouts, decide_changes, describe, plan_redirects, plan_rebinds
-from .program import ImageInfo, Program
+from .program import ImageInfo, Program, exported_symbols
 from .session import Version
 
 # Symbols the linker makes for each output file: the patch has its own.
@@ -29,12 +30,17 @@ def _ms(seconds):
     return "%d ms" % round(seconds * 1000)
 
 
-def _read_ahead(target):
-    """Read (and memoize) the unit's variables and types in the program:
-    errors are left for the plan to report."""
+def _read_ahead(program, p):
+    """While the compiler runs: read (and memoize) what the link and the
+    plan will need -- the unit's variables and types in the program, the
+    libraries' dynamic symbols, the driver's link options.  Errors are left
+    for the steps that need them to report."""
     try:
-        target.image.info.variables(target.unit)
-        target.image.info.types(target.unit)
+        p.target.image.info.variables(p.target.unit)
+        p.target.image.info.types(p.target.unit)
+        for im in program.program_images()[1:]:
+            exported_symbols(im.path)
+        driver_link_options(p.command.argv[0])
     except Exception:       # noqa: BLE001 - reported where the plan reads them
         pass
 
@@ -111,8 +117,10 @@ def build_unit(program, p, workdir, arch, number, runner=FOREGROUND, depfile=Non
         extra = []
         if "__dso_handle" in patch_symbols["undefined"] or arch.flush_icache:
             extra.append(runtime_object(workdir, p.command.argv[0], runner))
+        providers = _providers(program, patch_symbols["undefined"], p.plan.bindings, extra) \
+            if direct_link_possible(p.command) else None
         p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
-                                     p.command.argv[0], extra, arch.link_flags, runner)
+                                     p.command.argv[0], extra, arch.link_flags, runner, providers)
         return None
     except HotfixError as e:
         p.error = e
@@ -183,6 +191,44 @@ def _bindings(program, wanted):
                 out[base] = sym["value"] + im.bias
                 break
     return out
+
+
+_object_symbols = {}
+
+
+def _providers(program, undefined, bindings, extra):
+    """The loaded libraries that define what the patch (and the extra
+    objects linked with it) refers to beyond the program's own symbols
+    (bindings) and the linker's, in the order the loader searches them
+    (the first one defining a symbol provides it, as in a link against
+    all of them); None when a symbol is defined by none of them (the
+    compiler driver's own libraries may: link_patch lets the driver link)."""
+    defined, wanted = set(), set(undefined)
+    for path in extra:
+        st = os.stat(path)
+        key = (path, st.st_mtime_ns, st.st_size)
+        if key not in _object_symbols:
+            table = Image(path).symbols()
+            _object_symbols[key] = ({s["name"] for s in table["symbols"] if s["bind"] != "local"},
+                                    set(table["undefined"]))
+        defined |= _object_symbols[key][0]
+        wanted |= _object_symbols[key][1]
+    names = {n.split("@")[0] for n in wanted}
+    names = {n for n in names if n not in bindings and n not in defined and n not in LINKER_DEFINED and
+             not n.startswith(("__start_", "__stop_"))}
+    libraries = [im.path for im in program.program_images()[1:]]
+    used = set()
+    for name in names:
+        for path in libraries:
+            exported = exported_symbols(path)
+            if exported is None:
+                return None
+            if name in exported:
+                used.add(path)
+                break
+        else:
+            return None
+    return [path for path in libraries if path in used]
 
 
 def plan_unit(p):
@@ -332,7 +378,7 @@ class Hotfix:
             # While the compilers run: what the plan will need of the
             # program's DWARF (the slow part of a first patch).
             for p in todo:
-                _read_ahead(p.target)
+                _read_ahead(program, p)
             list(running)
         errors = [p.error for p in prepared if p.error is not None]
         if errors:

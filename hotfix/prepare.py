@@ -40,7 +40,7 @@ from typing import Dict, List, Optional, Tuple
 
 from . import arch as arches
 from . import changes
-from .build import Runner
+from .build import Runner, driver_link_options
 from .changes import parse_depfile
 from .errors import HotfixError
 from .pipeline import Prepared, Target, build_unit, label, plan_unit
@@ -319,6 +319,8 @@ class Preparer:
             for name in names:
                 if not name.startswith(SYSTEM):
                     by_file.setdefault(name, set()).add(unit.path)
+        for command in {c.argv[0] for _, _, c, _ in units.values()}:
+            driver_link_options(command, runner)
         with self._cond:
             self._units, self._by_file = units, by_file
             for path, read in self._read.items():

@@ -5,6 +5,7 @@ Everything here is read lazily, once, and cached by file identity, so a
 second `hotfix` in a session pays for nothing it already knows.
 """
 import os
+import struct
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
@@ -551,6 +552,64 @@ def read_c_string(debugger, address, limit=4096):
             return (data + chunk[:nul]).decode(errors="replace")
         data += chunk
     return data.decode(errors="replace")
+
+
+_exported = {}
+_SHT_DYNSYM, _SHT_GNU_VERSYM = 11, 0x6fffffff
+_VERSYM_HIDDEN = 0x8000
+
+
+def exported_symbols(path):
+    """The names a shared object defines for others: its dynamic symbols
+    that are defined, global or weak, and of the default version.  Read
+    once per file (path, time, size); None for a file that is not a 64-bit
+    little-endian ELF file (whoever asks then links the slow way).  Stripped
+    system libraries have only these symbols, which native/ does not read."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key = (os.path.realpath(path), st.st_mtime_ns, st.st_size)
+    if key not in _exported:
+        try:
+            with open(path, "rb") as f:
+                _exported[key] = _read_exported(f)
+        except (OSError, struct.error, ValueError):
+            _exported[key] = None
+    return _exported[key]
+
+
+def _read_exported(f):
+    ident = f.read(64)
+    if ident[:4] != b"\x7fELF" or ident[4] != 2 or ident[5] != 1:
+        return None
+    shoff, = struct.unpack_from("<Q", ident, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", ident, 0x3a)
+    f.seek(shoff)
+    table = f.read(shentsize * shnum)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", table, i * shentsize) for i in range(shnum)]
+
+    def data(index):
+        _, _, _, _, offset, size, _, _, _, _ = sections[index]
+        f.seek(offset)
+        return f.read(size)
+
+    dynsym = next((i for i, sec in enumerate(sections) if sec[1] == _SHT_DYNSYM), None)
+    if dynsym is None:
+        return frozenset()
+    strings = data(sections[dynsym][6])
+    symbols = data(dynsym)
+    versym = next((i for i, sec in enumerate(sections) if sec[1] == _SHT_GNU_VERSYM), None)
+    versions = data(versym) if versym is not None else b""
+    out = set()
+    for n, (name, info, _other, shndx, _value, _size) in enumerate(struct.iter_unpack("<IBBHQQ", symbols)):
+        if not shndx or (info >> 4) not in (1, 2, 10):        # undefined; not global, weak or unique
+            continue
+        if 2 * n + 2 <= len(versions) and struct.unpack_from("<H", versions, 2 * n)[0] & _VERSYM_HIDDEN:
+            continue        # an old version kept for old programs: not what a new link gets
+        end = strings.index(b"\0", name)
+        out.add(strings[name:end].decode(errors="replace"))
+    return frozenset(out)
 
 
 class ImageCache:
