@@ -148,7 +148,7 @@ def compile_unit(command, workdir, stem, arch=X86_64, first=True, runner=FOREGRO
     diff_o = os.path.join(workdir, stem + ".diff.o")
     patch_o = os.path.join(workdir, stem + ".patch.o")
     base = command.argv + list(arch.diff_flags)
-    load = base + list(arch.load_flags) + _unloadable(command.argv[0]) + ["-w"]
+    load = _code_flags(base) + list(arch.load_flags) + _unloadable(command.argv[0]) + ["-w"]
     if depfile:
         load += ["-MD", "-MF", depfile]
     # A compile error is the user's: said the same way whichever compile saw it.
@@ -181,6 +181,25 @@ def compile_unit(command, workdir, stem, arch=X86_64, first=True, runner=FOREGRO
     if errors:
         raise errors[0]
     return Built(diff_o if first else None, patch_o, time.monotonic() - start)
+
+
+# Flags that only make the compiler say or write more than the code: the
+# compile for loading drops them (it is -w anyway).  Warnings made errors
+# (-Werror=x, -pedantic-errors) stay: they decide whether it compiles.
+_TALK = ("-fanalyzer", "-fdump-", "-fopt-info", "-fstack-usage", "-fcallgraph-info", "-save-temps",
+         "-ftime-report", "-fmem-report")
+_WARNINGS_KEPT = ("-Werror=", "-Wfatal-errors", "-Wp,", "-Wa,", "-Wl,")
+
+
+def _code_flags(argv):
+    """argv without warning and report flags (see _TALK)."""
+    out = argv[:1]
+    for arg in argv[1:]:
+        if arg.startswith(_TALK) or arg in ("-pedantic", "-Wpedantic") or \
+                arg.startswith("-W") and not arg.startswith(_WARNINGS_KEPT):
+            continue
+        out.append(arg)
+    return out
 
 
 def _unloadable(compiler):

@@ -71,3 +71,11 @@ def test_what_no_library_provides_is_the_drivers_error(tmp_path):
     with pytest.raises(build.HotfixError, match=r"the patch refers to `nowhere', which the program does not "
                                                 r"define and no loaded library provides\."):
         build.link_patch(obj, str(tmp_path / "p.so"), {}, [LIBC], "gcc", providers=None)
+
+
+def test_the_compile_for_loading_drops_what_only_makes_the_compiler_talk():
+    argv = ["gcc", "-g", "-O2", "-Wall", "-Wextra", "-Werror", "-Werror=format-security", "-Wp,-D_FORTIFY_SOURCE=2",
+            "-fanalyzer", "-pedantic", "-pedantic-errors", "-Wno-unused", "-fstack-protector-strong",
+            "-fdump-tree-all", "-DX=1"]
+    assert build._code_flags(argv) == ["gcc", "-g", "-O2", "-Werror=format-security", "-Wp,-D_FORTIFY_SOURCE=2",
+                                       "-pedantic-errors", "-fstack-protector-strong", "-DX=1"]
