@@ -36,7 +36,8 @@ hotfix-config prepare off.
 hotfix recompiles each FILE with the command that built it (from
 compile_commands.json, or the flags in its debug information), compares
 the new code with the code the program runs, and redirects only the
-functions that changed.  Every global and static keeps its one live
+functions that changed (one whose code differs only in the line numbers
+of __LINE__, after an edit above it, is left as it is).  Every global and static keeps its one live
 instance and its value.  If anything is unsafe (a changed function is
 running, a static's type changed, a symbol cannot be bound) nothing is
 written and hotfix says why.  Stop the program first (Ctrl-C or a

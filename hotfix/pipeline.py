@@ -290,7 +290,7 @@ class Hotfix:
         changed = [p for p in prepared if not p.plan.nothing_changed]
         for p in prepared:
             if p.plan.nothing_changed:
-                self.say("%s: no function changed; nothing to do." % p.target.label)
+                self.say("%s: no function changed%s; nothing to do." % (p.target.label, _lines_only(p.plan)))
         if not changed:
             return
         if self.args.dry_run:
@@ -527,6 +527,8 @@ class Hotfix:
             parts.append("%d global%s bound" % (n, "" if n == 1 else "s"))
         if plan.removed:
             parts.append("removed but left in place: %s" % ", ".join(plan.removed))
+        if plan.lines_only:
+            parts.append("only line numbers changed: %s" % ", ".join(plan.lines_only))
         timing = ", ".join("%s %s" % (k, _ms(v)) for k, v in dict(p.times, **self.times).items())
         if p.ready:
             # Compiled and linked before the command (prepare.py).
@@ -534,3 +536,6 @@ class Hotfix:
             timing = "%s (%s), %s" % (p.ready, ", ".join("%s %s" % (k, _ms(v)) for k, v in p.times.items()), here)
         return "%s: %s \u2014 %s" % (p.target.label, ", ".join(parts), timing)
 
+
+def _lines_only(plan):
+    return " (only line numbers, in %s)" % ", ".join(plan.lines_only) if plan.lines_only else ""

@@ -62,6 +62,7 @@ class Plan:
     changed: List[str] = field(default_factory=list)
     new: List[str] = field(default_factory=list)
     removed: List[str] = field(default_factory=list)
+    lines_only: List[str] = field(default_factory=list)  # same code but for __LINE__ values: left alone
     why: Dict[str, str] = field(default_factory=dict)
     redirects: List[Redirect] = field(default_factory=list)
     rebinds: List[Rebind] = field(default_factory=list)
@@ -86,9 +87,11 @@ def is_clone(name):
 
 
 def decide_changes(diff, plan):
-    """Fill plan.changed/new/removed from native's diff.  A changed clone
-    changes every function that calls it: unchanged callers would go on
-    calling the old clone."""
+    """Fill plan.changed/new/removed/lines_only from native's diff.  A
+    changed clone changes every function that calls it: unchanged callers
+    would go on calling the old clone.  A function whose code differs only
+    in line numbers (__LINE__ after an edit that moved lines) is left as it
+    is, like an unchanged one: its __LINE__ values stay the old ones."""
     status = {f["name"]: f for f in diff["functions"]}
     changed = {n for n, f in status.items() if f["status"] == "changed"}
     frontier = [n for n in changed if is_clone(n)]
@@ -106,6 +109,9 @@ def decide_changes(diff, plan):
     plan.changed = sorted(n for n in changed if not is_clone(n))
     plan.new = sorted(n for n, f in status.items() if f["status"] == "new" and not is_clone(n))
     plan.removed = sorted(n for n in diff["removed"] if not is_clone(n))
+    # A clone holding the lines (main.cold) is named by its origin.
+    plan.lines_only = sorted({n.split(".")[0] for n, f in status.items() if f["status"] == "lines"
+                              and n not in changed} - set(plan.changed))
     return changed
 
 
@@ -288,6 +294,9 @@ def describe(plan):
         lines.append("  new function %s" % n)
     for n in plan.removed:
         lines.append("  removed from the source, left in place: %s" % n)
+    if plan.lines_only:
+        lines.append("  only line numbers changed (left as they are: their __LINE__ values stay the old ones): %s"
+                     % ", ".join(plan.lines_only))
     if plan.statics_kept:
         lines.append("  statics kept: %s" % ", ".join(plan.statics_kept))
     if plan.globals_bound:

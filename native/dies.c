@@ -28,14 +28,10 @@ static int read_abbrevs(const hf_image *img, uint64_t offset, abbrev_table *t)
         uint64_t code = uleb(&ab);
         if (ab.bad || code == 0)
             break;
-        if (t->n == t->cap) {
-            size_t cap = t->cap ? t->cap * 2 : 256;
-            abbrev *items = realloc(t->items, cap * sizeof *items);
-            if (!items)
-                return 0;
-            t->items = items;
-            t->cap = cap;
-        }
+        abbrev *items = grow(t->items, &t->cap, t->n, sizeof *items, 256);
+        if (!items)
+            return 0;
+        t->items = items;
         abbrev *a = &t->items[t->n++];
         a->code = code;
         a->tag = uleb(&ab);

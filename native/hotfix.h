@@ -81,9 +81,14 @@ hf_status hf_header_json(hf_image *img, char **out);
  * (base_funcs == NULL) or a linked image, in which case base_funcs lists the
  * unit's functions there, one "NAME ADDRESS SIZE\n" per line (link-time
  * addresses, hexadecimal).  JSON result:
- *   {"functions": [{"name", "status": "same"|"changed"|"new", "why",
- *                   "size", "refs": [names of functions it references]}],
- *    "removed": [names in the baseline only]} */
+ *   {"functions": [{"name", "status": "same"|"lines"|"changed"|"new", "why",
+ *                   "at": offset of the first difference, "size",
+ *                   "refs": [names of functions it references]}],
+ *    "removed": [names in the baseline only]}
+ * "lines": the same code but for 32-bit immediates that are the line
+ * numbers of the same place in the two line tables (__LINE__ after an edit
+ * that moved lines).  A caller that knows only "same" and "changed" may
+ * take it for "same". */
 hf_status hf_diff_json(hf_image *newobj, hf_image *base, const char *base_funcs,
                        char **out);
 

@@ -57,8 +57,12 @@ static hf_status read_symbols(hf_image *img)
         if (!strcmp(s->name, "_GLOBAL_OFFSET_TABLE_") && s->sym.st_shndx != SHN_UNDEF)
             img->got = s->sym.st_value;
         if (s->sym.st_shndx != SHN_UNDEF && s->sym.st_shndx < img->nsec &&
-            s->type != STT_SECTION && s->type != STT_FILE && s->name[0])
+            s->type != STT_SECTION && s->type != STT_FILE && s->name[0]) {
             img->byaddr[img->nbyaddr++] = s;
+            section *in = &img->sec[s->sym.st_shndx];
+            uint64_t extent = s->sym.st_size ? s->sym.st_size : 1;
+            in->widest = extent > in->widest ? extent : in->widest;
+        }
     }
     qsort(img->byaddr, img->nbyaddr, sizeof *img->byaddr, by_addr);
     return HF_OK;
@@ -191,6 +195,7 @@ void hf_close(hf_image *img)
     free(img->sym);
     free(img->byaddr);
     free(img->dyn);
+    free(img->rows);
     free(img->path);
     free(img);
 }
@@ -255,16 +260,27 @@ size_t symbols_at(const hf_image *img, uint64_t addr, size_t *count)
     return lo;
 }
 
-/* A symbol defined in section shndx of an object covering offset off. */
+/* A symbol defined in section shndx of an object covering offset off (the
+ * largest, and of those the first byaddr lists). */
 const symbol *symbol_covering(const hf_image *img, size_t shndx, uint64_t off)
 {
+    size_t lo = 0, hi = img->nbyaddr;
+    while (lo < hi) { /* the first symbol after off */
+        size_t mid = (lo + hi) / 2;
+        const symbol *s = img->byaddr[mid];
+        if (s->sym.st_shndx < shndx || (s->sym.st_shndx == shndx && s->sym.st_value <= off))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     const symbol *best = NULL;
-    for (size_t i = 0; i < img->nbyaddr; i++) {
+    uint64_t widest = shndx < img->nsec ? img->sec[shndx].widest : 0;
+    for (size_t i = lo; i-- > 0;) {
         const symbol *s = img->byaddr[i];
-        if (s->sym.st_shndx != shndx || s->sym.st_value > off)
-            continue;
+        if (s->sym.st_shndx != shndx || s->sym.st_value + widest <= off)
+            break; /* nothing earlier reaches off */
         if (off < s->sym.st_value + (s->sym.st_size ? s->sym.st_size : 1))
-            if (!best || s->sym.st_size > best->sym.st_size)
+            if (!best || s->sym.st_size >= best->sym.st_size)
                 best = s;
     }
     return best;

@@ -12,9 +12,10 @@
  *   3. where does a linked patch refer to code or data, so that those
  *      references can be bound to the program's live storage after load
  *      (sites.c).
- * Besides: the jumps hotfix writes (jumps.c), and the DWARF it reads:
- * units (dwarf.c), line tables (lines.c) and DIEs (dies.c).  Errors are
- * status.c's, JSON text json.c's.
+ * Besides: the jumps hotfix writes (jumps.c), x86-64 instructions (x86.c:
+ * lengths, branch targets, what a memory operand reads), and the DWARF it
+ * reads: units (dwarf.c), line tables (lines.c: files and rows) and DIEs
+ * (dies.c).  Errors are status.c's, JSON text json.c's.
  */
 #ifndef HOTFIX_INTERNAL_H
 #define HOTFIX_INTERNAL_H
@@ -55,6 +56,7 @@ typedef struct {
     GElf_Shdr sh;
     Elf_Data *data;
     size_t rela; /* index of the static RELA section applying here, or 0 */
+    uint64_t widest; /* the largest size of a symbol defined in it (at least 1) */
 } section;
 
 typedef struct {
@@ -71,6 +73,14 @@ typedef struct {
     const char *sym; /* name of the dynamic symbol, or NULL */
 } dynrel;
 
+/* One row of a DWARF line table (lines.c). */
+typedef struct {
+    uint64_t address; /* link-time address; in an object, the offset in `section` */
+    size_t section;   /* in an object, the section the row's sequence is in; 0 in an image */
+    uint32_t line, file;
+    unsigned char is_stmt, end_sequence;
+} line_row;
+
 struct hf_image {
     char *path;
     int fd;
@@ -86,6 +96,9 @@ struct hf_image {
     dynrel *dyn;     /* dynamic relocations, sorted by offset */
     size_t ndyn;
     uint64_t got;
+    line_row *rows;  /* every row of .debug_line, read when first asked (line_rows) */
+    size_t nrows;
+    int rows_read;
 };
 
 static inline int is_a64(const hf_image *img) { return img->eh.e_machine == EM_AARCH64; }
@@ -94,6 +107,21 @@ const unsigned char *section_bytes(const hf_image *img, size_t idx);
 const unsigned char *bytes_at(const hf_image *img, uint64_t addr, size_t *avail);
 size_t symbols_at(const hf_image *img, uint64_t addr, size_t *count);
 const symbol *symbol_covering(const hf_image *img, size_t shndx, uint64_t off);
+
+/* A growing array with room for one more element at index n: the array
+ * (moved, if it had to grow: *cap says how many elements of `size` bytes
+ * it holds, `first` when it starts empty), or NULL if out of memory (the
+ * array unchanged). */
+static inline void *grow(void *array, size_t *cap, size_t n, size_t size, size_t first)
+{
+    if (n < *cap)
+        return array;
+    size_t want = *cap ? *cap * 2 : first;
+    void *w = realloc(array, want * size);
+    if (w)
+        *cap = want;
+    return w;
+}
 
 /* ------------------------------------------------------- bytes of fields */
 
@@ -151,6 +179,45 @@ uint64_t a64_adrp_page(uint32_t insn, uint64_t place);
 uint64_t a64_lo12(uint32_t type, uint32_t insn);
 int a64_is_page(uint32_t type);
 int a64_is_lo12(uint32_t type);
+
+/* ---------------------------------------------------------------- x86.c */
+
+enum { X86_LEGACY, X86_VEX, X86_EVEX, X86_XOP };           /* encodings */
+enum { X86_JMP = 1, X86_JCC, X86_CALL, X86_LOOP };        /* relative branches */
+/* What an instruction reads through a memory operand, besides a width in
+ * bytes (x86_read_width; diff.c says the same of AArch64 relocations). */
+enum { WIDTH_UNKNOWN = 0, WIDTH_ADDRESS = -1 };
+
+/* One decoded instruction: where its parts are (offsets from its first
+ * byte) and what the comparisons need of its encoding. */
+typedef struct {
+    uint32_t at;                  /* offset in its stream (x86_decode_all) */
+    unsigned char len;            /* 0: not decoded */
+    unsigned char prefixes;       /* legacy prefix bytes */
+    unsigned char rex, w, opsize16, addr32, rep;
+    unsigned char mandatory;      /* 0x66, 0xf3, 0xf2 (legacy or implied by VEX/EVEX), or 0 */
+    unsigned char encoding, map;  /* map: 0 one-byte, 1 0F, 2 0F38, 3 0F3A (or VEX/EVEX/XOP map) */
+    unsigned char opcode, opcode_at;
+    unsigned char vl, broadcast;  /* VEX.L / EVEX.L'L; EVEX.b */
+    unsigned char has_modrm, modrm, modrm_at;
+    unsigned char disp_at, disp_size, rip_relative;
+    unsigned char imm_at, imm_size;
+    unsigned char branch, cond;   /* X86_JMP...; jcc's condition (loop's opcode) */
+    int64_t rel;                  /* a relative branch's displacement */
+} x86_insn;
+
+typedef struct {
+    x86_insn *ins;
+    size_t n;
+    int bad; /* stopped at bytes it could not decode */
+} x86_stream;
+
+int x86_decode(const unsigned char *code, size_t avail, x86_insn *in);
+int x86_is_nop(const x86_insn *in);
+int x86_read_width(const x86_insn *in);
+hf_status x86_decode_all(const unsigned char *code, size_t size, x86_stream *out);
+const x86_insn *x86_insn_at(const x86_stream *s, uint64_t off);
+void x86_stream_free(x86_stream *s);
 
 /* ---------------------------------------------- DWARF (dwarf.c, lines.c, dies.c) */
 
@@ -231,6 +298,8 @@ uint64_t indexed_address(const hf_image *img, const unit_ctx *u, uint64_t index)
 int next_attribute(const hf_image *img, const unit_ctx *u, cursor *spec, cursor *c, uint64_t *at,
                    attr_value *v);
 int unit_header(cursor *all, unit_ctx *u, cursor *c, uint64_t *abbrev_offset);
+hf_status line_rows(hf_image *img, const line_row **rows, size_t *n);
+size_t line_rows_in(hf_image *img, size_t section, uint64_t lo, uint64_t hi, const line_row **first);
 
 #pragma GCC visibility pop
 

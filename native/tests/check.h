@@ -25,6 +25,7 @@ int check_(int ok, const char *file, int line, const char *cond, const char *fmt
 const char *tmp(const char *name);
 int write_file(const char *name, const char *text);
 int run(char *const argv[]);
+int run_output(char *const argv[], const char *out);
 int compile(const char *src, const char *obj, const char *opt);
 int count(const char *json, const char *what);
 
@@ -45,15 +46,21 @@ extern const char prog_a_c[], prog_b_c[];
 
 void test_jumps(void);
 void test_jumps_a64(void);
+void test_x86_table(void);
+void test_x86_compiled(void);
 void test_errors(void);
 void test_open(void);
 void test_soname(void);
 void test_diff_objects(const char *opt);
 void test_diff_inlined(void);
 void test_diff_program(void);
+void test_diff_false_changes(void);
+void test_diff_branches(void);
 void test_a64_program(const char *opt);
+void test_a64_shared_constant(void);
 void test_sites(void);
 void test_a64_sites(void);
 void test_units(void);
+void test_line_rows(void);
 
 #endif

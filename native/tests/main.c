@@ -9,12 +9,14 @@
  * posix_spawnp, no shell) in a temporary directory removed at the end.
  *
  * One file per stage of libhotfix, as in native/: test_status.c,
- * test_image.c, test_jumps.c, test_diff.c, test_sites.c, test_dwarf.c;
+ * test_image.c, test_jumps.c, test_x86.c, test_diff.c, test_sites.c,
+ * test_dwarf.c;
  * this file holds CHECK's counter, the helpers they share (check.h) and
  * main, which runs them in order.
  */
 #include "check.h"
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -64,11 +66,14 @@ int write_file(const char *name, const char *text)
     return fclose(f) == 0 && ok;
 }
 
-/* Run argv (argv[0] found on PATH) in tmpdir; true if it exited with 0. */
-int run(char *const argv[])
+/* Run argv (argv[0] found on PATH), its standard output into file out (a
+ * path) unless out is NULL; true if it exited with 0. */
+int run_output(char *const argv[], const char *out)
 {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
+    if (out)
+        posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     /* Paths below are absolute, so no chdir is needed. */
     pid_t pid;
     int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
@@ -89,6 +94,8 @@ int run(char *const argv[])
     }
     return 1;
 }
+
+int run(char *const argv[]) { return run_output(argv, NULL); }
 
 /* cc -g -OPT -c -ffunction-sections -fdata-sections SRC -o OBJ */
 int compile(const char *src, const char *obj, const char *opt)
@@ -208,6 +215,8 @@ int main(void)
     }
 
     test_jumps();
+    test_x86_table();
+    test_x86_compiled();
     test_errors();
     test_open();
     test_soname();
@@ -215,12 +224,16 @@ int main(void)
     test_diff_objects("-O2");
     test_diff_inlined();
     test_diff_program();
+    test_diff_false_changes();
+    test_diff_branches();
     test_sites();
     test_units();
+    test_line_rows();
     test_jumps_a64();
     if (on_path(A64_CC)) {
         test_a64_program("-O0");
         test_a64_program("-O2");
+        test_a64_shared_constant();
         test_a64_sites();
     } else {
         printf("skipped: the AArch64 diff and sites tests need %s (Debian: gcc-aarch64-linux-gnu)\n", A64_CC);

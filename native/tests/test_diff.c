@@ -415,3 +415,266 @@ void test_a64_program(const char *opt)
     }
     free(funcs);
 }
+
+/* -------------------------------------------- no false "changed" (#18) */
+
+/* cc -g OPT SRC -o PROG, the program's own build: no function sections. */
+static int build_program(const char *cc, const char *src, const char *prog, const char *opt)
+{
+    char s[512], p[512];
+    snprintf(s, sizeof s, "%s", tmp(src));
+    snprintf(p, sizeof p, "%s", tmp(prog));
+    char *argv[] = {(char *)cc, "-g", (char *)opt, s, "-o", p, NULL};
+    return run(argv);
+}
+
+/* The rebuild hotfix compares with it: function and data sections. */
+static int rebuild(const char *cc, const char *src, const char *obj, const char *opt)
+{
+    char s[512], o[512];
+    snprintf(s, sizeof s, "%s", tmp(src));
+    snprintf(o, sizeof o, "%s", tmp(obj));
+    char *argv[] = {(char *)cc, "-g", (char *)opt, "-c", "-ffunction-sections", "-fdata-sections", s, "-o", o, NULL};
+    return run(argv);
+}
+
+/* Diff src (rebuilt as obj) against prog built from base_src; checks the
+ * status of each name in `want` ("name=status,..."). */
+static void expect_diff(const char *what, const char *cc, const char *opt, const char *base_src, const char *src,
+                        const char *want)
+{
+    char obj[128], prog[128];
+    snprintf(obj, sizeof obj, "%s-%s%s.o", src, cc, opt);
+    snprintf(prog, sizeof prog, "%s-%s%s.prog", base_src, cc, opt);
+    if (!CHECK(build_program(cc, base_src, prog, opt) && rebuild(cc, src, obj, opt), "%s %s %s: build", what, cc,
+               opt))
+        return;
+    int n = 0;
+    char *funcs = base_funcs_for(obj, prog, &n);
+    char *j = diff(obj, prog, funcs);
+    char list[512];
+    snprintf(list, sizeof list, "%s", want);
+    for (char *save, *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        *eq = 0;
+        CHECK(has_status(j, item, eq + 1), "%s %s %s: %s is %s, not %s", what, cc, opt, item, status_of(j, item),
+              eq + 1);
+    }
+    hf_free(j);
+    free(funcs);
+}
+
+static const char constants_c[] =
+    "static const double k = 3.0;\n"
+    "double a(double x) { return x * 2.5; }\n"
+    "double b(double x) { return -x * k; }\n"
+    "int main(int argc, char **argv) { (void)argv; return (int)(a(argc) + b(argc)); }\n";
+
+static const char strings_c[] =
+    "#include <stdio.h>\n"
+    "static const int limit = 1000;\n"
+    "const char *name(int i) { return i < limit ? \"small\" : \"large\"; }\n"
+    "double tenth(double x) { return x * 0.1; }\n"
+    "int main(int argc, char **argv) { (void)argv; printf(\"%s %g\\n\", name(argc), tenth(argc));\n"
+    "                                  puts(\"done\"); return 0; }\n";
+
+static const char vectors_c[] =
+    "__attribute__((noinline)) void scale(double *v) { v[0] *= 0.5; v[1] *= 0.7; }\n"
+    "__attribute__((noinline)) double half(double x) { return x * 0.5; }\n"
+    "int main(int argc, char **argv) { double v[2] = {argc, argc}; (void)argv; scale(v);\n"
+    "                                  return (int)(v[0] + v[1] + half(argc)); }\n";
+
+static const char tail_c[] =
+    "static __attribute__((noinline)) int finish(int x) { return x * 3 + 1; }\n"
+    "static __attribute__((noinline)) int other(int x) { return x * 5 + 2; }\n"
+    "__attribute__((noinline)) int dispatch(int i) { return finish(i + 1); }\n"
+    "int main(int argc, char **argv) { (void)argv; return dispatch(argc) + other(argc); }\n";
+
+/* __LINE__ without __FILE__ (the edited files have other names here). */
+static const char lines_c[] =
+    "__attribute__((noinline)) int step(int i)\n"
+    "{\n"
+    "    return i * 2;\n"
+    "}\n"
+    "__attribute__((noinline)) int answer(int x) { return x ^ 123456; }\n"
+    "__attribute__((noinline)) int fail(int line) { return -line; }\n"
+    "int main(int argc, char **argv)\n"
+    "{\n"
+    "    (void)argv;\n"
+    "    int r = step(argc);\n"
+    "    if (r > 1000000)\n"
+    "        return fail(__LINE__);\n"
+    "    return answer(r);\n"
+    "}\n";
+
+static char *edited(const char *text, const char *from, const char *to)
+{
+    static char out[8][4096];
+    static int k;
+    char *o = out[k++ % 8];
+    const char *at = strstr(text, from);
+    if (!at) {
+        snprintf(o, 4096, "%s", text);
+        return o;
+    }
+    snprintf(o, 4096, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    return o;
+}
+
+void test_diff_false_changes(void)
+{
+    printf("diff: literals compared over what is read, branch forms, line numbers\n");
+    if (!CHECK(write_file("constants.c", constants_c) &&
+                   write_file("constants_a.c", edited(constants_c, "2.5", "2.75")) &&
+                   write_file("strings.c", strings_c) && write_file("vectors.c", vectors_c) &&
+                   write_file("vectors_v2.c", edited(vectors_c, "0.7", "0.9")) && write_file("tail.c", tail_c) &&
+                   write_file("tail_other.c", edited(tail_c, "return finish(i + 1)", "return other(i + 1)")) &&
+                   write_file("lines.c", lines_c) &&
+                   write_file("lines_v2.c", edited(lines_c, "    return i * 2;\n", "    int r = i * 2;\n\n    return r;\n")) &&
+                   write_file("lines_answer.c", edited(edited(lines_c, "    return i * 2;\n",
+                                                              "    int r = i * 2;\n\n    return r;\n"),
+                                                       "123456", "123457")),
+               "write sources"))
+        return;
+    static const char *const ccs[] = {"gcc", "clang"};
+    for (size_t c = 0; c < 2; c++) {
+        const char *cc = ccs[c];
+        for (int o = 0; o < 2; o++) {
+            const char *opt = o ? "-O2" : "-O0";
+            /* A file-scope constant moves out of .rodata in the rebuild, and
+             * the padding after a -O0 literal or string changes with it. */
+            expect_diff("unedited constants", cc, opt, "constants.c", "constants.c", "a=same,b=same,main=same");
+            expect_diff("a literal edited", cc, opt, "constants.c", "constants_a.c", "a=changed,b=same");
+            expect_diff("unedited strings", cc, opt, "strings.c", "strings.c", "name=same,tenth=same,main=same");
+            /* A scalar read from a 16-byte constant another function shares. */
+            expect_diff("the shared constant edited", cc, opt, "vectors.c", "vectors_v2.c", "scale=changed,half=same");
+            /* A tail call: short in the program, near in the rebuild. */
+            expect_diff("unedited tail call", cc, opt, "tail.c", "tail.c", "dispatch=same,finish=same,main=same");
+            expect_diff("a tail call elsewhere", cc, opt, "tail.c", "tail_other.c", "dispatch=changed");
+            /* __LINE__ after an edit that moved lines. */
+            expect_diff("lines moved", cc, opt, "lines.c", "lines_v2.c", "main=lines,answer=same");
+            expect_diff("lines moved and a constant edited", cc, opt, "lines.c", "lines_answer.c",
+                        "main=lines,answer=changed");
+        }
+    }
+    /* Two rebuilds, as later patches compare them. */
+    if (CHECK(rebuild("gcc", "vectors.c", "vec1.o", "-O2") && rebuild("gcc", "vectors_v2.c", "vec2.o", "-O2") &&
+                  rebuild("gcc", "lines.c", "lines1.o", "-O0") && rebuild("gcc", "lines_v2.c", "lines2.o", "-O0") &&
+                  rebuild("gcc", "lines_answer.c", "lines3.o", "-O0"),
+              "rebuild objects")) {
+        char *j = diff("vec2.o", "vec1.o", NULL);
+        CHECK(has_status(j, "half", "same"), "objects, the shared constant edited: half is %s", status_of(j, "half"));
+        CHECK(has_status(j, "scale", "changed"), "objects, the shared constant edited: scale is %s",
+              status_of(j, "scale"));
+        hf_free(j);
+        j = diff("lines2.o", "lines1.o", NULL);
+        CHECK(has_status(j, "main", "lines"), "objects, lines moved: main is %s", status_of(j, "main"));
+        CHECK(has_status(j, "answer", "same"), "objects, lines moved: answer is %s", status_of(j, "answer"));
+        hf_free(j);
+        j = diff("lines3.o", "lines1.o", NULL);
+        CHECK(has_status(j, "main", "lines"), "objects, a constant edited: main is %s", status_of(j, "main"));
+        CHECK(has_status(j, "answer", "changed"), "objects, a constant edited: answer is %s", status_of(j, "answer"));
+        hf_free(j);
+    }
+}
+
+/* Objects of hand-written instructions: what the instruction comparison
+ * tolerates (a short or near branch to the same instruction, alignment
+ * no-ops) and what it does not (a branch to another instruction, an edit
+ * of a constant after what looks like a string's NUL). */
+static const char branch_base_s[] =
+    "  .section .text.f,\"ax\",@progbits\n  .globl f\n  .type f,@function\n"
+    "f:\n  cmp $1, %edi\n  jne 1f\n  mov $5, %eax\n  ret\n"
+    "1: mov $7, %eax\n  ret\n  .size f, .-f\n";
+static const char branch_near_s[] =
+    "  .section .text.f,\"ax\",@progbits\n  .globl f\n  .type f,@function\n"
+    "f:\n  cmp $1, %edi\n  .byte 0x0f, 0x85\n  .long 1f - 2f\n2:\n  mov $5, %eax\n  ret\n"
+    "  .p2align 4\n1: mov $7, %eax\n  ret\n  .size f, .-f\n";
+static const char branch_elsewhere_s[] =
+    "  .section .text.f,\"ax\",@progbits\n  .globl f\n  .type f,@function\n"
+    "f:\n  cmp $1, %edi\n  .byte 0x0f, 0x85\n  .long 1f - 2f\n2:\n  mov $5, %eax\n1: ret\n"
+    "  mov $7, %eax\n  ret\n  .size f, .-f\n";
+
+/* A 16-byte constant whose address is taken and which reads as "A" and
+ * zeros: compared whole (a merge section's entry has no padding). */
+static const char table_s[] =
+    "  .section .rodata.cst16,\"aM\",@progbits,16\n  .p2align 4\n.LC0:\n  .byte 65, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0\n"
+    "  .section .text.t,\"ax\",@progbits\n  .globl t\n  .type t,@function\n"
+    "t:\n  lea .LC0(%rip), %rax\n  ret\n  .size t, .-t\n"
+    "  .section .text.main,\"ax\",@progbits\n  .globl main\n  .type main,@function\n"
+    "main:\n  call t\n  xor %eax, %eax\n  ret\n  .size main, .-main\n"
+    "  .section .note.GNU-stack,\"\",@progbits\n";
+
+void test_diff_branches(void)
+{
+    printf("diff: branches compared by where they go\n");
+    const char *names[] = {"br_base", "br_near", "br_elsewhere", "table", "table_edit"};
+    const char *texts[] = {branch_base_s, branch_near_s, branch_elsewhere_s, table_s,
+                           edited(table_s, "0, 5, 0", "0, 0, 0")};
+    for (int i = 0; i < 5; i++) {
+        char s[64], path[512], o[512];
+        snprintf(s, sizeof s, "%s.s", names[i]);
+        snprintf(path, sizeof path, "%s", tmp(s));
+        snprintf(s, sizeof s, "%s.o", names[i]);
+        snprintf(o, sizeof o, "%s", tmp(s));
+        char *argv[] = {"cc", "-c", path, "-o", o, NULL};
+        if (!CHECK(write_file(strrchr(path, '/') + 1, texts[i]) && run(argv), "assemble %s", names[i]))
+            return;
+    }
+    char *j = diff("br_near.o", "br_base.o", NULL);
+    CHECK(has_status(j, "f", "same"), "jne near and padded vs jne short: f is %s", status_of(j, "f"));
+    hf_free(j);
+    j = diff("br_base.o", "br_near.o", NULL);
+    CHECK(has_status(j, "f", "same"), "jne short vs near and padded: f is %s", status_of(j, "f"));
+    hf_free(j);
+    j = diff("br_elsewhere.o", "br_base.o", NULL);
+    CHECK(has_status(j, "f", "changed"), "jne to another instruction: f is %s", status_of(j, "f"));
+    hf_free(j);
+    j = diff("table_edit.o", "table.o", NULL);
+    CHECK(has_status(j, "t", "changed"), "lea of an edited 16-byte constant: t is %s", status_of(j, "t"));
+    hf_free(j);
+    int n = 0;
+    char *funcs = build_program("cc", "table.s", "table.prog", "-O0") ? base_funcs_for("table_edit.o", "table.prog", &n)
+                                                                       : NULL;
+    j = funcs ? diff("table_edit.o", "table.prog", funcs) : NULL;
+    CHECK(has_status(j, "t", "changed"), "lea of an edited 16-byte constant, against the program: t is %s",
+          status_of(j, "t"));
+    hf_free(j);
+    free(funcs);
+}
+
+/* AArch64: a scalar read from a 16-byte constant another function shares
+ * (adrp; ldr d, [:lo12:]) is compared over the 8 bytes the ldr reads. */
+void test_a64_shared_constant(void)
+{
+    printf("AArch64 diff: a scalar read from a shared 16-byte constant\n");
+    static const char v1[] =
+        "__attribute__((noinline)) void scale(double *v) { v[0] *= 0.1; v[1] *= 0.7; }\n"
+        "__attribute__((noinline)) double tenth(double x) { return x * 0.1; }\n"
+        "int main(int argc, char **argv) { double v[2] = {argc, argc}; (void)argv; scale(v);\n"
+        "                                  return (int)(v[0] + v[1] + tenth(argc)); }\n";
+    if (!CHECK(write_file("a64v1.c", v1) && write_file("a64v2.c", edited(v1, "0.7", "0.9")), "write sources"))
+        return;
+    char s1[512], s2[512], o1[512], o2[512], p[512];
+    snprintf(s1, sizeof s1, "%s", tmp("a64v1.c"));
+    snprintf(s2, sizeof s2, "%s", tmp("a64v2.c"));
+    snprintf(o1, sizeof o1, "%s", tmp("a64v1.o"));
+    snprintf(o2, sizeof o2, "%s", tmp("a64v2.o"));
+    snprintf(p, sizeof p, "%s", tmp("a64v1"));
+    char *c1[] = {A64_CC, "-g", "-O2", "-c", "-ffunction-sections", s1, "-o", o1, NULL};
+    char *c2[] = {A64_CC, "-g", "-O2", "-c", "-ffunction-sections", s2, "-o", o2, NULL};
+    char *l1[] = {A64_CC, "-g", "-O2", s1, "-o", p, NULL};
+    if (!CHECK(run(c1) && run(c2) && run(l1), "build"))
+        return;
+    char *j = diff("a64v2.o", "a64v1.o", NULL);
+    CHECK(has_status(j, "tenth", "same"), "objects: tenth is %s", status_of(j, "tenth"));
+    CHECK(has_status(j, "scale", "changed"), "objects: scale is %s", status_of(j, "scale"));
+    hf_free(j);
+    int n = 0;
+    char *funcs = base_funcs_for("a64v2.o", "a64v1", &n);
+    j = diff("a64v2.o", "a64v1", funcs);
+    CHECK(has_status(j, "tenth", "same"), "program: tenth is %s", status_of(j, "tenth"));
+    CHECK(has_status(j, "scale", "changed"), "program: scale is %s", status_of(j, "scale"));
+    hf_free(j);
+    free(funcs);
+}

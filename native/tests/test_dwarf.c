@@ -1,6 +1,8 @@
-/* DWARF: compile units (hf_units_json) and a unit's DIEs
- * (hf_unit_dies_json), from gcc and clang, DWARF 4 and 5. */
+/* DWARF: compile units (hf_units_json), a unit's DIEs (hf_unit_dies_json)
+ * and line table rows (line_rows), from gcc and clang, DWARF 4 and 5 (and
+ * 2, and compressed, for rows). */
 #include "check.h"
+#include "internal.h"
 
 /* hf_units_json on programs from gcc and clang, DWARF 4 and 5, with and
  * without function sections (so both DW_AT_high_pc and range lists): every
@@ -131,4 +133,73 @@ void test_units(void)
         CHECK(!strcmp(json, "{\"debug_info\":false,\"units\":[]}"), "no -g: %s", json);
     hf_free(json);
     hf_close(img);
+}
+
+/* ---------------------------------------------------- line table rows */
+
+/* The rows of function `name` (an object's section-relative rows, or an
+ * image's by address): how many, and the lowest and highest line. */
+static size_t rows_of(hf_image *img, const char *name, uint32_t *lo, uint32_t *hi, int *in_section)
+{
+    const symbol *f = NULL;
+    for (size_t i = 0; i < img->nsym; i++)
+        if (img->sym[i].type == STT_FUNC && !strcmp(img->sym[i].name, name))
+            f = &img->sym[i];
+    if (!f)
+        return 0;
+    size_t section = img->eh.e_type == ET_REL ? f->sym.st_shndx : 0;
+    const line_row *rows;
+    size_t n = line_rows_in(img, section, f->sym.st_value, f->sym.st_value + f->sym.st_size, &rows);
+    *lo = UINT32_MAX;
+    *hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        *lo = rows[i].line < *lo ? rows[i].line : *lo;
+        *hi = rows[i].line > *hi ? rows[i].line : *hi;
+    }
+    *in_section = img->eh.e_type == ET_REL && !strcmp(img->sec[section].name, name[0] == 'f' ? ".text.f" : ".text.g");
+    return n;
+}
+
+void test_line_rows(void)
+{
+    printf("line table rows\n");
+    static const char src[] = "int f(int x)\n"          /* 1 */
+                              "{\n"                     /* 2 */
+                              "    int y = x * 3;\n"    /* 3 */
+                              "    return y + 1;\n"     /* 4 */
+                              "}\n"                     /* 5 */
+                              "\n"                      /* 6 */
+                              "int g(int x) { return x - 1; }\n" /* 7 */
+                              "int main(void) { return f(2) + g(1); }\n";
+    if (!CHECK(write_file("rows.c", src), "write rows.c"))
+        return;
+    static const char *const ccs[] = {"gcc", "clang"}, *const dwarfs[] = {"-gdwarf-2", "-gdwarf-4", "-gdwarf-5", "-gz"};
+    for (size_t c = 0; c < 2; c++)
+        for (size_t d = 0; d < 4; d++) {
+            char s[512], o[512], p[512];
+            snprintf(s, sizeof s, "%s", tmp("rows.c"));
+            snprintf(o, sizeof o, "%s", tmp("rows.o"));
+            snprintf(p, sizeof p, "%s", tmp("rows"));
+            char *cc_obj[] = {(char *)ccs[c], "-g", (char *)dwarfs[d], "-O0", "-ffunction-sections", "-c", s, "-o", o, NULL};
+            char *cc_prog[] = {(char *)ccs[c], "-g", (char *)dwarfs[d], "-O0", s, "-o", p, NULL};
+            if (!CHECK(run(cc_obj) && run(cc_prog), "%s %s: build", ccs[c], dwarfs[d]))
+                continue;
+            for (int k = 0; k < 2; k++) {
+                hf_image *img = NULL;
+                const char *what = k ? "program" : "object";
+                if (!CHECK(hf_open(k ? p : o, &img) == HF_OK, "open the %s", what))
+                    continue;
+                uint32_t lo, hi;
+                int in_section;
+                size_t n = rows_of(img, "f", &lo, &hi, &in_section);
+                CHECK(n >= 3 && lo >= 1 && lo <= 2 && hi >= 4 && hi <= 5, "%s %s %s: f has %zu rows, lines %u-%u",
+                      ccs[c], dwarfs[d], what, n, lo, hi);
+                CHECK(in_section == !k, "%s %s %s: f's rows are %s", ccs[c], dwarfs[d], what,
+                      k ? "by address" : "in .text.f");
+                n = rows_of(img, "g", &lo, &hi, &in_section);
+                CHECK(n >= 1 && lo == 7 && hi == 7, "%s %s %s: g has %zu rows, lines %u-%u", ccs[c], dwarfs[d], what,
+                      n, lo, hi);
+                hf_close(img);
+            }
+        }
 }

@@ -24,9 +24,13 @@ def test_virtual_update_and_static_objects(tmp_path, debugger, cxx, opt):
     prog = build(EXAMPLE, tmp_path, ["main.cpp", "world.cpp"], cc=cxx, opt=opt)
     result = run(debugger, prog, [
         Break("checkpoint"), Run(6), Continue(2),
-        Copy("world_v2.cpp", "world.cpp"), Hotfix("world.cpp"),
+        Copy("world_v2.cpp", "world.cpp"), Hotfix("--dry-run world.cpp"), Hotfix("world.cpp"),
         Delete(), Continue(),
     ], cwd=tmp_path)
+    # Names as people read them (fault 7 of issue 18: mangled names, and a
+    # function-local static's function with its parentheses doubled).
+    kept = [l for l in result.transcript.splitlines() if "statics kept:" in l]
+    assert kept and "history()" in kept[0] and "_Z" not in kept[0] and "()()" not in kept[0], kept
     assert ticks(result) == [(0, 0, 99, 98), (1, 3, 98, 96), (2, 8, 97, 91), (3, 12, 96, 86),
                              (4, 16, 95, 81), (5, 20, 94, 76)], result.output
     # The function-local vector and the namespace-scope ledger went on counting.

@@ -1,6 +1,7 @@
 """Unit tests of the core with a fake debugger: no process, no compiler."""
 import json
 import os
+from types import SimpleNamespace
 
 import pytest
 
@@ -66,6 +67,24 @@ def test_a_changed_clone_changes_its_callers():
     assert changed == {"update", "step.constprop.0"}
     assert p.changed == ["update"] and p.new == ["fresh"] and p.removed == ["gone"]
     assert p.why["update"] == "calls step.constprop.0, which changed"
+
+
+def test_only_line_numbers_changed_is_left_alone_and_said():
+    diff = {"functions": [
+        {"name": "main", "status": "lines", "why": "only line numbers", "refs": ["step"]},
+        {"name": "main.cold", "status": "lines", "why": "only line numbers", "refs": []},
+        {"name": "report", "status": "lines", "why": "only line numbers", "refs": ["walk.part.0"]},
+        {"name": "walk.part.0", "status": "changed", "why": "code", "refs": []},
+        {"name": "step", "status": "changed", "why": "code", "refs": []},
+    ], "removed": []}
+    p = plan.Plan(unit=SimpleNamespace(name="a.c"), command=SimpleNamespace(origin="compile_commands.json"))
+    plan.decide_changes(diff, p)
+    assert p.changed == ["report", "step"] and p.lines_only == ["main"]
+    assert "  only line numbers changed (left as they are: their __LINE__ values stay the old ones): main" \
+        in plan.describe(p)
+    p = plan.Plan(unit=None, command=None)
+    plan.decide_changes({"functions": [diff["functions"][0]], "removed": []}, p)
+    assert p.nothing_changed and p.lines_only == ["main"]
 
 
 # --- writing all or nothing --------------------------------------------------
