@@ -5,7 +5,9 @@
 /* Every DIE of one compile unit, with the few attributes hotfix reads of
  * variables and types: what pyelftools would give, at a hundredth of the
  * cost (it builds each DIE in Python).  Parameters, labels, call sites and
- * enumerators are left out with everything below them. */
+ * enumerators are left out with everything below them, and so are a
+ * function's own variables that live on its stack or in registers (most
+ * DIEs of a large unit): only its statics have an address to share. */
 
 typedef struct {
     uint64_t code, tag;
@@ -217,7 +219,7 @@ hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, char **out)
     strbuf sb = {0};
     long parents[512];
     long emitted = 0;
-    int depth = 0, skip_from = -1, ok = 1;
+    int depth = 0, skip_from = -1, ok = 1, in_function = -1;     /* depth of the function we are in */
     sb_printf(&sb, "[");
     while (!c.bad && c.p < c.end) {
         uint64_t offset = (uint64_t)(c.p - info);
@@ -227,6 +229,8 @@ hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, char **out)
                 break;
             if (depth <= skip_from)
                 skip_from = -1;
+            if (depth <= in_function)
+                in_function = -1;
             continue;
         }
         const abbrev *ab = find_abbrev(&table, code);
@@ -257,7 +261,11 @@ hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, char **out)
         }
         if (!ok)
             break;
-        int skipping = skip_from >= 0 || left_out(ab->tag);
+        int skipping = skip_from >= 0 || left_out(ab->tag) ||
+                       (ab->tag == 0x34 && in_function >= 0 && !has[DIE_DECLARATION] &&
+                        !(has[DIE_LOCATION] && fixed_address(img, &u, &a[DIE_LOCATION], &(uint64_t){0})));
+        if (ab->tag == 0x2e && in_function < 0 && ab->children)
+            in_function = depth;
         if (skipping && skip_from < 0)
             skip_from = depth;
         if (!skipping) {
