@@ -21,7 +21,7 @@ _PLACES = [
 
 JUMP_ABS14, JUMP_R11, JUMP_REL32, JUMP_SELF = 1, 2, 3, 4
 JUMP_A64_LDR, JUMP_A64_B, JUMP_A64_SELF = 5, 6, 7
-ABI_VERSION = 5
+ABI_VERSION = 6
 
 
 class NativeError(HotfixError):
@@ -39,6 +39,7 @@ _PROTOTYPES = {
     "hf_symbols_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_diff_json": (_c.c_int, [_c.c_void_p, _c.c_void_p, _c.c_char_p, _c.POINTER(_c.c_void_p)]),
     "hf_sites_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
+    "hf_live_sites_json": (_c.c_int, [_c.c_void_p, _c.c_char_p, _c.c_char_p, _c.POINTER(_c.c_void_p)]),
     "hf_line_files_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_units_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_header_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
@@ -145,6 +146,12 @@ class Image:
 
     def sites(self):
         return self._ask(lib().hf_sites_json)
+
+    def live_sites(self, roots, bound):
+        """The sites the new code reaches from the functions named in roots,
+        not through the functions named in bound (hf_live_sites_json)."""
+        return self._ask(lib().hf_live_sites_json, "\n".join(sorted(roots)).encode(),
+                         "\n".join(sorted(bound)).encode())
 
     def diff(self, base, base_functions=None):
         """Compare this object's functions with base (an Image).  With

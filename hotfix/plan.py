@@ -188,6 +188,12 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
                 return v
         return None
 
+    def rebind(site, r):
+        # A place no new code reaches (native's live sites) says what the
+        # unit shares with the program, and is not written.
+        if not site.get("unreached"):
+            plan.rebinds.append(r)
+
     for site in sites:
         kind, target = site["kind"], site["target"]
         if kind == "unhandled":
@@ -199,9 +205,9 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             if name in bindings:
                 # A GOT slot is shared by every site that loads it: fill it once.
                 at = target if kind == "got64" else site["at"]
-                if (at, kind) not in slots:
+                if (at, kind) not in slots and not site.get("unreached"):
                     slots.add((at, kind))
-                    plan.rebinds.append(Rebind(at, kind, bindings[name], "symbol %s" % name))
+                    rebind(site, Rebind(at, kind, bindings[name], "symbol %s" % name))
                 bound.add(name)
             continue
         name = site["sym"]
@@ -212,7 +218,7 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             # computed against the patch's link-time GOT, so it is rebound
             # like any other (it was left pointing beside the program).
             offset = target - bindings[name] if target else site.get("addend", 0)
-            plan.rebinds.append(Rebind(site["at"], kind, bindings[name], "symbol %s" % name, offset))
+            rebind(site, Rebind(site["at"], kind, bindings[name], "symbol %s" % name, offset))
             bound.add(name)
             continue
         if not target:
@@ -221,8 +227,8 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
         if f is not None:
             orig = orig_funcs.get(f["name"])
             if orig is not None and not is_clone(f["name"]):
-                plan.rebinds.append(Rebind(site["at"], kind, orig["value"] + exe_bias,
-                                           "function %s" % f["name"], target - f["value"]))
+                rebind(site, Rebind(site["at"], kind, orig["value"] + exe_bias,
+                                    "function %s" % f["name"], target - f["value"]))
             continue
         obj = containing(objects, target)
         if obj is None or not obj["writable"]:
@@ -254,7 +260,7 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
         if address is None:
             fresh.add(label)
             continue
-        plan.rebinds.append(Rebind(site["at"], kind, address + exe_bias, "variable %s" % label, offset))
+        rebind(site, Rebind(site["at"], kind, address + exe_bias, "variable %s" % label, offset))
         known = old or var
         (bound if known is not None and known.external else kept).add(label)
     plan.statics_kept = sorted(user_visible(kept))
