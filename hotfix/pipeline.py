@@ -3,6 +3,7 @@ found, compiled, compared with the running code, linked and planned, then
 all of them are loaded and written as one operation: all or nothing."""
 import itertools
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from .compdb import UnknownFile, find_compile_command, find_unit
 from .errors import HotfixError
 from .native import Image
 from .names import demangle_text
-from .plan import Plan, check_layouts, decide_changes, describe, plan_redirects, plan_rebinds
+from .plan import Plan, check_layouts, decide_changes, describe, is_clone, plan_redirects, plan_rebinds
 from .program import ImageInfo, Program, exported_symbols
 from .session import Version
 
@@ -72,6 +73,7 @@ class Prepared:
     error: Exception = None         # a HotfixError: the unit does not compile, link, ...
     layout_refusals: list = field(default_factory=list)     # check_layouts', said after the redirects'
     ready: str = ""                 # built before the command (prepare.py): "" or how ("prepared", "waited N ms")
+    patch_info: tuple = None        # (ImageInfo, unit) of the linked patch, read while the objects were compared
 
 
 # Patch files are STEM-N-M: N the process's patch number, M unique in the
@@ -93,8 +95,26 @@ def build_unit(program, p, workdir, arch, number, runner=FOREGROUND, depfile=Non
         known = os.path.exists(baseline)
         p.built = compile_unit(p.command, workdir, stem, arch, first=not known, runner=runner, depfile=depfile)
         p.times["compile"] = p.built.compile_seconds
+        # The link needs only the compiler's output, like the comparison: it
+        # runs on a thread of its own meanwhile, and reads the linked
+        # patch's debug information for the plan (a link nobody needs,
+        # when nothing changed, costs only that thread).
+        patch_symbols = Image(p.built.patch_object).symbols()
+        initializers = drop_initializers(p.built.patch_object, patch_symbols["sections"], p.command.argv[0], runner)
         p.plan = Plan(t.unit, p.command)
-        decide_changes(_diff(p, baseline if known else ""), p.plan)
+        p.plan.bindings = _bindings(program, patch_symbols["undefined"])
+        p.plan.so_path = os.path.join(workdir, stem + ".so")
+        libraries = [im.path for im in program.program_images()[1:]]
+        extra = []
+        if "__dso_handle" in patch_symbols["undefined"] or arch.flush_icache:
+            extra.append(runtime_object(workdir, p.command.argv[0], runner))
+        providers = _providers(program, patch_symbols["undefined"], p.plan.bindings, extra) \
+            if direct_link_possible(p.command) else None
+        link = _Thread(lambda: _link_and_read(p, libraries, extra, providers, arch, runner))
+        try:
+            decide_changes(_diff(p, baseline if known else ""), p.plan)
+        finally:
+            link.join()
         if p.history and not known:
             # Compared with the program's own code (an earlier session's
             # object is gone): a function patched before must get its
@@ -104,27 +124,71 @@ def build_unit(program, p, workdir, arch, number, runner=FOREGROUND, depfile=Non
                 p.plan.why[name] = "patched before"
             p.plan.changed.sort()
         if p.plan.nothing_changed:
+            _forget_patch(p)
             return None
         if not t.reason:
             _check_command(t.label, p.plan, t.image, p.history, runner)
-        patch_symbols = Image(p.built.patch_object).symbols()
-        if drop_initializers(p.built.patch_object, patch_symbols["sections"], p.command.argv[0], runner):
+        link.result()
+        if initializers:
             p.warnings.append("%s has constructors or destructors: the patch does not run them "
                               "(they ran when the program started)." % t.label)
-        p.plan.bindings = _bindings(program, patch_symbols["undefined"])
-        p.plan.so_path = os.path.join(workdir, stem + ".so")
-        libraries = [im.path for im in program.program_images()[1:]]
-        extra = []
-        if "__dso_handle" in patch_symbols["undefined"] or arch.flush_icache:
-            extra.append(runtime_object(workdir, p.command.argv[0], runner))
-        providers = _providers(program, patch_symbols["undefined"], p.plan.bindings, extra) \
-            if direct_link_possible(p.command) else None
-        p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
-                                     p.command.argv[0], extra, arch.link_flags, runner, providers)
         return None
     except HotfixError as e:
         p.error = e
         return e
+
+
+class _Thread(threading.Thread):
+    """A function run on a thread of its own; result() is its value, or
+    raises its exception."""
+
+    def __init__(self, function):
+        super().__init__(name="hotfix-link", daemon=True)
+        self._function, self._value, self._error = function, None, None
+        self.start()
+
+    def run(self):
+        try:
+            self._value = self._function()
+        except BaseException as e:      # noqa: BLE001 - handed to result()
+            self._error = e
+
+    def result(self):
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _link_and_read(p, libraries, extra, providers, arch, runner):
+    p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
+                                 p.command.argv[0], extra, arch.link_flags, runner, providers)
+    p.patch_info = _read_patch(p.plan.so_path, p.target.unit)
+
+
+def _forget_patch(p):
+    """The linked patch nobody needs (nothing changed): its files go."""
+    if p.patch_info is not None:
+        p.patch_info[0].close()
+        p.patch_info = None
+    for path in (p.plan.so_path, p.plan.so_path + ".bind.ld"):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    p.plan.so_path = ""
+
+
+def _read_patch(so_path, unit):
+    """The linked patch and its unit, with what plan_unit asks of its debug
+    information read already (types and variables)."""
+    so = ImageInfo(so_path)
+    so.symbol_table()
+    so_units = [u for u in so.units() if u.name == unit.name] or so.units()
+    if so_units:
+        so.variables(so_units[0])
+        so.types(so_units[0])
+    return so, (so_units[0] if so_units else None)
 
 
 def _diff(p, baseline):
@@ -237,20 +301,32 @@ def plan_unit(p):
     pointed at the program's functions and variables, and whether a type's
     layout changed.  The redirects (Hotfix._plan) read the process."""
     plan, unit, image = p.plan, p.target.unit, p.target.image
-    so = ImageInfo(plan.so_path)
+    so, so_unit = p.patch_info or _read_patch(plan.so_path, unit)
+    p.patch_info = None
     try:
         table = so.symbol_table()
         plan.got = table["got"]
         plan.functions = {sym["name"]: sym for sym in table["symbols"] if sym["type"] == "func"}
-        so_units = [u for u in so.units() if u.name == unit.name] or so.units()
-        so_vars = so.variables(so_units[0]) if so_units else {}
+        so_vars = so.variables(so_unit) if so_unit else {}
         exe_vars = image.info.variables(unit)
-        plan_rebinds(plan, so.native.sites(), table["symbols"], so_vars, exe_vars, p.functions,
+        # Only what the new code reaches: the patch's copies of unchanged
+        # functions never run (every 64-bit reference to one is pointed at
+        # the program's original, so the new code calls, and takes the
+        # address of, the original; nothing else enters the patch), so
+        # their references need not be rebound.  What changed decides the
+        # work, not the unit's size (sqlite3.c: 23,000 sites for one
+        # changed function).  native/sites.c follows every reference a
+        # part makes that is not pointed at the program -- pc-relative
+        # ones, new functions, clones, data -- and keeps places in no part.
+        originals = {f["name"] for f in p.functions}
+        bound = {name for name in plan.functions if name in originals and not is_clone(name)}
+        sites = so.native.live_sites(set(plan.changed) | set(plan.new), bound)
+        plan_rebinds(plan, sites, table["symbols"], so_vars, exe_vars, p.functions,
                      image.bias, plan.bindings, os.path.basename(unit.name), image.info)
-        if so_units:
+        if so_unit:
             # Refusals said after those of the redirects, as they always were.
             layouts = Plan(unit, p.command)
-            check_layouts(layouts, image.info.types(unit), so.types(so_units[0]))
+            check_layouts(layouts, image.info.types(unit), so.types(so_unit))
             p.layout_refusals = layouts.refusals
     finally:
         so.close()

@@ -61,6 +61,7 @@ class ImageInfo:
         self._by_name = None
         self._line_files = None
         self._memo = {}             # (what, cu_offset) -> types or variables
+        self._last_dies = None      # (cu_offset, _Dies)
 
     # --- symbols ---------------------------------------------------------
     def symbol_table(self):
@@ -147,12 +148,18 @@ class ImageInfo:
         return self._memoized("variables", unit, self._variables)
 
     def _dies(self, unit):
+        """The unit's DIEs, read once for its types and its variables (the
+        last unit asked is kept: a large unit has hundreds of thousands)."""
         self.units()        # no debug information: it says so
+        if self._last_dies is not None and self._last_dies[0] == unit.cu_offset:
+            return self._last_dies[1]
         try:
-            return _Dies(self.native.unit_dies(unit.cu_offset))
+            dies = _Dies(self.native.unit_dies(unit.cu_offset))
         except native.NativeError as e:
             raise HotfixError("cannot read the debug information of %s in %s: %s"
                               % (unit.name, self.path, e)) from e
+        self._last_dies = (unit.cu_offset, dies)
+        return dies
 
     def _types(self, unit) -> Dict[str, str]:
         """Layouts of the complete struct, class and union types the unit
@@ -198,6 +205,7 @@ class ImageInfo:
         return out
 
     def close(self):
+        self._last_dies = None
         self.native.close()
 
 
