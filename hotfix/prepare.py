@@ -132,7 +132,8 @@ class Result:
     files: Dict[str, Optional[str]]     # every file the compile read -> its digest
     basis: Tuple[int, str]
     images: List[Tuple[str, int]]
-    finished: float = 0.0
+    finished: float = 0.0           # time.time() when it was ready
+    saved: float = 0.0              # the newest modification time of its files: the save it was built for
 
 
 @dataclass
@@ -248,7 +249,9 @@ class Preparer:
         ready = result.prepared
         ready.target, ready.history = p.target, p.history
         ready.warnings = list(p.warnings) + [w for w in ready.warnings if w not in p.warnings]
-        ready.ready = "prepared" if waited < 0.001 else "prepared, waited %d ms" % round(waited * 1000)
+        ready.ready = "prepared %d ms after the save" % round(max(0.0, result.finished - result.saved) * 1000)
+        if waited >= 0.001:
+            ready.ready += ", waited %d ms" % round(waited * 1000)
         return ready
 
     def stop(self):
@@ -467,7 +470,8 @@ class Preparer:
                     self._by_file.setdefault(name, set()).add(path)
         if new:
             self._wake()        # watch them too
-        return Result(path, p, files, basis_of(history), snapshot.images(), time.time())
+        saved = max([_mtime(f) for f in files if not f.startswith(SYSTEM)] or [started])
+        return Result(path, p, files, basis_of(history), snapshot.images(), time.time(), saved)
 
     def _drop(self, result):
         """A result nobody will load: its files go."""
@@ -504,6 +508,13 @@ def _stat(path):
         return st.st_ino, st.st_mtime_ns, st.st_size
     except OSError:
         return None
+
+
+def _mtime(path):
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return 0.0
 
 
 def _changed_since(path, when):
