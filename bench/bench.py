@@ -55,7 +55,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 sys.path.insert(0, HERE)
 
 import generate  # noqa: E402
-from driver import LLDB, Break, Continue, Copy, Hotfix, Kill, Run, Step, run  # noqa: E402
+from driver import LLDB, Break, Continue, Copy, Hotfix, Kill, Prepare, Run, Sleep, Step, run  # noqa: E402
 
 RESULTS = os.path.join(HERE, "results")
 WORK = os.path.join(RESULTS, "work")
@@ -126,30 +126,6 @@ class Unwind(Step):
 
     def lldb(self, ctx):
         return ["script import hotfix_lldb; " + self._py("hotfix_lldb.LldbDebugger(lldb.debugger)")]
-
-
-class Sleep(Step):
-    """The debugger busy in a script for a while (the user not yet typing)."""
-
-    def __init__(self, seconds):
-        self.seconds = seconds
-
-    def gdb(self, ctx):
-        return ["python import time; time.sleep(%g)" % self.seconds]
-
-    def lldb(self, ctx):
-        return ["script import time; time.sleep(%g)" % self.seconds]
-
-
-class Prepare(Step):
-    def __init__(self, on):
-        self.word = "on" if on else "off"
-
-    def gdb(self, ctx):
-        return ["set hotfix prepare " + self.word]
-
-    def lldb(self, ctx):
-        return ["hotfix-config prepare " + self.word]
 
 
 class Shell(Step):

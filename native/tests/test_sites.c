@@ -30,6 +30,24 @@ static size_t scan_sites(const char *json, jsite *out, size_t max)
     return n;
 }
 
+/* Compile `source` (in the temporary folder as name.c) as a patch is, and
+ * link it into `so` (there too) with --emit-relocs; so holds its path. */
+static int build_patch(const char *name, const char *source, const char *so_name, char so[512])
+{
+    char file[64], src[512], obj[512];
+    snprintf(file, sizeof file, "%s.c", name);
+    if (!CHECK(write_file(file, source), "write %s", file))
+        return 0;
+    snprintf(src, sizeof src, "%s", tmp(file));
+    snprintf(file, sizeof file, "%s.o", name);
+    snprintf(obj, sizeof obj, "%s", tmp(file));
+    snprintf(so, 512, "%s", tmp(so_name));
+    char *cc[] = {"cc", "-g", "-O0", "-fPIC", "-mcmodel=large", "-fvisibility=hidden", "-ffunction-sections",
+                  "-fdata-sections", "-c", src, "-o", obj, NULL};
+    char *ld[] = {"cc", "-shared", "-Wl,--emit-relocs", "-o", so, obj, NULL};
+    return CHECK(run(cc), "compile %s.c", name) && CHECK(run(ld), "link %s", so_name);
+}
+
 void test_sites(void)
 {
     printf("rebinding sites of a patch .so\n");
@@ -37,16 +55,8 @@ void test_sites(void)
                               "static int limit = 7;\n"
                               "extern int outside;\n"
                               "int step(void) { counter += limit; return counter + outside; }\n";
-    if (!CHECK(write_file("u.c", u_c), "write u.c"))
-        return;
-    char src[512], obj[512], so[512];
-    snprintf(src, sizeof src, "%s", tmp("u.c"));
-    snprintf(obj, sizeof obj, "%s", tmp("u.o"));
-    snprintf(so, sizeof so, "%s", tmp("p.so"));
-    char *cc[] = {"cc", "-g", "-fPIC", "-mcmodel=large", "-fvisibility=hidden", "-ffunction-sections",
-                  "-fdata-sections", "-c", src, "-o", obj, NULL};
-    char *ld[] = {"cc", "-shared", "-Wl,--emit-relocs", "-o", so, obj, NULL};
-    if (!CHECK(run(cc), "compile u.c") || !CHECK(run(ld), "link p.so"))
+    char so[512];
+    if (!build_patch("u", u_c, "p.so", so))
         return;
 
     static jsym syms[1024];
@@ -157,16 +167,8 @@ void test_live_sites(void)
         "                 case 3: return other * 3; case 4: return 9; case 5: return other - 1; default: return 0; }\n"
         "}\n"
         "int changed(int i) { counter += helper(i) + fresh(i); return ops[i & 1](counter); }\n";
-    if (!CHECK(write_file("live.c", u_c), "write live.c"))
-        return;
-    char src[512], obj[512], so[512];
-    snprintf(src, sizeof src, "%s", tmp("live.c"));
-    snprintf(obj, sizeof obj, "%s", tmp("live.o"));
-    snprintf(so, sizeof so, "%s", tmp("live.so"));
-    char *cc[] = {"cc", "-g", "-O0", "-fPIC", "-mcmodel=large", "-fvisibility=hidden", "-ffunction-sections",
-                  "-fdata-sections", "-c", src, "-o", obj, NULL};
-    char *ld[] = {"cc", "-shared", "-Wl,--emit-relocs", "-o", so, obj, NULL};
-    if (!CHECK(run(cc), "compile live.c") || !CHECK(run(ld), "link live.so"))
+    char so[512];
+    if (!build_patch("live", u_c, "live.so", so))
         return;
     static jsym syms[1024];
     size_t ns = symbols_of("live.so", syms, 1024, NULL);

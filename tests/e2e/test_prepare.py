@@ -8,24 +8,14 @@ import re
 
 import pytest
 
-from driver import DEBUGGERS, Break, Command, Continue, Copy, Delete, Hotfix, Run, SaveMaps, exited_normally, \
-    hotfix_lines, run
+from driver import DEBUGGERS, Break, Command, Continue, Copy, Delete, Hotfix, Prepare, Run, SaveMaps, Sleep, \
+    exited_normally, hotfix_lines, run
 from programs import build
 from test_state import expected, frames
 
 
-def Sleep(seconds):
-    """The debugger busy in a user's script (its Python sleeping)."""
-    return Command("python import time; time.sleep(%g)" % seconds, "script import time; time.sleep(%g)" % seconds)
-
-
 def Shell(text):
     return Command("shell " + text, "platform shell -h -- " + text)
-
-
-def Prepare(on):
-    word = "on" if on else "off"
-    return Command("set hotfix prepare " + word, "hotfix-config prepare " + word)
 
 
 def summaries(result):
