@@ -140,6 +140,7 @@ _session = None
 # Settings both adapters change (GDB: set hotfix prepare; LLDB: hotfix-config prepare).
 SETTINGS = {"prepare": True}
 _running = []           # a hotfix command is under way (its own stops are not the user's)
+_stops_seen = {}        # "pid": the process whose first stop was seen
 
 
 def set_prepare(on):
@@ -160,9 +161,16 @@ def refresh_preparer(dbg, s, program):
         if s.preparer is None:
             s.preparer = prepare.Preparer()
         s.preparer.update(prepare.take_snapshot(dbg, s, program))
-    except Exception:       # noqa: BLE001 - never the command's error
-        if debug_default():
-            raise
+    except HotfixError:
+        pass                # a program hotfix cannot patch: nothing to prepare
+    except Exception:       # noqa: BLE001 - never the command's error: a bug of ours, shown on request
+        _show_internal_error()
+
+
+def _show_internal_error():
+    if debug_default():
+        import traceback
+        traceback.print_exc()
 
 
 def stopped(dbg):
@@ -178,13 +186,15 @@ def stopped(dbg):
             return
         s = session()
         pid = dbg.pid()
-        if s.preparer is not None and s.preparer.serves(pid):
+        if s.preparer is not None and s.preparer.serves(pid) or _stops_seen.get("pid") == pid:
             return
+        _stops_seen["pid"] = pid        # once per process (a static program is tried once)
         s.for_process(pid, True)
         refresh_preparer(dbg, s, Program(dbg, s.cache, s.process.shipped))
+    except HotfixError:
+        pass
     except Exception:       # noqa: BLE001 - a stop is not a command: nothing to fail
-        if debug_default():
-            raise
+        _show_internal_error()
 
 
 def process_gone():
