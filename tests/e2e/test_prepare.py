@@ -128,3 +128,22 @@ def test_prepare_off_builds_in_the_command(tmp_path, debugger):
                                         done[0]), result.transcript
     assert frames(result) == expected(6, {3: ("v2", 10)}), result.transcript
     assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_a_header_saved_prepares_every_unit_that_includes_it(tmp_path, debugger):
+    from test_changed import build_multi, old, values
+    prog = build_multi(tmp_path)
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(4), Continue(2),
+        Copy("tune_v2.h", "tune.h"), Sleep(4),          # a macro-only header: its units by -M
+        Hotfix("--all-changed"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    assert values(result) == [old(0), old(1), (2, 4, 202, -2, 7), (3, 6, 203, -3, 7)], result.output
+    lines = hotfix_lines(result)
+    for unit, function in (("a.c", "a_value"), ("b.c", "b_value")):
+        assert any(re.match(r"hotfix: %s: 1 function redirected \(%s\).* \u2014 prepared " % (unit, function), l)
+                   for l in lines), lines
+    assert "hotfix: d.c: no function changed; nothing to do." in lines, lines
+    assert exited_normally(result, debugger), result.transcript
