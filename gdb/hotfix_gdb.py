@@ -136,6 +136,17 @@ class GdbDebugger(Debugger):
         self._inferior().write_memory(address, data)
 
     def threads(self):
+        # The stacks cannot change until something runs: GDB unwinds a
+        # thread in about a millisecond, and hotfix asks several times at
+        # one stop (the stack check, the calling thread's choice).
+        key = (self._inferior().num, self.pid(), _moves[0])
+        if _threads_seen.get("key") == key:
+            return list(_threads_seen["threads"])
+        out = self._unwind()
+        _threads_seen.update(key=key, threads=out)
+        return list(out)
+
+    def _unwind(self):
         out = []
         selected = gdb.selected_thread()
         frame = gdb.selected_frame() if selected else None
@@ -421,6 +432,16 @@ def _select_level(level):
         pass
 
 
+# Anything that may move a thread (a resume, a stop, an inferior call, a
+# register or memory the user set) counts here; threads() unwinds again.
+_moves = [0]
+_threads_seen = {}
+
+
+def _moved(event=None):
+    _moves[0] += 1
+
+
 # Files of remote targets fetched for reading: (connection, pid, path) -> host path.
 _fetched = {}
 _fetch_dir = None
@@ -568,6 +589,9 @@ ShowHotfix()
 HotfixCommand(DebugParameter())
 PrepareParameter()
 gdb.events.stop.connect(_on_stop)
+for _event in (gdb.events.cont, gdb.events.stop, gdb.events.exited, gdb.events.new_thread,
+               gdb.events.inferior_call, gdb.events.memory_changed, gdb.events.register_changed):
+    _event.connect(_moved)
 # A process gone takes hotfix's files for it along; those of a process
 # still running (detached) stay for a later session.
 gdb.events.exited.connect(lambda event: core.process_gone())
