@@ -455,6 +455,8 @@ class Hotfix:
             # program's DWARF (the slow part of a first patch).
             for p in todo:
                 _read_ahead(program, p)
+            if todo:
+                self._unwind_ahead()
             list(running)
         errors = [p.error for p in prepared if p.error is not None]
         if errors:
@@ -468,6 +470,15 @@ class Hotfix:
                     plan_unit(p)
                 self._plan(p)
         return prepared
+
+    def _unwind_ahead(self):
+        """While the compilers run: every thread's stack, which the stack
+        check reads before the load (both adapters keep it until the
+        program moves)."""
+        try:
+            self.dbg.threads()
+        except Exception:       # noqa: BLE001 - the stack check says what is wrong
+            pass
 
     def _take_prepared(self, program, prepared):
         """Put the patches the preparer built (prepare.py) in place of those
