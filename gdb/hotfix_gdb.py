@@ -23,7 +23,7 @@ from hotfix import cli as core                # noqa: E402
 from hotfix.apply import MMAP_PARAMS           # noqa: E402
 from hotfix.arch import X86_64                 # noqa: E402
 from hotfix.debugger import (ASYNC_SIGNALS, MASK64, MAX_FRAMES, Call, CallFailed, Debugger, Frame,  # noqa: E402
-                             Location, Thread)
+                             Location, Region, Thread)
 from hotfix.errors import HotfixError          # noqa: E402
 
 PROT_READ_WRITE, PROT_READ_EXEC, MAP_PRIVATE_ANONYMOUS = 3, 5, 0x22
@@ -135,6 +135,52 @@ class GdbDebugger(Debugger):
     def write_memory(self, address, data):
         self._inferior().write_memory(address, data)
 
+    def memory_regions(self):
+        # "Start Addr  End Addr  Size  Offset  Perms  objfile" (GDB 12 and
+        # later; a remote target's through gdbserver's /proc).
+        try:
+            text = gdb.execute("info proc mappings", to_string=True)
+        except gdb.error as e:
+            raise HotfixError("GDB cannot list the process's memory mappings (%s)" % str(e).rstrip("."))
+        out = []
+        for line in text.splitlines():
+            words = line.split(None, 5)
+            if len(words) < 5 or not words[0].startswith("0x") or len(words[4]) != 4:
+                continue
+            perms = words[4]
+            out.append(Region(int(words[0], 16), int(words[1], 16), perms[0] == "r", perms[1] == "w",
+                              perms[2] == "x", words[5].strip() if len(words) > 5 else ""))
+        if not out:
+            raise HotfixError("GDB cannot list the process's memory mappings")
+        return out
+
+    def _each_thread(self):
+        """Every thread, switched to in turn (numbered order); the selected
+        thread and frame are put back when it is closed (contextlib.closing)."""
+        selected = gdb.selected_thread()
+        frame = gdb.selected_frame() if selected else None
+        try:
+            for t in sorted(self._inferior().threads(), key=lambda t: t.num):
+                t.switch()
+                yield t
+        finally:
+            if selected is not None and selected.is_valid():
+                selected.switch()
+                if frame is not None and frame.is_valid():
+                    frame.select()
+
+    def registers(self):
+        out = []
+        with contextlib.closing(self._each_thread()) as threads:
+            for t in threads:
+                f = gdb.newest_frame()
+                for reg in f.architecture().registers("general"):
+                    try:
+                        out.append((t.num, reg.name, int(f.read_register(reg)) & MASK64))
+                    except (gdb.error, ValueError, TypeError):
+                        continue
+        return out
+
     def threads(self):
         # The stacks cannot change until something runs: GDB unwinds a
         # thread in about a millisecond, and hotfix asks several times at
@@ -148,11 +194,8 @@ class GdbDebugger(Debugger):
 
     def _unwind(self):
         out = []
-        selected = gdb.selected_thread()
-        frame = gdb.selected_frame() if selected else None
-        try:
-            for t in sorted(self._inferior().threads(), key=lambda t: t.num):
-                t.switch()
+        with contextlib.closing(self._each_thread()) as threads:
+            for t in threads:
                 frames = []
                 f = gdb.newest_frame()
                 level = 0
@@ -166,11 +209,6 @@ class GdbDebugger(Debugger):
                         break
                     level += 1
                 out.append(Thread(t.num, t.name or "", frames))
-        finally:
-            if selected is not None and selected.is_valid():
-                selected.switch()
-                if frame is not None and frame.is_valid():
-                    frame.select()
         return out
 
     @contextlib.contextmanager
@@ -592,6 +630,24 @@ gdb.events.stop.connect(_on_stop)
 for _event in (gdb.events.cont, gdb.events.stop, gdb.events.exited, gdb.events.new_thread,
                gdb.events.inferior_call, gdb.events.memory_changed, gdb.events.register_changed):
     _event.connect(_moved)
+
+
+def _guard_breakpoint(bp):
+    """A breakpoint whose location lands inside a jump hotfix wrote is
+    disabled there (GDB's trap would break the jump)."""
+    try:
+        if not bp.is_valid() or bp.type != gdb.BP_BREAKPOINT or bp.number <= 0:
+            return
+        where = {loc.address: loc for loc in bp.locations if loc.address is not None and loc.enabled}
+        for address, message in core.guard_breakpoint(bp.number, list(where)):
+            where[address].enabled = False
+            gdb.write(message + "\n")
+    except gdb.error:
+        pass
+
+
+gdb.events.breakpoint_created.connect(_guard_breakpoint)
+gdb.events.breakpoint_modified.connect(_guard_breakpoint)
 # A process gone takes hotfix's files for it along; those of a process
 # still running (detached) stay for a later session.
 gdb.events.exited.connect(lambda event: core.process_gone())

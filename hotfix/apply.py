@@ -484,12 +484,15 @@ def write_all(dbg, writes, verbose_out=None, protections=None):
     return written
 
 
-def rebind_writes(plan, so_bias):
+def rebind_writes(plan, so_bias, moved=None):
+    """The patch's references bound to the program; moved: {symbol: new
+    address} of globals migrated in this hotfix (bound to their new
+    storage, another patch's copy)."""
     got = plan.got + so_bias
     out = []
     for r in plan.rebinds:
         at = r.at + so_bias
-        value = r.target + r.offset
+        value = (moved[r.symbol] if moved and r.symbol in moved else r.target) + r.offset
         if r.kind in ("gotoff64", "pltoff64"):
             value -= got       # the code adds the GOT's runtime address back
         # Into the new patch: nothing runs its code before the jumps.

@@ -37,11 +37,17 @@ hotfix recompiles each FILE with the command that built it (from
 compile_commands.json, or the flags in its debug information), compares
 the new code with the code the program runs, and redirects only the
 functions that changed (one whose code differs only in the line numbers
-of __LINE__, after an edit above it, is left as it is).  Every global and static keeps its one live
-instance and its value.  If anything is unsafe (a changed function is
-running, a static's type changed, a symbol cannot be bound) nothing is
-written and hotfix says why.  Stop the program first (Ctrl-C or a
-breakpoint), then continue it after the patch.
+of __LINE__, after an edit above it, is left as it is).  Every global and
+static keeps its one live instance and its value.  A static whose type
+changed is migrated: the patch's copy gets its value member by member, as
+the debug information describes both types, every function that uses it
+runs the new code, and pointers to it that the debug information shows
+are moved with it; a word of the process that points into it anywhere
+else (the heap, a stack, a register) refuses the migration, naming where
+it is, unless --force-migrate.  If anything is unsafe (a changed function
+is running, a static that cannot be migrated, a symbol cannot be bound)
+nothing is written and hotfix says why.  Stop the program first (Ctrl-C
+or a breakpoint), then continue it after the patch.
 
 With gdbserver or an lldb-server platform the patch is built here, copied
 into a private directory the program makes on the target, and loaded from
@@ -79,15 +85,19 @@ def make_parser():
                    help="every unit whose source or included header changed since the program was "
                         "built or the unit last patched, as one patch")
     p.add_argument("-n", "--dry-run", action="store_true",
-                   help="print the plan (functions, statics, jumps) and write nothing")
+                   help="print the plan (functions, statics and how they migrate, jumps) and write nothing")
     p.add_argument("-v", "--verbose", action="store_true", help="list every write")
+    p.add_argument("--force-migrate", action="store_true",
+                   help="migrate a static whose type changed even if words of the process that hotfix "
+                        "cannot tell are pointers point into its old storage (they keep pointing there)")
     p.add_argument("--wait", nargs="?", const=DEFAULT_WAIT, type=float, metavar="SECONDS",
                    help="if a changed function is running, or every thread is in malloc or the "
                         "loader, let the program run and retry for up to SECONDS (default 5)")
     p.add_argument("--status", action="store_true",
                    help="list the patches applied in this process and whether replaced code is running")
     p.add_argument("--revert", action="store_true",
-                   help="put back the program's own code of each FILE (or of every unit with --all)")
+                   help="put back the program's own code of each FILE (or of every unit with --all), "
+                        "and the values of statics migrated into their own storage")
     p.add_argument("--all", action="store_true", help="with --revert: every patched unit")
     p.add_argument("--json", action="store_true",
                    help="for front ends: end with one line 'hotfix-json: {...}', the result as JSON "
@@ -210,6 +220,14 @@ def close():
         _session.close()
 
 
+def guard_breakpoint(number, addresses):
+    """The adapters call this when a breakpoint gets locations: [(address,
+    message)] of those to disable (inside a jump hotfix wrote)."""
+    if _session is None or _session.process is None or not _session.process.originals:
+        return []
+    return patches.guard_breakpoint(_session.process, number, addresses)
+
+
 def session():
     global _session
     if _session is None:
@@ -265,7 +283,7 @@ def _run(dbg, args):
         else:
             units = [find_unit(program, f).path for f in args.files]
         try:
-            patches.revert(dbg, s, units, args.wait, arch, program)
+            patches.revert(dbg, s, units, args.wait, arch, program, args.force_migrate)
         finally:
             refresh_preparer(dbg, s, program)
     else:

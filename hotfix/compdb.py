@@ -99,12 +99,37 @@ def find_compile_command(unit, executable, _cache={}):
         if not os.path.isfile(path):
             continue
         database = _load_database(path, _cache)
-        entry = database.find(unit.path)
-        if entry is not None:
-            cmd = _command(entry, path)
-            if cmd:
-                return cmd
+        commands = [c for c in (_command(e, path) for e in database.find(unit.path)) if c]
+        if commands:
+            return _the_one_that_built(commands, unit, executable)
     return _from_producer(unit)
+
+
+def _the_one_that_built(commands, unit, executable):
+    """One file compiled twice (libtool: for the shared library with -fPIC
+    -DPIC, sometimes as C++, and for the program): the command whose
+    language and code-generation flags the unit's DW_AT_producer records
+    (GCC records them), else the one whose position-independence fits the
+    image (a shared library's -fPIC)."""
+    if len(commands) == 1:
+        return commands[0]
+    recorded = {w for w in unit.producer.split() if w.startswith(("-O", "-f", "-m", "-g", "-std="))}
+    in_library = getattr(getattr(unit, "image", None), "path", executable) != executable
+
+    def score(command):
+        flags = {a for a in command.argv[1:] if a.startswith(("-O", "-f", "-m", "-g", "-std="))}
+        cxx = _is_cxx_command(command)
+        pic = bool(flags & {"-fPIC", "-fpic"})
+        return ((cxx == unit.is_cxx), len(flags & recorded) - len(flags - recorded) if recorded else 0,
+                pic == in_library)
+
+    return max(commands, key=score)
+
+
+def _is_cxx_command(command):
+    compiler = os.path.basename(command.argv[0])
+    return ("++" in compiler or compiler.endswith("CC") or "-xc++" in command.argv
+            or any(a == "-x" and b == "c++" for a, b in zip(command.argv, command.argv[1:])))
 
 
 class _Database:
@@ -119,23 +144,24 @@ class _Database:
         for entry in entries:
             name = self._file(entry)
             if name:
-                self.by_path.setdefault(os.path.normpath(name), entry)
+                self.by_path.setdefault(os.path.normpath(name), []).append(entry)
 
     def _file(self, entry):
         file = entry.get("file", "")
         return os.path.join(entry.get("directory", os.path.dirname(self.path)), file) if file else ""
 
     def find(self, unit_path):
-        entry = self.by_path.get(os.path.normpath(unit_path))
-        if entry is not None:
-            return entry
+        """Every entry that compiles the file (a file may be compiled twice)."""
+        entries = self.by_path.get(os.path.normpath(unit_path))
+        if entries:
+            return entries
         if self._by_real is None:
             self._by_real = {}
             for entry in self.entries:
                 name = self._file(entry)
                 if name:
-                    self._by_real.setdefault(os.path.realpath(name), entry)
-        return self._by_real.get(os.path.realpath(unit_path))
+                    self._by_real.setdefault(os.path.realpath(name), []).append(entry)
+        return self._by_real.get(os.path.realpath(unit_path), [])
 
 
 def _load_database(path, cache):

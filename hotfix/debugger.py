@@ -38,6 +38,17 @@ class Thread:
 
 
 @dataclass
+class Region:
+    """One mapping of the process's address space."""
+    start: int
+    end: int
+    readable: bool
+    writable: bool
+    executable: bool
+    name: str = ""          # its file, "[heap]", "[stack]", or "" (anonymous)
+
+
+@dataclass
 class Location:
     """One breakpoint location the debugger inserts into the process."""
     key: str                # the adapter's handle, e.g. "1.2"
@@ -148,6 +159,16 @@ class Debugger:
 
     def write_memory(self, address: int, data: bytes) -> None:
         """Write even to read-only code pages."""
+        raise NotImplementedError
+
+    def memory_regions(self) -> List[Region]:
+        """Every mapping of the process, in address order (GDB: `info proc
+        mappings`; LLDB: its memory regions)."""
+        raise NotImplementedError
+
+    def registers(self) -> List[Tuple[int, str, int]]:
+        """(thread id, register name, value) of every general register of
+        every thread, as its innermost frame has them."""
         raise NotImplementedError
 
     # --- threads ---------------------------------------------------------

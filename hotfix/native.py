@@ -21,7 +21,8 @@ _PLACES = [
 
 JUMP_ABS14, JUMP_R11, JUMP_REL32, JUMP_SELF = 1, 2, 3, 4
 JUMP_A64_LDR, JUMP_A64_B, JUMP_A64_SELF = 5, 6, 7
-ABI_VERSION = 6
+ABI_VERSION = 7
+DIES_PARAMETERS = 1      # HF_DIES_PARAMETERS
 
 
 class NativeError(HotfixError):
@@ -40,10 +41,11 @@ _PROTOTYPES = {
     "hf_diff_json": (_c.c_int, [_c.c_void_p, _c.c_void_p, _c.c_char_p, _c.POINTER(_c.c_void_p)]),
     "hf_sites_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_live_sites_json": (_c.c_int, [_c.c_void_p, _c.c_char_p, _c.c_char_p, _c.POINTER(_c.c_void_p)]),
+    "hf_users_json": (_c.c_int, [_c.c_void_p, _c.c_uint64, _c.c_uint64, _c.POINTER(_c.c_void_p)]),
     "hf_line_files_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_units_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_header_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
-    "hf_unit_dies_json": (_c.c_int, [_c.c_void_p, _c.c_uint64, _c.POINTER(_c.c_void_p)]),
+    "hf_unit_dies_json": (_c.c_int, [_c.c_void_p, _c.c_uint64, _c.c_uint, _c.POINTER(_c.c_void_p)]),
     "hf_encode_jump": (_c.c_int, [_c.c_int, _c.c_uint64, _c.c_uint64, _c.c_char_p, _c.c_size_t,
                                   _c.POINTER(_c.c_size_t)]),
     "hf_jump_size": (_c.c_size_t, [_c.c_int]),
@@ -136,9 +138,10 @@ class Image:
         """{"debug_info": bool, "units": [...]} (see hf_units_json)."""
         return self._ask(lib().hf_units_json)
 
-    def unit_dies(self, cu_offset):
-        """The unit's DIEs as hf_unit_dies_json lists them."""
-        return self._ask(lib().hf_unit_dies_json, cu_offset)
+    def unit_dies(self, cu_offset, parameters=False):
+        """The unit's DIEs as hf_unit_dies_json lists them (with parameters:
+        formal parameters too, with their types)."""
+        return self._ask(lib().hf_unit_dies_json, cu_offset, DIES_PARAMETERS if parameters else 0)
 
     def line_files(self):
         """{offset in .debug_line: [file paths]} (see hf_line_files_json)."""
@@ -152,6 +155,10 @@ class Image:
         not through the functions named in bound (hf_live_sites_json)."""
         return self._ask(lib().hf_live_sites_json, "\n".join(sorted(roots)).encode(),
                          "\n".join(sorted(bound)).encode())
+
+    def users(self, lo, hi):
+        """The functions whose code refers into [lo, hi) (hf_users_json)."""
+        return self._ask(lib().hf_users_json, lo, hi)
 
     def diff(self, base, base_functions=None):
         """Compare this object's functions with base (an Image).  With

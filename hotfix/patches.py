@@ -16,7 +16,9 @@ from . import apply as applying
 from . import arch as arches
 from .build import CLEAR_CACHE
 from .errors import HotfixError
+from .migrate import Move, carry
 from .names import demangle_text
+from .plan import Migration, fill_migration
 from .session import Version
 
 
@@ -39,7 +41,7 @@ def write_manifest(version, unit_path, number, originals):
     data = {"format": MANIFEST_FORMAT, "unit_path": unit_path, "number": number,
             "version": {k: getattr(version, k) for k in ("so_path", "bias", "baseline", "functions", "redirected",
                                                          "unit", "when", "statics_kept", "globals_bound",
-                                                         "entries", "loaded_from")},
+                                                         "entries", "loaded_from", "migrated")},
             "originals": {str(address): old.hex() for address, old in originals.items()},
             "reverted": False}
     try:
@@ -117,6 +119,41 @@ def recover(dbg, session, program):
                              "it" if len(unknown) == 1 else "them", "its" if len(unknown) == 1 else "their"))
 
 
+def written_jumps(state):
+    """[(lo, hi, function)]: the bytes hotfix wrote at entries (jumps, and
+    gates' places), with the function each belongs to."""
+    entries = []
+    for versions in state.units.values():
+        for v in versions:
+            entries += [(address, name) for name, address, _ in v.entries]
+            entries += [(f["address"], name) for name, f in v.functions.items() if name in v.redirected]
+    out = []
+    for address, old in state.originals.items():
+        owner = next((name for entry, name in entries if entry <= address < entry + 16), None)
+        if owner is not None:
+            out.append((address, address + len(old), owner))
+    return out
+
+
+def guard_breakpoint(state, number, addresses):
+    """A breakpoint location set after a patch inside a jump hotfix wrote
+    (at -O0 a function's first line is a few bytes into it) would put the
+    debugger's trap into the jump.  Returns the addresses to disable, and
+    says so; revert enables them again."""
+    jumps = written_jumps(state) if state is not None else []
+    out = []
+    for address in addresses:
+        hit = next(((lo, name) for lo, hi, name in jumps if lo <= address < hi), None)
+        if hit is None:
+            continue
+        out.append((address, demangle_text(
+            "hotfix: breakpoint %s has a location inside the jump hotfix wrote at the entry of %s (0x%x): "
+            "disabled there (it runs the new code)." % (number, hit[1], address))))
+        if address not in state.disabled_locations:
+            state.disabled_locations.append(address)
+    return out
+
+
 def _active(dbg, versions):
     """Where a replaced function (any of its bodies) is running now."""
     bodies = []
@@ -186,6 +223,8 @@ def status(dbg, session, arch=arches.X86_64):
                 parts.append("statics kept: %s" % ", ".join(v.statics_kept))
             if v.globals_bound:
                 parts.append("bound: %s" % ", ".join(v.globals_bound))
+            if v.migrated:
+                parts.append("migrated: %s" % ", ".join(rec["label"] for rec in v.migrated))
             if v.loaded_from:
                 parts.append("loaded from %s on the target" % v.loaded_from)
             dbg.write(demangle_text("  %s patch %d at %s: %s" % (v.unit, n, when, "; ".join(parts))))
@@ -195,10 +234,58 @@ def status(dbg, session, arch=arches.X86_64):
                                 if active else "no replaced function is active now"))
 
 
-def revert(dbg, session, unit_paths, wait, arch=arches.X86_64, program=None):
-    """Put back the original entries of the given units (paths as keys of
-    the session's history)."""
+def _migrated_back(session, program, paths):
+    """Moves that carry each static the given units' patches migrated back
+    into the program's own storage: from its newest storage (an earlier
+    patch's copy, its type from that patch's DWARF) to the program's, as
+    DWARF describes the program's type.  Refused (HotfixError) when a
+    value cannot go back, or a migrated global is used by a patch of a
+    unit that stays."""
     state = session.process
+    moves, refusals = [], []
+    for path in paths:
+        live = {}
+        for v in state.units.get(path, []):
+            for rec in v.migrated:
+                live[(rec["scope"], rec["name"])] = rec
+        if not live:
+            continue
+        found = [(im, u) for im in program.program_images() if im.info is not None and im.info.has_debug_info()
+                 for u in im.info.units() if u.path == path]
+        for key, rec in sorted(live.items()):
+            label = rec["label"]
+            users = sorted({v.unit for other, versions in state.units.items() if other not in paths
+                            for v in versions if rec["external"] and rec["symbol"] in v.globals_bound})
+            if users:
+                refusals.append("%s is migrated and the patch of %s uses it: revert %s with it"
+                                % (label, ", ".join(users), "them" if len(users) > 1 else "it"))
+                continue
+            try:
+                im, unit = found[0]
+                original = im.info.variables(unit)[key]
+                older = session.cache.image(rec["so_path"])
+                older_unit = [u for u in older.units() if u.name == unit.name][0]
+                current = older.variables(older_unit)[key]
+                m = Migration(label, key, rec["external"], rec["symbol"], rec["address"], rec["size"],
+                              original.address + im.bias, original.size, rec["type"], original.type)
+                problems = fill_migration(m, older.shape(older_unit, current), im.info.shape(unit, original))
+            except (HotfixError, OSError, KeyError, IndexError) as e:
+                refusals.append("hotfix cannot read the types of %s (%s)" % (label, e or "its DWARF is gone"))
+                continue
+            refusals += [p.replace("the type of %s changed from" % label, "%s cannot go back from" % label, 1)
+                         for p in problems]
+            moves.append(Move(m, original.address + im.bias, unreached=False))
+    if refusals:
+        raise HotfixError("nothing was reverted: %s." % "; ".join(r.rstrip(".") for r in refusals))
+    return moves
+
+
+def revert(dbg, session, unit_paths, wait, arch=arches.X86_64, program=None, force_migrate=False):
+    """Put back the original entries of the given units (paths as keys of
+    the session's history), and the values of the statics their patches
+    migrated into the program's own storage."""
+    state = session.process
+    moves = _migrated_back(session, program, unit_paths) if program is not None else []
     plans = []
     for path in unit_paths:
         versions = state.units.get(path)
@@ -219,9 +306,14 @@ def revert(dbg, session, unit_paths, wait, arch=arches.X86_64, program=None):
             "" if not unit_paths else " to " + ", ".join(os.path.basename(p) for p in unit_paths)))
     # No thread may be part-way through a jump being removed.
     ranges = [(w.address, w.address + len(w.old), w.what) for _, _, ws, _ in plans for w in ws]
+    # A patched body still running would go on with the migrated storage
+    # while the program's own code is back on the old one.
+    migrating = [versions for _, versions, _, _ in plans if any(v.migrated for v in versions)]
     deadline = time.monotonic() + (wait or 0)
     while True:
         problems = [p for p in applying.check_stacks(dbg, [], [(lo + 1, hi, what) for lo, hi, what in ranges])]
+        problems += ["%s (it uses the migrated statics)" % a for versions in migrating for a in _active(dbg, versions)
+                     if "(original)" not in a]
         if not problems:
             break
         if wait is None or time.monotonic() >= deadline:
@@ -239,6 +331,12 @@ def revert(dbg, session, unit_paths, wait, arch=arches.X86_64, program=None):
             problems = applying.check_stacks(dbg, [], [(lo + 1, hi, what) for lo, hi, what in ranges])
             if problems:
                 raise HotfixError("cannot revert now: %s." % "; ".join(problems))
+        if moves:
+            # The values go back now that nothing runs.
+            carried = carry(dbg, program, moves, force_migrate, back=True)
+            if protections:
+                protections.prepare([(w.address, len(w.data)) for w in carried.writes])
+            all_writes = carried.writes + all_writes
         applying.write_all(dbg, all_writes, protections=protections)
         helper = next((v.functions[CLEAR_CACHE]["address"] for _, versions, _, _ in plans for v in versions
                        if CLEAR_CACHE in v.functions), None)
@@ -258,6 +356,11 @@ def revert(dbg, session, unit_paths, wait, arch=arches.X86_64, program=None):
     for path, versions, _, names in plans:
         _mark_reverted(versions)
         state.units[path] = []
-        dbg.write(demangle_text("hotfix: %s: reverted %d function%s (%s) to the program's own code."
+        back = [mv.migration for mv in moves if any(rec["label"] == mv.migration.label and rec["address"] ==
+                                                    mv.migration.old_address for v in versions for rec in v.migrated)]
+        dbg.write(demangle_text("hotfix: %s: reverted %d function%s (%s) to the program's own code%s."
                                 % (versions[-1].unit, len(names), "" if len(names) == 1 else "s",
-                                   ", ".join(names))))
+                                   ", ".join(names), "" if not back else ", %d static%s migrated back (%s)" % (
+                                       len(back), "" if len(back) == 1 else "s", ", ".join(
+                                           m.label + (": dropped %s" % ", ".join(m.dropped) if m.dropped else "")
+                                           for m in back)))))

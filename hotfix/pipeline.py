@@ -15,10 +15,12 @@ from .build import (CLEAR_CACHE, FOREGROUND, compile_unit, direct_link_possible,
                     drop_initializers, link_patch, runtime_object)
 from .compdb import UnknownFile, find_compile_command, find_unit
 from .errors import HotfixError
+from .migrate import Move, carry
 from .native import Image
 from .names import demangle_text
-from .plan import Plan, check_layouts, decide_changes, describe, is_clone, plan_redirects, plan_rebinds
-from .program import ImageInfo, Program, exported_symbols
+from .plan import (Plan, check_layouts, decide_changes, describe, fill_migration, is_clone, plan_redirects,
+                   plan_rebinds, redirect_users, site_users)
+from .program import ImageInfo, Program, Variable, exported_symbols
 from .session import Version
 
 # Symbols the linker makes for each output file: the patch has its own.
@@ -67,13 +69,17 @@ class Prepared:
     history: list
     built: object = None
     plan: Plan = None
+    stem: str = ""                                  # the patch's files' names in the work directory
     functions: list = field(default_factory=list)   # the program's functions of the unit
     times: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    sites: list = field(default_factory=list)       # the linked patch's references (native sites)
+    symbols: list = field(default_factory=list)     # the linked patch's symbols
+    types: tuple = ({}, {})                         # layouts in use and in the patch (check_layouts)
     error: Exception = None         # a HotfixError: the unit does not compile, link, ...
-    layout_refusals: list = field(default_factory=list)     # check_layouts', said after the redirects'
-    ready: str = ""                 # built before the command (prepare.py): "" or how ("prepared", "waited N ms")
+    ready: str = ""                 # built before the command (prepare.py): "" or how ("prepared ...")
     patch_info: tuple = None        # (ImageInfo, unit) of the linked patch, read while the objects were compared
+    all_sites: bool = False         # its plan rebinds every site (a static migrated), not only the live ones
 
 
 # Patch files are STEM-N-M: N the process's patch number, M unique in the
@@ -81,36 +87,35 @@ class Prepared:
 _serial = itertools.count(1)
 
 
-def build_unit(program, p, workdir, arch, number, runner=FOREGROUND, depfile=None):
+def moved_globals(histories):
+    """{symbol: runtime address} of every global a patch of the process
+    migrated (histories: unit path -> versions): other units' patches bind
+    to its new storage."""
+    return {rec["symbol"]: rec["address"] for versions in histories.values()
+            for v in versions for rec in v.migrated if rec["external"]}
+
+
+def build_unit(program, p, workdir, arch, number, moved, runner=FOREGROUND, depfile=None):
     """Compile, compare and link one unit (p: a Prepared with its target,
     command and history); sets p.built, p.plan, p.functions, p.times, and
     p.error (a HotfixError, also returned) when it fails.  Calls nothing of
     the debugger: the program's images were read already (the command's own
     Program, or a snapshot of it: prepare.py calls this on its own thread,
-    with a background runner).  number: the patch's number in the process."""
+    with a background runner).  number: the patch's number in the process;
+    moved: moved_globals()."""
     t = p.target
     try:
-        stem = "%s-%d-%d" % (os.path.splitext(os.path.basename(t.unit.name))[0], number, next(_serial))
+        p.stem = stem = "%s-%d-%d" % (os.path.splitext(os.path.basename(t.unit.name))[0], number, next(_serial))
         baseline = p.history[-1].baseline if p.history else ""
         known = os.path.exists(baseline)
         p.built = compile_unit(p.command, workdir, stem, arch, first=not known, runner=runner, depfile=depfile)
         p.times["compile"] = p.built.compile_seconds
+        p.plan = Plan(t.unit, p.command)
         # The link needs only the compiler's output, like the comparison: it
         # runs on a thread of its own meanwhile, and reads the linked
         # patch's debug information for the plan (a link nobody needs,
         # when nothing changed, costs only that thread).
-        patch_symbols = Image(p.built.patch_object).symbols()
-        initializers = drop_initializers(p.built.patch_object, patch_symbols["sections"], p.command.argv[0], runner)
-        p.plan = Plan(t.unit, p.command)
-        p.plan.bindings = _bindings(program, patch_symbols["undefined"])
-        p.plan.so_path = os.path.join(workdir, stem + ".so")
-        libraries = [im.path for im in program.program_images()[1:]]
-        extra = []
-        if "__dso_handle" in patch_symbols["undefined"] or arch.flush_icache:
-            extra.append(runtime_object(workdir, p.command.argv[0], runner))
-        providers = _providers(program, patch_symbols["undefined"], p.plan.bindings, extra) \
-            if direct_link_possible(p.command) else None
-        link = _Thread(lambda: _link_and_read(p, libraries, extra, providers, arch, runner))
+        link = _Thread(lambda: link_unit(program, p, workdir, arch, moved, runner, read=True))
         try:
             decide_changes(_diff(p, baseline if known else ""), p.plan)
         finally:
@@ -129,13 +134,32 @@ def build_unit(program, p, workdir, arch, number, runner=FOREGROUND, depfile=Non
         if not t.reason:
             _check_command(t.label, p.plan, t.image, p.history, runner)
         link.result()
-        if initializers:
-            p.warnings.append("%s has constructors or destructors: the patch does not run them "
-                              "(they ran when the program started)." % t.label)
         return None
     except HotfixError as e:
         p.error = e
         return e
+
+
+def link_unit(program, p, workdir, arch, moved, runner=FOREGROUND, read=False):
+    """Link the unit's patch against the program's live symbols (read: and
+    read what the plan asks of its debug information)."""
+    t = p.target
+    patch_symbols = Image(p.built.patch_object).symbols()
+    if drop_initializers(p.built.patch_object, patch_symbols["sections"], p.command.argv[0], runner):
+        p.warnings.append("%s has constructors or destructors: the patch does not run them "
+                          "(they ran when the program started)." % t.label)
+    p.plan.bindings = _bindings(program, patch_symbols["undefined"], moved)
+    p.plan.so_path = os.path.join(workdir, p.stem + ".so")
+    libraries = [im.path for im in program.program_images()[1:]]
+    extra = []
+    if "__dso_handle" in patch_symbols["undefined"] or arch.flush_icache:
+        extra.append(runtime_object(workdir, p.command.argv[0], runner))
+    providers = _providers(program, patch_symbols["undefined"], p.plan.bindings, extra) \
+        if direct_link_possible(p.command) else None
+    p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
+                                 p.command.argv[0], extra, arch.link_flags, runner, providers)
+    if read:
+        p.patch_info = _read_patch(p.plan.so_path, t.unit)
 
 
 class _Thread(threading.Thread):
@@ -160,27 +184,22 @@ class _Thread(threading.Thread):
         return self._value
 
 
-def _link_and_read(p, libraries, extra, providers, arch, runner):
-    p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
-                                 p.command.argv[0], extra, arch.link_flags, runner, providers)
-    p.patch_info = _read_patch(p.plan.so_path, p.target.unit)
-
-
 def _forget_patch(p):
     """The linked patch nobody needs (nothing changed): its files go."""
     if p.patch_info is not None:
         p.patch_info[0].close()
         p.patch_info = None
-    for path in (p.plan.so_path, p.plan.so_path + ".bind.ld"):
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+    if p.plan.so_path:
+        for path in (p.plan.so_path, p.plan.so_path + ".bind.ld"):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
     p.plan.so_path = ""
 
 
 def _read_patch(so_path, unit):
-    """The linked patch and its unit, with what plan_unit asks of its debug
+    """The linked patch and its unit, with what the plan asks of its debug
     information read already (types and variables)."""
     so = ImageInfo(so_path)
     so.symbol_table()
@@ -240,7 +259,7 @@ def _check_command(typed, plan, image, history, runner=FOREGROUND):
            "s" if len(plan.changed) == 1 else "", typed, os.path.basename(image.path)))
 
 
-def _bindings(program, wanted):
+def _bindings(program, wanted, moved):
     """Runtime addresses of the program's own symbols the unit uses."""
     out = {}
     for name in wanted:
@@ -254,6 +273,9 @@ def _bindings(program, wanted):
             if sym is not None and sym["type"] in ("func", "object"):
                 out[base] = sym["value"] + im.bias
                 break
+    # A global an earlier patch migrated lives in that patch's copy.
+    for name in set(out) & set(moved):
+        out[name] = moved[name]
     return out
 
 
@@ -295,41 +317,127 @@ def _providers(program, undefined, bindings, extra):
     return [path for path in libraries if path in used]
 
 
-def plan_unit(p):
+def plan_unit(p, image_of, arch, all_sites=False):
     """The part of a changed unit's plan that needs nothing of the process
-    (so prepare.py makes it too): which references of the linked patch are
-    pointed at the program's functions and variables, and whether a type's
-    layout changed.  The redirects (Hotfix._plan) read the process."""
+    (so prepare.py makes it too): what the patch's references are bound
+    to, which statics it migrates (their old and new types read now,
+    while the patch's DWARF is open), and the types' layouts to compare.
+    The redirects and the layout check (Hotfix._plan_jumps) read the
+    process.  image_of(path): an ImageInfo (the session's cache).
+
+    Only the references the new code reaches are rebound, unless all_sites
+    or a static migrates: the patch's copies of unchanged functions never
+    run (every 64-bit reference to one is pointed at the program's
+    original, so the new code calls, and takes the address of, the
+    original; nothing else enters the patch), so their references need
+    not be rebound.  What changed decides the work, not the unit's size
+    (sqlite3.c: 23,000 sites for one changed function).  native/sites.c
+    follows every reference a part makes that is not pointed at the
+    program -- pc-relative ones, new functions, clones, data -- and keeps
+    places in no part.  A migrated static makes every function that uses
+    it run the patch's code (redirect_users), found from the sites: then
+    every site counts."""
     plan, unit, image = p.plan, p.target.unit, p.target.image
     so, so_unit = p.patch_info or _read_patch(plan.so_path, unit)
     p.patch_info = None
     try:
+        # Planned afresh (again, with every site, for a migration).
+        plan.rebinds, plan.migrations, plan.refusals = [], [], []
         table = so.symbol_table()
         plan.got = table["got"]
         plan.functions = {sym["name"]: sym for sym in table["symbols"] if sym["type"] == "func"}
         so_vars = so.variables(so_unit) if so_unit else {}
-        exe_vars = image.info.variables(unit)
-        # Only what the new code reaches: the patch's copies of unchanged
-        # functions never run (every 64-bit reference to one is pointed at
-        # the program's original, so the new code calls, and takes the
-        # address of, the original; nothing else enters the patch), so
-        # their references need not be rebound.  What changed decides the
-        # work, not the unit's size (sqlite3.c: 23,000 sites for one
-        # changed function).  native/sites.c follows every reference a
-        # part makes that is not pointed at the program -- pc-relative
-        # ones, new functions, clones, data -- and keeps places in no part.
-        originals = {f["name"] for f in p.functions}
-        bound = {name for name in plan.functions if name in originals and not is_clone(name)}
-        sites = so.native.live_sites(set(plan.changed) | set(plan.new), bound)
-        plan_rebinds(plan, sites, table["symbols"], so_vars, exe_vars, p.functions,
+        live = _migrated_before(p.history)
+        exe_vars = dict(image.info.variables(unit))
+        for key, rec in live.items():
+            # Its storage is an earlier patch's copy now (addresses are
+            # relative to the program's bias here, as the others are).
+            exe_vars[key] = Variable(key[0], key[1], rec["address"] - image.bias, rec["size"], rec["type"],
+                                     rec["external"])
+        p.symbols = table["symbols"]
+        p.all_sites = all_sites
+        if all_sites:
+            p.sites = so.native.sites()
+        else:
+            originals = {f["name"] for f in p.functions}
+            bound = {name for name in plan.functions if name in originals and not is_clone(name)}
+            p.sites = so.native.live_sites(set(plan.changed) | set(plan.new), bound)
+        plan_rebinds(plan, p.sites, p.symbols, so_vars, exe_vars, p.functions,
                      image.bias, plan.bindings, os.path.basename(unit.name), image.info)
+        if plan.migrations and not all_sites:
+            p.patch_info = (so, so_unit)
+            return plan_unit(p, image_of, arch, all_sites=True)
+        for m in plan.migrations:
+            _map_migration(p, m, live.get(m.key), so, so_unit, so_vars[m.key], image_of, arch)
         if so_unit:
-            # Refusals said after those of the redirects, as they always were.
-            layouts = Plan(unit, p.command)
-            check_layouts(layouts, image.info.types(unit), so.types(so_unit))
-            p.layout_refusals = layouts.refusals
+            p.types = (_types_in_use(p, image_of), so.types(so_unit))
     finally:
-        so.close()
+        if p.patch_info is None:
+            so.close()
+
+
+def _migrated_before(history):
+    """{(scope, name): record} of the unit's statics earlier patches
+    migrated, the newest storage of each (session.Version.migrated)."""
+    live = {}
+    for v in history:
+        for rec in v.migrated:
+            live[(rec["scope"], rec["name"])] = rec
+    return live
+
+
+def _map_migration(p, m, before, so, so_unit, new_var, image_of, arch):
+    """The member mapping of one migrated static, from its type in use
+    (the program's, or the earlier patch's that migrated it) and the
+    patch's."""
+    plan, unit, info = p.plan, p.target.unit, p.target.image.info
+    if arch is not arches.X86_64:
+        # gotasm.py turns its references into GOT slots, which do not
+        # say which function uses them: its users cannot all be found.
+        plan.refusals.append("the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: on %s "
+                             "the patch reaches statics through GOT slots, which do not tell which functions "
+                             "use it." % (m.label, m.old_type, m.new_type, arch.name))
+        return
+    if before is None:
+        # The program's own code that uses it: functions of the unit
+        # the patch no longer has would go on with the old storage.
+        lo = m.old_address - p.target.image.bias
+        used = {f["name"] for f in info.users(lo, lo + m.old_size)}
+        m.users |= used & set(plan.refs)
+        gone = sorted(used & set(plan.removed))
+        if gone:
+            plan.refusals.append("the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: %s "
+                                 "used it and %s no longer in the source, so nothing would make %s use the new "
+                                 "storage." % (m.label, m.old_type, m.new_type, ", ".join(gone),
+                                               "is" if len(gone) == 1 else "are", "it" if len(gone) == 1 else
+                                               "them"))
+    try:
+        new_shape = so.shape(so_unit, new_var)
+        if before is None:
+            old_shape = info.shape(unit, info.variables(unit)[m.key])
+        else:
+            older = image_of(before["so_path"])
+            older_unit = [u for u in older.units() if u.name == unit.name][0]
+            old_shape = older.shape(older_unit, older.variables(older_unit)[m.key])
+    except (HotfixError, OSError, KeyError, IndexError) as e:
+        plan.refusals.append("the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: "
+                             "%s" % (m.label, m.old_type, m.new_type, e or "its DWARF is gone"))
+        return
+    plan.refusals += fill_migration(m, old_shape, new_shape)
+
+
+def _types_in_use(p, image_of):
+    """The layouts the process's objects of the unit's types have: the
+    newest patch's (each applied patch's types are in use: a changed
+    one was refused, or its statics migrated), else the program's."""
+    for v in reversed(p.history):
+        if os.path.exists(v.so_path):
+            older = image_of(v.so_path)
+            units = [u for u in older.units() if u.name == p.target.unit.name]
+            if units:
+                return older.types(units[0])
+            break
+    return p.target.image.info.types(p.target.unit)
 
 
 class Hotfix:
@@ -342,6 +450,7 @@ class Hotfix:
         self.args = args
         self.times = {}
         self._program = program
+        self.carried = None     # what migrating statics wrote (migrate.Carried)
 
     def say(self, text):
         self.dbg.write("hotfix: " + demangle_text(text))
@@ -373,6 +482,7 @@ class Hotfix:
             for p in changed:
                 for line in describe(p.plan):
                     self.dbg.write(demangle_text(line))
+            self._dry_run_migrations(changed)
             return
         refusals = ["%s: %s" % (p.target.label, r) for p in changed for r in p.plan.refusals]
         if refusals:
@@ -447,10 +557,12 @@ class Hotfix:
                 p.warnings.append(command.warning)
             prepared.append(p)
         report.note_prepared(self.dbg, prepared)
-        todo = self._take_prepared(program, prepared)
+        moved = moved_globals(s.process.units)
+        todo = self._take_prepared(program, prepared, moved)
         workers = max(1, min(len(todo), (os.cpu_count() or 2) // 2))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            running = pool.map(lambda p: build_unit(program, p, s.workdir, self.arch, s.process.patches + 1), todo)
+            running = pool.map(lambda p: build_unit(program, p, s.workdir, self.arch, s.process.patches + 1, moved),
+                               todo)
             # While the compilers run: what the plan will need of the
             # program's DWARF (the slow part of a first patch).
             for p in todo:
@@ -465,10 +577,12 @@ class Hotfix:
             raise HotfixError("nothing was changed: %s" % "\n".join(str(e) for e in errors))
         built_now = {id(p) for p in todo}
         for p in prepared:
+            if not p.plan.nothing_changed and id(p) in built_now:
+                plan_unit(p, self._image_of, self.arch)
+        self._users_of_migrated_globals(program, prepared)
+        for p in prepared:
             if not p.plan.nothing_changed:
-                if id(p) in built_now:
-                    plan_unit(p)
-                self._plan(p)
+                self._plan_jumps(p, prepared)
         return prepared
 
     def _unwind_ahead(self):
@@ -480,7 +594,7 @@ class Hotfix:
         except Exception:       # noqa: BLE001 - the stack check says what is wrong
             pass
 
-    def _take_prepared(self, program, prepared):
+    def _take_prepared(self, program, prepared, moved):
         """Put the patches the preparer built (prepare.py) in place of those
         it built from the files as they are now, against the same history;
         the others, returned, are built now (and the preparer leaves them
@@ -490,7 +604,7 @@ class Hotfix:
             return list(prepared)
         todo = []
         for i, p in enumerate(prepared):
-            ready = preparer.take(p, program)
+            ready = preparer.take(p, program, moved)
             if ready is None:
                 todo.append(p)
             else:
@@ -498,9 +612,66 @@ class Hotfix:
         preparer.claim([p.target.unit.path for p in todo])
         return todo
 
-    def _plan(self, p):
-        plan_redirects(p.plan, p.functions, p.target.image.bias, p.history, self.dbg.read_memory, self.arch)
-        p.plan.refusals += p.layout_refusals
+    def _image_of(self, path):
+        return self.session.cache.image(path)
+
+    def _users_of_migrated_globals(self, program, prepared):
+        """A migrated global is used by other units too: each of them that
+        uses it must be in this hotfix (its functions that use it are
+        redirected, its references bound to the new storage), or the
+        migration is refused naming it."""
+        owners = [(p, m) for p in prepared if p.plan is not None for m in p.plan.migrations if m.external]
+        for owner, m in owners:
+            image = owner.target.image
+            others = {q.target.unit.path: q for q in prepared if q is not owner and q.target.image is image}
+            # The program's code says which units use it (their patches'
+            # relocations, which functions of those in this hotfix).
+            lo = m.old_address - image.bias
+            users = {}
+            for f in image.info.users(lo, lo + m.old_size):
+                unit = image.info.unit_of(f["value"])
+                if unit is not None and unit.path != owner.target.unit.path:
+                    users.setdefault(unit.path, (unit, []))[1].append(f["name"])
+            refused = []
+            for path, (unit, functions) in sorted(users.items()):
+                q = others.get(path)
+                if q is None:
+                    refused.append((unit, "%s uses it (%s)" % (unit.name, ", ".join(sorted(functions)))))
+                    continue
+                if not q.plan.so_path:          # nothing of it changed: linked now
+                    link_unit(program, q, self.session.workdir, self.arch, moved_globals(self.session.process.units))
+                if not q.all_sites:             # its functions that use it are redirected: every site counts
+                    plan_unit(q, self._image_of, self.arch, all_sites=True)
+                redirect_users(q.plan, site_users(q.sites, q.symbols, m.symbol) | set(functions),
+                               "uses %s, which is migrated" % m.label)
+            if refused:
+                owner.plan.refusals.append(
+                    "the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: %s; hotfix %s with it "
+                    "(hotfix %s)." % (
+                        m.label, m.old_type, m.new_type, "; ".join(why for _, why in refused),
+                        "that unit" if len(refused) == 1 else "those units",
+                        " ".join([owner.target.label] + [label(u.path) for u, _ in refused])))
+
+    def _plan_jumps(self, p, prepared):
+        """Every function that uses a migrated static is redirected with the
+        changed ones; then the jumps, and the layout check."""
+        plan, unit, image = p.plan, p.target.unit, p.target.image
+        for m in plan.migrations:
+            redirect_users(plan, m.users, "uses %s, which is migrated" % m.label)
+        plan_redirects(plan, p.functions, image.bias, p.history, self.dbg.read_memory, self.arch)
+        old_types, new_types = p.types
+        migrated_globals = {m.symbol for q in prepared if q.plan is not None for m in q.plan.migrations
+                            if m.external}
+        instances = None
+        changed = [n for n in set(old_types) & set(new_types) if old_types[n] != new_types[n]]
+        if changed and (plan.migrations or migrated_globals):
+            instances = {}
+            for u in image.info.units():
+                if not set(changed) & set(image.info.types(u)):
+                    continue
+                for name, uses in image.info.type_uses(u, set(changed)).items():
+                    instances.setdefault(name, []).extend((u.name,) + use for use in uses)
+        check_layouts(plan, old_types, new_types, instances, migrated_globals)
 
     # --- load, check, write: all or nothing ----------------------------
     def _apply_all(self, prepared):
@@ -529,18 +700,35 @@ class Hotfix:
             trampolines = {}
             for p in prepared:
                 trampolines.update(loader.trampolines(dbg, p.plan, arch))
+            moves = [Move(m, m.new_at + bias) for p, (_, bias) in zip(prepared, loaded) for m in p.plan.migrations]
+            moved = {mv.migration.symbol: mv.new_address for mv in moves if mv.migration.external}
             rebinds, jumps = [], []
             for p, (_, bias) in zip(prepared, loaded):
-                rebinds += applying.rebind_writes(p.plan, bias)
+                rebinds += applying.rebind_writes(p.plan, bias, moved)
                 jumps += applying.jump_writes(p.plan, bias, trampolines, arch)
             writes = rebinds + jumps
             # Inferior calls (mprotect) let threads run: all of them happen
             # before the stack check.
-            protections.prepare([(w.address, len(w.data)) for w in writes])
+            protections.prepare([(w.address, len(w.data)) for w in writes] +
+                                [(mv.new_address, mv.migration.new_size) for mv in moves])
             self.times["load"] = time.monotonic() - start
             start = time.monotonic()
             applying.wait_until_safe(dbg, redirects, ranges, self.args.wait, gate=True, arch=arch,
                                      protections=protections)
+            if moves:
+                # Every thread is stopped for good now: the values to carry
+                # are read, and the pointers into old storage looked for.
+                try:
+                    carried = carry(dbg, self.program, moves, self.args.force_migrate)
+                except HotfixError as e:
+                    if len(prepared) == 1:
+                        raise HotfixError("%s: %s" % (prepared[0].target.label, e)) from e
+                    raise
+                if not carried.unsearched:
+                    self.times["scan"] = carried.scan.seconds
+                self.carried = carried
+                protections.prepare([(w.address, len(w.data)) for w in carried.writes])
+                writes = rebinds + carried.writes + jumps
             # A breakpoint inside bytes we overwrite would be re-inserted over
             # the jump: its location on the old code goes; the debugger has
             # already placed one on the new code if its spec names it.
@@ -576,6 +764,16 @@ class Hotfix:
             raise
         protections.restore()
         self.times["patch"] = time.monotonic() - start
+        if self.carried is not None:
+            if self.carried.stray:
+                self.say("warning: --force-migrate: left pointing at the old storage: %s."
+                         % "; ".join(self.carried.stray))
+            if self.carried.unsearched:
+                self.say("warning: --force-migrate: the process was not searched for pointers into the old "
+                         "storage (%s)." % self.carried.unsearched)
+            if verbose:
+                verbose("  searched %d kB of the process's memory for pointers into the old storage in %s"
+                        % (self.carried.scan.bytes // 1024, _ms(self.carried.scan.seconds)))
         state = self.session.process
         entry_bytes = [w for w in done if not w.unreached]     # what --revert puts back
         for w in entry_bytes:
@@ -588,16 +786,39 @@ class Hotfix:
                          for name, sym in plan.functions.items()}
             entries = [(r.function, e.address, e.size) for r in plan.redirects for e in r.entries
                        if e.version == "original"]
+            migrated = [{"scope": m.key[0], "name": m.key[1], "label": m.label, "symbol": m.symbol,
+                         "external": m.external, "address": m.new_at + bias, "size": m.new_size,
+                         "type": m.new_type, "so_path": plan.so_path} for m in plan.migrations]
             version = Version(plan.so_path, handle, bias, p.built.patch_object, functions,
                               [r.function for r in plan.redirects], p.target.label,
                               time.time(), plan.statics_kept, plan.globals_bound, entries,
-                              place if place != plan.so_path else "")
+                              place if place != plan.so_path else "", migrated)
             p.history.append(version)
             state.patches += 1
             originals = {w.address: w.old for w in entry_bytes
                          if any(a <= w.address < a + 16 for _, a, _ in entries)}
             patches.write_manifest(version, p.target.unit.path, len(p.history), originals)
             self.say(self._summary(p))
+
+    def _dry_run_migrations(self, changed):
+        """What migrating the statics would do now: the values read, the
+        pointers found (the patch is not loaded: its storage is shown at
+        its link-time address)."""
+        moves = [Move(m, m.new_at) for p in changed for m in p.plan.migrations
+                 if not any(r.startswith("the type of %s " % m.label) for r in p.plan.refusals)]
+        if not moves:
+            return
+        try:
+            carried = carry(self.dbg, self.program, moves, self.args.force_migrate, initial=False)
+        except HotfixError as e:
+            self.dbg.write(demangle_text("  refused when applied now: %s" % e))
+            return
+        for r in carried.rewritten:
+            self.dbg.write(demangle_text("  pointer to rewrite: %s" % r))
+        for r in carried.stray:
+            self.dbg.write(demangle_text("  pointer left to the old storage (--force-migrate): %s" % r))
+        self.dbg.write("  searched %d kB of the process's memory for pointers into the old storage in %s"
+                       % (carried.scan.bytes // 1024, _ms(carried.scan.seconds)))
 
     def _summary(self, p):
         plan = p.plan
@@ -612,6 +833,14 @@ class Hotfix:
         if plan.globals_bound:
             n = len(plan.globals_bound)
             parts.append("%d global%s bound" % (n, "" if n == 1 else "s"))
+        if plan.migrations:
+            n = len(plan.migrations)
+            parts.append("%d static%s migrated (%s)" % (n, "" if n == 1 else "s", ", ".join(
+                m.label + (": dropped %s" % ", ".join(m.dropped) if m.dropped else "") for m in plan.migrations)))
+            rewritten = [r for r in self.carried.rewritten if any(r.endswith("-> " + m.label) for m in plan.migrations)]
+            if rewritten:
+                parts.append("%d pointer%s to %s rewritten" % (len(rewritten), "" if len(rewritten) == 1 else "s",
+                                                              "it" if n == 1 else "them"))
         if plan.removed:
             parts.append("removed but left in place: %s" % ", ".join(plan.removed))
         if plan.lines_only:

@@ -9,11 +9,12 @@ Addresses in the patch are link-time addresses of the .so ("patch+0x..."):
 they become real once the loader has chosen where the .so lives.
 """
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import Dict, List, Set, Tuple
 
 from . import native
 from .arch import X86_64
-from .program import layout_change
+from .migrate import map_shapes
+from .program import layout_change, symbol_containing
 
 
 @dataclass
@@ -52,6 +53,34 @@ class Rebind:
     target: int         # runtime address in the program
     what: str           # for --verbose: "static counter", "function helper"
     offset: int = 0     # within the target
+    symbol: str = ""    # the program's symbol it binds (a global another patch may migrate)
+
+
+@dataclass
+class Migration:
+    """A static whose type changed: from now on it lives in the patch's own
+    copy, which is given the old value member by member (migrate.py), and
+    every function of the program that uses the old storage is redirected.
+    Pointers to the old storage are rewritten or refused at apply time,
+    when the values are read (the migrate.scan of the process)."""
+    label: str              # "counter", "calls in state_step()"
+    key: Tuple[str, str]    # (scope, name) in the unit's DWARF
+    external: bool          # a global: other units may use it too
+    symbol: str             # its symbol in the program (a global's name)
+    old_address: int        # runtime address of the storage in use now
+    old_size: int
+    new_at: int             # link-time address of the patch's copy
+    new_size: int
+    old_type: str
+    new_type: str
+    copies: list = field(default_factory=list)      # migrate.Copy
+    dropped: List[str] = field(default_factory=list)
+    added: List[str] = field(default_factory=list)
+    users: Set[str] = field(default_factory=set)    # functions of the patch that use it
+
+    @property
+    def old_range(self):
+        return (self.old_address, self.old_address + self.old_size)
 
 
 @dataclass
@@ -74,6 +103,8 @@ class Plan:
     got: int = 0        # link-time address of the patch's GOT
     bindings: Dict[str, int] = field(default_factory=dict)     # program symbols the patch uses
     functions: Dict[str, dict] = field(default_factory=dict)   # patch symbols by name
+    migrations: List[Migration] = field(default_factory=list)
+    refs: Dict[str, List[str]] = field(default_factory=dict)   # functions each function calls (diff)
 
     @property
     def nothing_changed(self):
@@ -93,18 +124,11 @@ def decide_changes(diff, plan):
     in line numbers (__LINE__ after an edit that moved lines) is left as it
     is, like an unchanged one: its __LINE__ values stay the old ones."""
     status = {f["name"]: f for f in diff["functions"]}
+    plan.refs = {n: f["refs"] for n, f in status.items() if f["status"] != "new"}
     changed = {n for n, f in status.items() if f["status"] == "changed"}
-    frontier = [n for n in changed if is_clone(n)]
-    while frontier:
-        clone = frontier.pop()
-        for name, f in status.items():
-            if clone in f["refs"] and name not in changed and f["status"] != "new":
-                changed.add(name)
-                plan.why[name] = "calls %s, which changed" % clone
-                if is_clone(name):
-                    frontier.append(name)
     for name in changed:
-        plan.why.setdefault(name, status[name]["why"])
+        plan.why[name] = status[name]["why"]
+    changed = _with_callers_of_clones(plan, changed, changed)
     # Clones and split parts are reached through their (changed) callers.
     plan.changed = sorted(n for n in changed if not is_clone(n))
     plan.new = sorted(n for n, f in status.items() if f["status"] == "new" and not is_clone(n))
@@ -113,6 +137,31 @@ def decide_changes(diff, plan):
     plan.lines_only = sorted({n.split(".")[0] for n, f in status.items() if f["status"] == "lines"
                               and n not in changed} - set(plan.changed))
     return changed
+
+
+def _with_callers_of_clones(plan, changed, fresh):
+    changed = set(changed)
+    frontier = [n for n in fresh if is_clone(n)]
+    while frontier:
+        clone = frontier.pop()
+        for name, refs in plan.refs.items():
+            if clone in refs and name not in changed:
+                changed.add(name)
+                plan.why[name] = "calls %s, which changed" % clone
+                if is_clone(name):
+                    frontier.append(name)
+    return changed
+
+
+def redirect_users(plan, functions, why):
+    """Functions of the program that must run new code although they did
+    not change (they use a static that moves): changed from now on, with
+    the callers of any clone among them."""
+    fresh = {n for n in functions if n not in plan.changed and n in plan.refs}
+    for name in fresh:
+        plan.why[name] = why
+    changed = _with_callers_of_clones(plan, set(plan.changed) | fresh, fresh)
+    plan.changed = sorted(n for n in changed if not is_clone(n))
 
 
 def plan_redirects(plan, unit_functions, bias, history, memory, arch=X86_64):
@@ -157,30 +206,39 @@ def plan_redirects(plan, unit_functions, bias, history, memory, arch=X86_64):
         plan.redirects.append(r)
 
 
+def fill_migration(m, old_shape, new_shape):
+    """The member mapping of a migration from the two structured types;
+    the refusals, as sentences naming the static."""
+    mapping = map_shapes(old_shape, new_shape)
+    m.copies, m.dropped, m.added = mapping.copies, mapping.dropped, mapping.added
+    return ["the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: %s"
+            % (m.label, m.old_type, m.new_type, r) for r in mapping.refusals]
+
+
+def _functions(so_symbols):
+    return sorted((s for s in so_symbols if s["type"] == "func" and s["size"]), key=lambda s: s["value"])
+
+
+def site_users(sites, so_symbols, symbol):
+    """The patch's functions that refer to the program's symbol."""
+    funcs = _functions(so_symbols)
+    return {f["name"] for f in (symbol_containing(funcs, s["at"]) for s in sites if s.get("sym") == symbol)
+            if f is not None}
+
+
 def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_bias,
                  bindings, unit_file, exe_image):
     """Point every reference of the patch to something the program already
     has at the program's own copy: its functions (so function pointers
     compare equal and unchanged code is shared), its statics and globals
     (one live instance, values continue)."""
-    funcs = sorted((s for s in so_symbols if s["type"] == "func" and s["size"]), key=lambda s: s["value"])
+    funcs = _functions(so_symbols)
     objects = sorted((s for s in so_symbols if s["type"] == "object" and s["size"]), key=lambda s: s["value"])
     so_var_by_addr = sorted(so_vars.values(), key=lambda v: v.address)
     orig_funcs = {f["name"]: f for f in exe_functions}
     kept, bound, fresh = set(), set(), set()
+    migrations = {}
     slots = set()
-
-    def containing(table, address):
-        lo, hi = 0, len(table)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if table[mid]["value"] <= address:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo and address < table[lo - 1]["value"] + table[lo - 1]["size"]:
-            return table[lo - 1]
-        return None
 
     def variable_at(address):
         for v in so_var_by_addr:
@@ -207,7 +265,7 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
                 at = target if kind == "got64" else site["at"]
                 if (at, kind) not in slots and not site.get("unreached"):
                     slots.add((at, kind))
-                    rebind(site, Rebind(at, kind, bindings[name], "symbol %s" % name))
+                    rebind(site, Rebind(at, kind, bindings[name], "symbol %s" % name, symbol=name))
                 bound.add(name)
             continue
         name = site["sym"]
@@ -218,19 +276,19 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             # computed against the patch's link-time GOT, so it is rebound
             # like any other (it was left pointing beside the program).
             offset = target - bindings[name] if target else site.get("addend", 0)
-            rebind(site, Rebind(site["at"], kind, bindings[name], "symbol %s" % name, offset))
+            rebind(site, Rebind(site["at"], kind, bindings[name], "symbol %s" % name, offset, name))
             bound.add(name)
             continue
         if not target:
             continue
-        f = containing(funcs, target)
+        f = symbol_containing(funcs, target)
         if f is not None:
             orig = orig_funcs.get(f["name"])
             if orig is not None and not is_clone(f["name"]):
                 rebind(site, Rebind(site["at"], kind, orig["value"] + exe_bias,
                                     "function %s" % f["name"], target - f["value"]))
             continue
-        obj = containing(objects, target)
+        obj = symbol_containing(objects, target)
         if obj is None or not obj["writable"]:
             continue        # literals and constants: the new ones are right
         var = variable_at(target)
@@ -240,10 +298,16 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             label = ("%s in %s%s" % (var.name, var.scope, "" if var.scope.startswith("_Z") else "()")
                      if var.scope else var.name)
             if old.size != var.size or old.type != var.type:
-                refusal = ("the type of %s changed from `%s' to `%s': hotfix cannot carry its value "
-                           "across a layout change." % (label, old.type, var.type))
-                if refusal not in plan.refusals:        # once, however many places use it
-                    plan.refusals.append(refusal)
+                # Migrated: the patch keeps its own copy, and every
+                # function that uses it runs the patch's code.
+                m = migrations.get(var.key)
+                if m is None:
+                    m = migrations[var.key] = Migration(
+                        label, var.key, bool(old.external), old.symbol, old.address + exe_bias, old.size,
+                        var.address, var.size, old.type, var.type)
+                user = symbol_containing(funcs, site["at"])
+                if user is not None:
+                    m.users.add(user["name"])
                 continue
             offset = target - var.address
             address = old.address
@@ -252,8 +316,15 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             # scope is ambiguous): match the symbol within the unit.
             label = obj["name"].split(".")[0]
             sym = exe_image.lookup(obj["name"], unit_file=unit_file)
-            if sym is None or sym["size"] != obj["size"]:
+            if sym is None or not sym["size"] or not user_visible([label]):
                 fresh.add(label)
+                continue
+            if sym["size"] != obj["size"]:
+                refusal = ("the type of %s changed from %d to %d bytes and hotfix cannot migrate it: DWARF gives "
+                           "no single address of it (the compiler split it or optimised it away), so hotfix "
+                           "cannot read its members." % (label, sym["size"], obj["size"]))
+                if refusal not in plan.refusals:
+                    plan.refusals.append(refusal)
                 continue
             offset = target - obj["value"]
             address = sym["value"]
@@ -266,16 +337,50 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
     plan.statics_kept = sorted(user_visible(kept))
     plan.globals_bound = sorted(user_visible(bound))
     plan.new_statics = sorted(user_visible(fresh))
+    plan.migrations = sorted(migrations.values(), key=lambda m: m.label)
 
 
-def check_layouts(plan, old_types, new_types):
+def check_layouts(plan, old_types, new_types, instances=None, migrated_globals=()):
     """A struct or class whose layout changed cannot be patched: objects of
     it live in the process with the old layout, and new code would read
-    them with the new one."""
-    for name in sorted(set(old_types) & set(new_types)):
-        if old_types[name] != new_types[name]:
-            plan.refusals.append("the layout of %s changed (%s): objects of it in the process "
-                                 "keep the old layout." % (name, layout_change(old_types[name], new_types[name])))
+    them with the new one.  Unless (instances given: what DWARF shows of
+    each changed type, see migratable_types) the statics being migrated
+    are its only instances."""
+    changed = [name for name in sorted(set(old_types) & set(new_types)) if old_types[name] != new_types[name]]
+    allowed, why = set(), {}
+    if instances is not None:
+        allowed, why = migratable_types(changed, instances, {m.key for m in plan.migrations},
+                                        set(migrated_globals), plan.unit.name)
+    for name in changed:
+        if name in allowed:
+            continue
+        refusal = "the layout of %s changed (%s): objects of it in the process keep the old layout." % (
+            name, layout_change(old_types[name], new_types[name]))
+        if name in why:
+            refusal = refusal[:-1] + "; besides the migrated statics, DWARF shows %s." % why[name]
+        plan.refusals.append(refusal)
+
+
+def migratable_types(changed, instances, migrated_here, migrated_globals, unit_name):
+    """The changed types whose every instance DWARF shows is a static being
+    migrated (or a member of such a type, or a migrated global's
+    declaration), and for the others the first other instance, in words.
+    instances: {type: [(unit name, kind, what, words)]} (ImageInfo.type_uses)."""
+    allowed, why = set(changed), {}
+    again = True
+    while again:
+        again = False
+        for name in sorted(allowed):
+            for unit, kind, what, words in instances.get(name, ()):
+                if kind == "variable" and unit == unit_name and what in migrated_here or \
+                        kind == "declaration" and what in migrated_globals or \
+                        kind == "member" and what in allowed:
+                    continue
+                allowed.discard(name)
+                why[name] = "%s (%s)" % (words, unit)
+                again = True
+                break
+    return allowed, why
 
 
 # Objects the compiler makes (vtables, typeinfo, VTTs, guard variables, TLS
@@ -309,9 +414,24 @@ def describe(plan):
         lines.append("  bound to the program: %s" % ", ".join(plan.globals_bound))
     if plan.new_statics:
         lines.append("  new statics (start from their initial value): %s" % ", ".join(plan.new_statics))
+    for m in plan.migrations:
+        lines += describe_migration(m)
     lines.append("  %d references of the patch rebound" % len(plan.rebinds))
     for w in plan.warnings:
         lines.append("  warning: %s" % w)
     for w in plan.refusals:
         lines.append("  refused: %s" % w)
+    return lines
+
+
+def describe_migration(m):
+    lines = ["  migrate %s: `%s' (%d bytes at 0x%x) -> `%s' (%d bytes at patch+0x%x)"
+             % (m.label, m.old_type, m.old_size, m.old_address, m.new_type, m.new_size, m.new_at)]
+    lines += ["      copy %s" % c.describe() for c in m.copies]
+    if m.added:
+        lines.append("      new, from the new source's initial value: %s" % ", ".join(m.added))
+    if m.dropped:
+        lines.append("      dropped: %s" % ", ".join(m.dropped))
+    if m.users:
+        lines.append("      used by (redirected): %s" % ", ".join(sorted(m.users)))
     return lines

@@ -43,7 +43,7 @@ from . import changes
 from .build import Runner, driver_link_options
 from .changes import parse_depfile
 from .errors import HotfixError
-from .pipeline import Prepared, Target, build_unit, label, plan_unit
+from .pipeline import Prepared, Target, build_unit, label, moved_globals, plan_unit
 from .program import Program
 
 NICE = 10
@@ -132,6 +132,7 @@ class Result:
     files: Dict[str, Optional[str]]     # every file the compile read -> its digest
     basis: Tuple[int, str]
     images: List[Tuple[str, int]]
+    moved: Dict[str, int] = field(default_factory=dict)     # the migrated globals it bound to
     finished: float = 0.0           # time.time() when it was ready
     saved: float = 0.0              # the newest modification time of its files: the save it was built for
 
@@ -215,10 +216,11 @@ class Preparer:
                 if job is not None:
                     job.cancel()
 
-    def take(self, p, program):
+    def take(self, p, program, moved):
         """The prepared patch for p's unit (a pipeline.Prepared in its place,
         with p's target and history), or None: see the module's text.  Waits
-        for a build of the unit's current content that is under way."""
+        for a build of the unit's current content that is under way.
+        moved: the globals patches migrated (pipeline.moved_globals) now."""
         path = p.target.unit.path
         start = time.monotonic()
         while True:
@@ -235,7 +237,8 @@ class Preparer:
         waited = time.monotonic() - start
         with self._cond:
             result = self._results.get(path)
-        if result is None or result.basis != basis_of(p.history) or result.prepared.command != p.command:
+        if result is None or result.basis != basis_of(p.history) or result.prepared.command != p.command or \
+                result.moved != moved:
             return None
         if not _prefix(result.images, [(im.path, im.bias) for im in program.images()],
                        exact=result.prepared.error is not None):
@@ -436,11 +439,12 @@ class Preparer:
         started = time.time()
         p = Prepared(Target(image, unit, label(path)), command, list(history))
         depfile = os.path.join(snapshot.workdir, "prepare-%d.d" % id(job))
+        moved = moved_globals(snapshot.histories)
         try:
-            if build_unit(snapshot.program, p, snapshot.workdir, snapshot.arch, snapshot.patches + 1,
+            if build_unit(snapshot.program, p, snapshot.workdir, snapshot.arch, snapshot.patches + 1, moved,
                           runner=job.runner, depfile=depfile) is None and not p.plan.nothing_changed:
                 try:
-                    plan_unit(p)
+                    plan_unit(p, snapshot.program.cache.image, snapshot.arch)
                 except HotfixError as e:
                     p.error = e
             if job.runner.cancelled:
@@ -471,7 +475,7 @@ class Preparer:
         if new:
             self._wake()        # watch them too
         saved = max([_mtime(f) for f in files if not f.startswith(SYSTEM)] or [started])
-        return Result(path, p, files, basis_of(history), snapshot.images(), time.time(), saved)
+        return Result(path, p, files, basis_of(history), snapshot.images(), moved, time.time(), saved)
 
     def _drop(self, result):
         """A result nobody will load: its files go."""

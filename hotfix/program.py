@@ -25,6 +25,16 @@ class Variable:
     size: int
     type: str           # a readable description, compared across versions
     external: bool
+    type_ref: int = -1  # the DIE offset of its type (ImageInfo.shape)
+
+    @property
+    def key(self):
+        return (self.scope, self.name)
+
+    @property
+    def symbol(self):
+        """A global's symbol (the name is the linkage name where DWARF has one)."""
+        return self.name
 
 
 @dataclass
@@ -49,6 +59,20 @@ class Unit:
     @property
     def is_cxx(self):
         return "C++" in self.producer
+
+
+def symbol_containing(table, address) -> Optional[dict]:
+    """The symbol of table (sorted by address) whose bytes hold address."""
+    lo, hi = 0, len(table)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if table[mid]["value"] <= address:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo and address < table[lo - 1]["value"] + table[lo - 1]["size"]:
+        return table[lo - 1]
+    return None
 
 
 class ImageInfo:
@@ -95,6 +119,41 @@ class ImageInfo:
             if len(mine) == 1:
                 return mine[0]
         return cands[0] if len(cands) == 1 else None
+
+    def users(self, lo, hi) -> List[dict]:
+        """The functions whose code refers into [lo, hi) (link-time
+        addresses; x86-64, hf_users_json)."""
+        key = ("users", lo, hi)
+        if key not in self._memo:
+            self._memo[key] = self.native.users(lo, hi)
+        return self._memo[key]
+
+    def unit_of(self, address) -> Optional[Unit]:
+        """The unit whose address ranges hold a link-time address."""
+        return next((u for u in self.units() if any(a <= address < b for a, b in u.ranges)), None)
+
+    def object_at(self, address) -> Optional[dict]:
+        """The data symbol whose bytes hold a link-time address."""
+        if "objects" not in self._memo:
+            self._memo["objects"] = sorted((s for s in self.symbol_table()["symbols"]
+                                            if s["type"] == "object" and s["size"]), key=lambda s: s["value"])
+        return symbol_containing(self._memo["objects"], address)
+
+    def pointer_at(self, address) -> Optional[str]:
+        """If DWARF shows a pointer (a variable of pointer type, or a member
+        or element of one) at this link-time address: its name, e.g.
+        "cursor" or "table[2].next".  Only the unit its symbol names is
+        read (every unit for a global's)."""
+        sym = self.object_at(address)
+        if sym is None:
+            return None
+        units = [u for u in self.units() if os.path.basename(u.name) == sym["file"]] if sym["file"] else \
+            self.units()
+        for unit in units:
+            for at, label in self.pointer_slots(unit):
+                if at == address:
+                    return label
+        return None
 
     # --- DWARF (native) ----------------------------------------------------
     def has_debug_info(self):
@@ -201,7 +260,76 @@ class ImageInfo:
                 size, type_text = _type_of(dies, spec)
             except _Unresolved:
                 continue        # its type is in a type unit: matched by symbol (size) instead
-            out[key] = Variable(scope, name, die.a["a"], size, type_text, bool(spec.a.get("e")))
+            out[key] = Variable(scope, name, die.a["a"], size, type_text, bool(spec.a.get("e")),
+                                spec.a.get("ty", -1))
+        return out
+
+    # --- structured types (migrating statics) ------------------------------
+    def shape(self, unit, variable) -> "Shape":
+        """The structured type of one of the unit's variables (raises
+        HotfixError when DWARF keeps it elsewhere)."""
+        dies = self._memoized("dies", unit, self._dies)
+        t = dies.by_offset.get(variable.type_ref)
+        if t is None:
+            raise HotfixError("the type of %s is not in the debug information of %s." % (variable.name, unit.name))
+        try:
+            return _shape(dies, t, {})
+        except _Unresolved:
+            raise HotfixError("the type of %s is kept outside the debug information of %s "
+                              "(a type unit)." % (variable.name, unit.name)) from None
+
+    def pointer_slots(self, unit) -> List[Tuple[int, str]]:
+        """Every pointer DWARF shows in the unit's statics and globals
+        (members and array elements too, not inside unions): (link-time
+        address, "variable.member[2]")."""
+        return self._memoized("pointers", unit, self._pointer_slots)
+
+    def _pointer_slots(self, unit):
+        out = []
+        dies = self._dies(unit)
+        shapes = {}
+        for (scope, name), var in self.variables(unit).items():
+            t = dies.by_offset.get(var.type_ref)
+            if t is None:
+                continue
+            try:
+                shape = _shape(dies, t, shapes)
+            except _Unresolved:
+                continue
+            label = "%s in %s()" % (name, scope) if scope else name
+            out += [(var.address + offset, label + path) for offset, path in shape.pointers()]
+        return out
+
+    def type_uses(self, unit, names) -> Dict[str, List[Tuple[str, object, str]]]:
+        """Where the unit holds or points at an instance of each named
+        struct, class or union (through typedefs, qualifiers and arrays),
+        as (kind, what, words): ("variable", (scope, name), ...) for a
+        variable with a fixed address (a static being migrated, perhaps),
+        ("declaration", name, ...) for a global's declaration, ("member",
+        record, ...) for a member or base of another record, and ("other",
+        None, "a pointer" / "a parameter of f()" / ...) otherwise."""
+        dies = _Dies(self.native.unit_dies(unit.cu_offset, parameters=True))
+        wanted = {}
+        for die in dies.all:
+            if die.tag in _RECORDS:
+                name = _qualified_name(die)
+                if name in names:
+                    wanted[die.a["o"]] = name
+        # Typedefs, qualifiers and arrays of a wanted type are that type.
+        _through(dies, wanted, _TRANSPARENT)
+        # A pointer to it that only C++'s `this' parameters are is no
+        # instance: a `this' in use is a word on a stack or in a register
+        # (the search for pointers into old storage finds it).
+        pointers = {die.a["o"]: die.a["o"] for die in dies.all if die.tag == _POINTER and die.a.get("ty") in wanted}
+        _through(dies, pointers, tuple(_QUALIFIERS))
+        used = {pointers[die.a["ty"]] for die in dies.all if die.a.get("ty") in pointers
+                and die.tag not in _QUALIFIERS and not (die.tag == _PARAMETER and die.a.get("ar"))}
+        out = {name: [] for name in names}
+        for die in dies.all:
+            name = wanted.get(die.a.get("ty"))
+            if name is None or die.tag in _TRANSPARENT or die.tag == _POINTER and die.a["o"] not in used:
+                continue
+            out[name].append(_use(dies, die))
         return out
 
     def close(self):
@@ -243,7 +371,8 @@ _STRUCT, _CLASS, _UNION = 0x13, 0x02, 0x17
 _MEMBER, _INHERITANCE, _SUBRANGE = 0x0d, 0x1c, 0x21
 _TYPEDEF, _POINTER, _ARRAY, _ENUM, _SUBROUTINE = 0x16, 0x0f, 0x01, 0x04, 0x15
 _TAG_NAMES = {0x10: "reference", 0x42: "rvalue reference", 0x1f: "pointer to member",
-              0x24: "base type", 0x3b: "unspecified type"}
+              0x24: "base type", 0x3b: "unspecified type", 0x15: "a function type"}
+_PARAMETER, _BASE_TYPE = 0x05, 0x24
 
 
 def _name_of(dies, die):
@@ -339,6 +468,7 @@ class _Unresolved(Exception):
 
 
 _QUALIFIERS = {0x26: "const ", 0x35: "volatile ", 0x47: "_Atomic ", 0x37: ""}
+_TRANSPARENT = (_TYPEDEF, _ARRAY) + tuple(_QUALIFIERS)
 
 
 def _describe(dies, t, depth):
@@ -384,6 +514,186 @@ def _describe(dies, t, depth):
     if tag == _SUBROUTINE:
         return 0, "function"
     return size, name or _TAG_NAMES.get(tag, "DW_TAG 0x%x" % tag)
+
+
+# ------------------------------------------------ structured types (shapes)
+
+@dataclass(frozen=True)
+class Field:
+    """A member of a struct, class or union: its byte offset, or for a
+    bit-field its bit offset and width (bits counted from the record's
+    first byte, little-endian)."""
+    name: str
+    offset: int
+    shape: "Shape"
+    bit_offset: int = -1
+    bit_size: int = 0
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A type as migrating a static needs it, typedefs and qualifiers
+    resolved.  kind: "int" (integers, bool, characters; enums too, by
+    value), "float", "pointer", "struct", "class", "union", "array",
+    "other" (anything else: compared, never converted)."""
+    kind: str
+    size: int
+    name: str = ""
+    signed: bool = False
+    fields: Tuple[Field, ...] = ()
+    element: Optional["Shape"] = None
+    count: int = 0
+    virtual: bool = False           # a record with a vtable (virtual functions or bases)
+
+    @property
+    def record(self):
+        return self.kind in ("struct", "class", "union")
+
+    def describe(self):
+        if self.kind == "array":
+            return "%s[%d]" % (self.element.describe(), self.count)
+        if self.record:
+            return "%s %s" % (self.kind, self.name or "(anonymous)")
+        return self.name or self.kind
+
+    def pointers(self, offset=0, path=""):
+        """(byte offset, member path) of every pointer in it, outside unions."""
+        if self.kind == "pointer":
+            return [(offset, path)]
+        if self.kind == "array" and self.element.has_pointers():
+            out = []
+            for i in range(self.count):
+                out += self.element.pointers(offset + i * self.element.size, "%s[%d]" % (path, i))
+            return out
+        if self.kind in ("struct", "class"):
+            return [p for f in self.fields if f.bit_size == 0
+                    for p in f.shape.pointers(offset + f.offset, "%s.%s" % (path, f.name))]
+        return []
+
+    def has_pointers(self):
+        """Whether a pointer lies anywhere in it (unions too)."""
+        if self.kind == "array":
+            return self.element.has_pointers()
+        return self.kind == "pointer" or any(f.shape.has_pointers() for f in self.fields)
+
+
+_SIGNED_ENCODINGS = (5, 6, 0xd)          # DW_ATE_signed, signed_char, signed_fixed
+_INT_ENCODINGS = (2, 5, 6, 7, 8, 0x10)   # boolean, signed, signed_char, unsigned, unsigned_char, UTF
+_FLOAT_ENCODING = 4
+
+
+def _shape(dies, t, memo):
+    """The Shape of a type DIE (memo: by DIE offset; types refer to each
+    other only through pointers, which are not followed)."""
+    key = t.a["o"]
+    if key not in memo:
+        memo[key] = _read_shape(dies, t, memo)
+    return memo[key]
+
+
+def _inner(dies, t, memo):
+    if "ty" not in t.a:
+        return Shape("other", 0, "void")
+    inner = dies.ref(t, "ty")
+    if inner is None:
+        raise _Unresolved()
+    return _shape(dies, inner, memo)
+
+
+def _read_shape(dies, t, memo):
+    tag, a = t.tag, t.a
+    name, size = a.get("n", ""), a.get("s", 0)
+    if tag in _QUALIFIERS or tag == _TYPEDEF:
+        return _inner(dies, t, memo)
+    if tag == _BASE_TYPE:
+        en = a.get("en", 0)
+        if en in _INT_ENCODINGS:
+            return Shape("int", size, name, en in _SIGNED_ENCODINGS)
+        return Shape("float" if en == _FLOAT_ENCODING else "other", size, name)
+    if tag == _ENUM:
+        # By value: as its underlying type (signed when DWARF does not say).
+        under = _inner(dies, t, memo) if "ty" in a else Shape("int", size, "", True)
+        return Shape("int", size or under.size, "enum " + name if name else "enum", under.signed)
+    if tag == _POINTER:
+        return Shape("pointer", size or 8, "pointer")
+    if tag == _ARRAY:
+        element = _inner(dies, t, memo)
+        dims = [c.a["c"] if "c" in c.a else c.a["u"] + 1 if "u" in c.a else 0
+                for c in t.children if c.tag == _SUBRANGE]
+        for n in reversed(dims or [0]):
+            element = Shape("array", n * element.size, "", element=element, count=n)
+        return element
+    if tag in _RECORDS:
+        if a.get("d") and "s" not in a:
+            raise _Unresolved()
+        kind = {_STRUCT: "struct", _UNION: "union"}.get(tag, "class")
+        fields, virtual = [], False
+        for child in t.children:
+            ca = child.a
+            if child.tag == _INHERITANCE:
+                base = _inner(dies, child, memo)
+                fields.append(Field("(base %s)" % base.name, ca.get("m", 0), base))
+                virtual = virtual or base.virtual or "m" not in ca
+            elif child.tag == _MEMBER and not ca.get("e"):
+                if "m" not in ca and "bo" not in ca and "bx" not in ca and tag != _UNION:
+                    continue        # a static member: not part of the layout
+                member = _inner(dies, child, memo)
+                fname = _name_of(dies, child) or "(anonymous %d)" % len(fields)
+                if fname.startswith("_vptr"):
+                    virtual = True
+                if "b" in ca:
+                    bit = ca["bo"] if "bo" in ca else ca.get("m", 0) * 8 + \
+                        (ca.get("s") or member.size) * 8 - ca.get("bx", 0) - ca["b"]
+                    fields.append(Field(fname, bit // 8, member, bit, ca["b"]))
+                else:
+                    fields.append(Field(fname, ca.get("m", 0), member))
+            elif child.tag == _SUBPROGRAM and "v" in ca:
+                virtual = True
+        return Shape(kind, size, _qualified_name(t), fields=tuple(fields), virtual=virtual)
+    return Shape("other", size, name or _TAG_NAMES.get(tag, "DW_TAG 0x%x" % tag))
+
+
+def _through(dies, found, tags):
+    """found ({DIE offset: value}) grown by every DIE of one of tags whose
+    type is in it (a typedef of a typedef of it...), with its value."""
+    grown = True
+    while grown:
+        grown = False
+        for die in dies.all:
+            if die.tag in tags and die.a["o"] not in found and die.a.get("ty") in found:
+                found[die.a["o"]] = found[die.a["ty"]]
+                grown = True
+
+
+def _use(dies, die):
+    """What a DIE that refers to a (wanted) type is: (kind, what, words)."""
+    if die.tag == _VARIABLE:
+        spec = dies.ref(die, "sp") or die
+        name = _name_of(dies, spec)
+        scope = _enclosing_function(dies, die)
+        if "a" in die.a:
+            label = "%s in %s()" % (name, scope) if scope else name
+            return ("variable", (scope or "", name), "the variable %s" % label)
+        if die.a.get("d"):
+            return ("declaration", name, "the declaration of %s" % name)
+        if scope:
+            return ("other", None, "the local variable %s in %s()" % (name, scope))
+        return ("other", None, "the variable %s, of which DWARF gives no single address (the compiler split "
+                               "it or optimised it away)" % name)
+    if die.tag in (_MEMBER, _INHERITANCE):
+        record = _qualified_name(die.parent) or "(anonymous)"
+        return ("member", record, "a member of %s" % record)
+    if die.tag == _PARAMETER:
+        scope = die.parent
+        while scope is not None and scope.tag != _SUBPROGRAM:
+            scope = scope.parent
+        fn = _name_of(dies, dies.ref(scope, "sp") or scope) if scope is not None else ""
+        return ("other", None, "a parameter of %s()" % fn if fn else "a parameter")
+    if die.tag == _SUBPROGRAM:
+        return ("other", None, "the result of %s()" % _name_of(dies, die))
+    if die.tag == _POINTER:
+        return ("other", None, "a pointer to it")
+    return ("other", None, _TAG_NAMES.get(die.tag, "DW_TAG 0x%x" % die.tag))
 
 
 # ---------------------------------------------------------------- the process
@@ -476,10 +786,11 @@ class Program:
         raise HotfixError("%s is not loaded in the process." % info.path)
 
 
-def load_segments(path, bias):
+def load_segments(path, bias, relro_only=False):
     """[(start, end, prot)] of an ELF file loaded at bias: its RELRO part
-    (read-only once the loader has relocated it) first, then each PT_LOAD
-    segment with the PROT_* bits its flags give, page-aligned."""
+    (read-only once the loader has relocated it) first, then (unless
+    relro_only) each PT_LOAD segment with the PROT_* bits its flags give,
+    page-aligned."""
     from elftools.elf.elffile import ELFFile
     relro, loads = [], []
     try:
@@ -495,7 +806,7 @@ def load_segments(path, bias):
                     loads.append((lo, hi, prot))
     except (OSError, ValueError):
         return []
-    return relro + loads
+    return relro if relro_only else relro + loads
 
 
 AT_ENTRY, DT_NULL, DT_DEBUG = 9, 0, 21

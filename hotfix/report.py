@@ -91,7 +91,8 @@ def result(recorder, session, error=None, error_message=""):
     if error is not None:
         out["diagnostics"] = compile_diagnostics(recorder.prepared, error)
         if isinstance(error, HotfixError):
-            out["refusals"] = frame_refusals(str(error), recorder.prepared)
+            out["refusals"] = frame_refusals(str(error), recorder.prepared) + \
+                migration_refusals(str(error), recorder.prepared)
     out["refusals"] += plan_refusals(recorder.prepared)
     return out
 
@@ -231,21 +232,36 @@ _PLAN_REFUSALS = [
 ]
 
 
+# A static the plan migrates, refused when its values are read (a value that
+# does not fit, a pointer into its old storage): sentences of the error.
+_MIGRATION = re.compile(r"(?=the type of \S+ (?:in \S+\(\) )?changed from )")
+
+
+def migration_refusals(message, prepared):
+    """What the error names of statics refused at apply time (those the plan
+    refused are plan_refusals'), at the unit's source as plan_refusals."""
+    planned = {demangle_text(r) for p in prepared if p.plan is not None for r in p.plan.refusals}
+    out = []
+    for piece in (s.strip() for s in _MIGRATION.split(message)[1:]):
+        owner = next((p for p in prepared if p.plan is not None for m in p.plan.migrations
+                      if piece.startswith("the type of %s " % m.label)), None)
+        if owner is not None and piece not in planned:
+            out.append(_refusal(piece, owner.target.unit.path))
+    return out
+
+
 def plan_refusals(prepared):
     """What a plan refused (a changed static or type, a function too small
     for a jump), at the unit's source: line 0, the place is not known."""
-    out = []
-    for p in prepared:
-        if p.plan is None:
-            continue
-        for text in p.plan.refusals:
-            text = demangle_text(text)
-            refusal = {"message": text, "file": p.target.unit.path, "line": 0, "kind": "", "name": "",
-                       "scope": ""}
-            for kind, pattern in _PLAN_REFUSALS:
-                m = pattern.match(text)
-                if m:
-                    refusal.update(kind=kind, name=m.group("name"), scope=m.groupdict().get("scope") or "")
-                    break
-            out.append(refusal)
-    return out
+    return [_refusal(text, p.target.unit.path) for p in prepared if p.plan is not None for text in p.plan.refusals]
+
+
+def _refusal(text, path):
+    text = demangle_text(text)
+    refusal = {"message": text, "file": path, "line": 0, "kind": "", "name": "", "scope": ""}
+    for kind, pattern in _PLAN_REFUSALS:
+        m = pattern.match(text)
+        if m:
+            refusal.update(kind=kind, name=m.group("name"), scope=m.groupdict().get("scope") or "")
+            break
+    return refusal

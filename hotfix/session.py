@@ -24,6 +24,10 @@ class Version:
     globals_bound: List[str] = field(default_factory=list)
     entries: List[tuple] = field(default_factory=list)   # (function, runtime address, size) jumped from
     loaded_from: str = ""            # the path the process loaded it from, when that is not so_path
+    # Statics it migrated (their storage is its own copy from now on): each
+    # {"scope", "name", "label", "symbol", "external", "address" (runtime),
+    # "size", "type", "so_path" (whose DWARF describes it)}.
+    migrated: List[dict] = field(default_factory=list)
 
 
 @dataclass

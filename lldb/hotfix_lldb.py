@@ -20,7 +20,7 @@ if os.path.isdir(os.path.join(_REPO, "hotfix")) and _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
 from hotfix.debugger import (ASYNC_SIGNALS, CALL_ALONE, MAX_FRAMES, CallFailed, Debugger, Frame,  # noqa: E402
-                             Location, Thread)
+                             Location, Region, Thread)
 from hotfix.errors import HotfixError          # noqa: E402
 
 # LLDB takes ~100 ms to act on an interrupt; a repeated one is harmless.
@@ -141,6 +141,10 @@ class LldbDebugger(Debugger):
     def read_memory(self, address, size):
         if size == 0:
             return b""
+        if size >= _BULK and not self.is_remote():
+            data = _read_proc_mem(self.pid(), address, size)
+            if data is not None:
+                return data
         error = lldb.SBError()
         data = self._process().ReadMemory(address, size, error)
         if error.Fail() or data is None or len(data) != size:
@@ -157,6 +161,36 @@ class LldbDebugger(Debugger):
             raise MemoryError("cannot write %d bytes at 0x%x: %s"
                               % (len(data), address, _error_text(error) if error.Fail() else
                                  "only %d written" % written))
+
+    def memory_regions(self):
+        regions = self._process().GetMemoryRegions()
+        out = []
+        info = lldb.SBMemoryRegionInfo()
+        for i in range(regions.GetSize()):
+            if not regions.GetMemoryRegionAtIndex(i, info) or not info.IsMapped():
+                continue
+            out.append(Region(info.GetRegionBase(), info.GetRegionEnd(), info.IsReadable(), info.IsWritable(),
+                              info.IsExecutable(), info.GetName() or ""))
+        if not out:
+            raise HotfixError("LLDB cannot list the process's memory regions")
+        return out
+
+    def registers(self):
+        out = []
+        process = self._process()
+        for i in range(process.GetNumThreads()):
+            t = process.GetThreadAtIndex(i)
+            sets = t.GetFrameAtIndex(0).GetRegisters()
+            general = sets.GetValueAtIndex(0) if sets.GetSize() else None     # "General Purpose Registers"
+            for j in range(general.GetNumChildren() if general is not None else 0):
+                reg = general.GetChildAtIndex(j)
+                if reg.GetByteSize() != process.GetAddressByteSize():
+                    continue        # eax, ax, al: parts of a register listed whole
+                error = lldb.SBError()
+                value = reg.GetValueAsUnsigned(error, 0)
+                if error.Success():
+                    out.append((t.GetIndexID(), reg.GetName(), value))
+        return out
 
     # --- threads ---------------------------------------------------------
     def threads(self):
@@ -413,6 +447,24 @@ class LldbDebugger(Debugger):
             out.Flush()
 
 
+# LLDB reads a local process's memory through lldb-server at ~100 MB/s;
+# hotfix's search for pointers into a migrated static's old storage reads
+# every writable mapping.  Reads this large (data, never code: the file
+# shows breakpoints' int3 bytes) come from /proc/PID/mem when the process
+# lets us (LLDB launched it: we are its ancestor), ~1 GB/s.
+_BULK = 1 << 16
+
+
+def _read_proc_mem(pid, address, size):
+    try:
+        with open("/proc/%d/mem" % pid, "rb", buffering=0) as f:
+            f.seek(address)
+            data = f.read(size)
+    except (OSError, OverflowError, ValueError):
+        return None
+    return data if len(data) == size else None
+
+
 def _interrupt_until(process, stopped):
     """Stop the process as Ctrl-C does: LLDB stops it with SIGSTOP, which it
     never passes to the program (`process handle SIGSTOP`: pass false).
@@ -528,7 +580,52 @@ class StopHook:
         return True         # stop as LLDB would
 
 
+_BREAKPOINT_GAINS = ("eBreakpointEventTypeAdded", "eBreakpointEventTypeLocationsAdded",
+                     "eBreakpointEventTypeLocationsResolved", "eBreakpointEventTypeEnabled")
+
+
+def _guard_breakpoints(debugger):
+    """A breakpoint whose location lands inside a jump hotfix wrote is
+    disabled there (LLDB's trap would break the jump).  LLDB tells a script
+    of new breakpoints only through events: a thread listens for them.
+    (A `continue` typed in the same instant may still run before it acts.)"""
+    listener = lldb.SBListener("hotfix-breakpoints")
+    gains = {getattr(lldb, name) for name in _BREAKPOINT_GAINS}
+    event = lldb.SBEvent()
+    heard = []          # targets whose breakpoint events come here
+    while True:
+        # Listening for the whole class of targets hears nothing: each
+        # target's own broadcaster, as targets appear.
+        for i in range(debugger.GetNumTargets()):
+            target = debugger.GetTargetAtIndex(i)
+            if target.IsValid() and not any(target == t for t in heard):
+                target.GetBroadcaster().AddListener(listener, lldb.SBTarget.eBroadcastBitBreakpointChanged)
+                heard.append(target)
+        if not listener.WaitForEvent(1, event) or not lldb.SBBreakpoint.EventIsBreakpointEvent(event):
+            continue
+        cli = sys.modules.get("hotfix.cli")     # no patch before the core is imported
+        if cli is None or lldb.SBBreakpoint.GetBreakpointEventTypeFromEvent(event) not in gains:
+            continue
+        bp = lldb.SBBreakpoint.GetBreakpointFromEvent(event)
+        if not bp.IsValid() or bp.IsInternal():
+            continue
+        where = {}
+        for i in range(bp.GetNumLocations()):
+            loc = bp.GetLocationAtIndex(i)
+            if loc.IsEnabled():
+                where[loc.GetLoadAddress()] = loc
+        for address, message in cli.guard_breakpoint(bp.GetID(), list(where)):
+            where[address].SetEnabled(False)
+            out = debugger.GetOutputFile()
+            if out.IsValid():
+                out.Write((message + "\n").encode())
+                out.Flush()
+            else:
+                print(message, flush=True)
+
+
 def __lldb_init_module(debugger, internal_dict):
+    threading.Thread(target=_guard_breakpoints, args=(debugger,), name="hotfix-breakpoints", daemon=True).start()
     for name, cls in (("hotfix", "HotfixCommand"), ("hotfix-config", "ConfigCommand")):
         debugger.HandleCommand("command script add -o -c %s.%s %s" % (__name__, cls, name))
     # On the selected target, or on LLDB's dummy target (which every target

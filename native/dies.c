@@ -4,10 +4,13 @@
 
 /* Every DIE of one compile unit, with the few attributes hotfix reads of
  * variables and types: what pyelftools would give, at a hundredth of the
- * cost (it builds each DIE in Python).  Parameters, labels, call sites and
- * enumerators are left out with everything below them, and so are a
- * function's own variables that live on its stack or in registers (most
- * DIEs of a large unit): only its statics have an address to share. */
+ * cost (it builds each DIE in Python).  Labels, call sites and enumerators
+ * are left out with everything below them, and so are parameters unless
+ * asked for (HF_DIES_PARAMETERS: whether a changed type has instances
+ * elsewhere); they are most of a unit's DIEs and come with their type only.
+ * Unless parameters are asked for, so are a function's own variables that
+ * live on its stack or in registers (most DIEs of a large unit): only its
+ * statics have an address to share. */
 
 typedef struct {
     uint64_t code, tag;
@@ -106,18 +109,21 @@ static int fixed_address(const hf_image *img, const unit_ctx *u, const attr_valu
     return 0;
 }
 
-static int left_out(uint64_t tag)
+static int left_out(uint64_t tag, unsigned flags)
 {
     switch (tag) {
-    case 0x05: case 0x0a: case 0x18: case 0x28: case 0x48: case 0x49: case 0x4109: case 0x410a:
-        return 1; /* formal_parameter, label, unspecified_parameters, enumerator, call sites */
+    case 0x05:
+        return !(flags & HF_DIES_PARAMETERS); /* formal_parameter */
+    case 0x0a: case 0x18: case 0x28: case 0x48: case 0x49: case 0x4109: case 0x410a:
+        return 1; /* label, unspecified_parameters, enumerator, call sites */
     default:
         return 0;
     }
 }
 
 enum { DIE_NAME, DIE_LINKAGE, DIE_SIZE, DIE_LOCATION, DIE_EXTERNAL, DIE_DECLARATION, DIE_SPEC, DIE_ORIGIN,
-       DIE_TYPE, DIE_MEMBER, DIE_BITS, DIE_VTABLE, DIE_COUNT, DIE_UPPER, DIE_NATTRS };
+       DIE_TYPE, DIE_MEMBER, DIE_BITS, DIE_VTABLE, DIE_COUNT, DIE_UPPER, DIE_ENCODING, DIE_DATA_BIT_OFFSET,
+       DIE_BIT_OFFSET, DIE_ARTIFICIAL, DIE_NATTRS };
 
 static int die_slot(uint64_t at)
 {
@@ -136,6 +142,10 @@ static int die_slot(uint64_t at)
     case 0x4d: return DIE_VTABLE;
     case 0x37: return DIE_COUNT;
     case 0x2f: return DIE_UPPER;
+    case 0x3e: return DIE_ENCODING;
+    case 0x6b: return DIE_DATA_BIT_OFFSET;
+    case 0x0c: return DIE_BIT_OFFSET;
+    case 0x34: return DIE_ARTIFICIAL;
     default: return -1;
     }
 }
@@ -165,6 +175,14 @@ static void emit_die(strbuf *sb, const hf_image *img, const unit_ctx *u, uint64_
 {
     uint64_t x;
     sb_printf(sb, "%s{\"o\":%" PRIu64 ",\"t\":%" PRIu64 ",\"p\":%ld", parent < 0 ? "" : ",", offset, tag, parent);
+    if (tag == 0x05) { /* a formal parameter: its type, and whether it is C++'s `this' */
+        if (has[DIE_TYPE])
+            emit_ref(sb, "ty", &a[DIE_TYPE], cu_offset);
+        if (has[DIE_ARTIFICIAL] && a[DIE_ARTIFICIAL].num)
+            sb_printf(sb, ",\"ar\":1");
+        sb_printf(sb, "}");
+        return;
+    }
     if (has[DIE_NAME]) {
         sb_printf(sb, ",\"n\":");
         sb_json_string(sb, attr_string(img, u, &a[DIE_NAME]));
@@ -197,10 +215,16 @@ static void emit_die(strbuf *sb, const hf_image *img, const unit_ctx *u, uint64_
         sb_printf(sb, ",\"c\":%" PRIu64, a[DIE_COUNT].num);
     if (has[DIE_UPPER] && is_constant_form(a[DIE_UPPER].form))
         sb_printf(sb, ",\"u\":%" PRId64, (int64_t)a[DIE_UPPER].num);
+    if (has[DIE_ENCODING] && is_constant_form(a[DIE_ENCODING].form))
+        sb_printf(sb, ",\"en\":%" PRIu64, a[DIE_ENCODING].num);
+    if (has[DIE_DATA_BIT_OFFSET] && is_constant_form(a[DIE_DATA_BIT_OFFSET].form))
+        sb_printf(sb, ",\"bo\":%" PRIu64, a[DIE_DATA_BIT_OFFSET].num);
+    if (has[DIE_BIT_OFFSET] && is_constant_form(a[DIE_BIT_OFFSET].form))
+        sb_printf(sb, ",\"bx\":%" PRIu64, a[DIE_BIT_OFFSET].num);
     sb_printf(sb, "}");
 }
 
-hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, char **out)
+hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, unsigned flags, char **out)
 {
     cursor all = section_cursor(img, ".debug_info", cu_offset);
     const unsigned char *info = section_cursor(img, ".debug_info", 0).p;
@@ -261,8 +285,9 @@ hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, char **out)
         }
         if (!ok)
             break;
-        int skipping = skip_from >= 0 || left_out(ab->tag) ||
-                       (ab->tag == 0x34 && in_function >= 0 && !has[DIE_DECLARATION] &&
+        int skipping = skip_from >= 0 || left_out(ab->tag, flags) ||
+                       (!(flags & HF_DIES_PARAMETERS) && ab->tag == 0x34 && in_function >= 0 &&
+                        !has[DIE_DECLARATION] &&
                         !(has[DIE_LOCATION] && fixed_address(img, &u, &a[DIE_LOCATION], &(uint64_t){0})));
         if (ab->tag == 0x2e && in_function < 0 && ab->children)
             in_function = depth;

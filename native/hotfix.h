@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HF_ABI_VERSION 6
+#define HF_ABI_VERSION 7
 
 /* One table for every error: code, then the sentence hf_strerror gives. */
 #define HF_ERRORS(X)                                                   \
@@ -119,6 +119,13 @@ hf_status hf_sites_json(hf_image *so, char **out);
  * with the program is said of the whole unit; those are not rebound). */
 hf_status hf_live_sites_json(hf_image *so, const char *roots, const char *bound, char **out);
 
+/* The functions of a linked x86-64 image whose code refers to an address
+ * in [lo, hi) (link-time addresses): a RIP-relative operand, or an
+ * absolute displacement or immediate (a program not linked as PIE).  JSON
+ * array of {"name", "value", "undecoded"}; "undecoded": the function has
+ * bytes the decoder cannot read, and is listed as a user to be safe. */
+hf_status hf_users_json(hf_image *img, uint64_t lo, uint64_t hi, char **out);
+
 /* The files each line program of .debug_line names (a unit's source and
  * every header it includes), as JSON: {"OFFSET": ["dir/name", ...], ...}
  * keyed by the program's offset (a unit's DW_AT_stmt_list).  A relative
@@ -140,9 +147,14 @@ hf_status hf_units_json(hf_image *img, char **out);
  * location that is DW_OP_addr or DW_OP_addrx alone), "e" external, "d"
  * declaration, "sp"/"ao"/"ty" the offset a specification, abstract origin
  * or type refers to (-1: elsewhere, in a type unit or a dwz file), "m" member offset, "b" bit size, "v" vtable slot, "c"
- * count and "u" upper bound of a subrange.  Parameters, labels, enumerators
- * and call sites are left out with what lies below them. */
-hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, char **out);
+ * count and "u" upper bound of a subrange, "en" a base type's encoding
+ * (DW_ATE_*), "bo" a bit-field's DW_AT_data_bit_offset and "bx" its
+ * DW_AT_bit_offset (DWARF 2 to 4).  Labels, enumerators and call sites are
+ * left out with what lies below them, and so are formal parameters unless
+ * flags has HF_DIES_PARAMETERS (then each has "ty" only, and "ar" if it is
+ * artificial: C++'s `this'). */
+#define HF_DIES_PARAMETERS 1u
+hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, unsigned flags, char **out);
 
 /* Encode a jump from `from` to `to` into buf; *len gets its length. */
 hf_status hf_encode_jump(int kind, uint64_t from, uint64_t to, unsigned char *buf,

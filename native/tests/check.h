@@ -62,6 +62,8 @@ void test_sites(void);
 void test_a64_sites(void);
 void test_live_sites(void);
 void test_units(void);
+void test_field_dies(void);
+void test_users(void);
 void test_line_rows(void);
 
 #endif

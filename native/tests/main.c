@@ -228,7 +228,9 @@ int main(void)
     test_diff_branches();
     test_sites();
     test_live_sites();
+    test_users();
     test_units();
+    test_field_dies();
     test_line_rows();
     test_jumps_a64();
     if (on_path(A64_CC)) {

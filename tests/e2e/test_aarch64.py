@@ -87,8 +87,10 @@ def test_a_static_whose_type_changed_is_refused_on_aarch64(tmp_path):
         Copy("state_type.c", "state.c"), Hotfix("state.c"),
         Delete(), Continue(),
     ], cwd=tmp_path)
-    assert any("hotfix: state.c: nothing was changed: the type of counter changed from `int' to `long int'"
-               in l for l in hotfix_lines(result)), result.transcript
+    # Statics are migrated on x86-64 only.
+    assert any("hotfix: state.c: nothing was changed: the type of counter changed from `int' to `long int' and "
+               "hotfix cannot migrate it: on AArch64 the patch reaches statics through GOT slots, which do not tell "
+               "which functions use it." in l for l in hotfix_lines(result)), result.transcript
     assert frames(result) == expected(4, {}), result.output
     assert exited_normally(result, "gdb"), result.transcript
 

@@ -140,3 +140,26 @@ def test_a_refused_cxx_patch_with_a_unique_singleton_is_unloaded(tmp_path, debug
                 if re.search(r"main-\d+-\d+\.so", l) and "unloaded shared library" not in l], result.transcript
     assert result.lines()[-1] == "frame 29: hits=30", result.output
     assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_a_breakpoint_set_after_the_patch_inside_the_jump_is_moved_off_it(tmp_path, debugger):
+    # At -O0 a function's first line is 4 bytes into it: inside the jump
+    # hotfix wrote at its entry; the debugger's trap there broke the jump
+    # (SIGSEGV at the next call).  Its location on the old code is disabled;
+    # the one on the new code stops.
+    from test_state import expected, frames
+    prog = build("state", tmp_path, ["main.c", "state.c"])
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(6), Continue(3),
+        Copy("state_v2.c", "state.c"), Hotfix("state.c"),
+        Break("state.c:11"), Continue(),                  # in the new state_step
+        Command("print i * 100", "expression i * 100"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    assert frames(result) == expected(6, {3: ("v2", 10)}), result.transcript
+    assert re.search(r"hotfix: breakpoint \d+ has a location inside the jump hotfix wrote at the entry of "
+                     r"state_step \(0x[0-9a-f]+\): disabled there \(it runs the new code\)\.", result.transcript), \
+        result.transcript
+    assert "= 300" in result.transcript, result.transcript
+    assert "SIGSEGV" not in result.transcript and exited_normally(result, debugger), result.transcript

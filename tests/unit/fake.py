@@ -1,12 +1,15 @@
 """A fake of the Debugger interface for unit tests of the core."""
-from hotfix.debugger import Debugger, Frame, Thread
+from hotfix.debugger import Debugger, Frame, Region, Thread
 
 
 class FakeDebugger(Debugger):
     name = "fake"
 
-    def __init__(self, state="stopped", memory=None, threads=None, symbols=None):
+    def __init__(self, state="stopped", memory=None, threads=None, symbols=None, regions=None, registers=None):
         self.state = state
+        # The whole memory is one writable mapping unless told otherwise.
+        self.regions = regions
+        self.regs = registers or []
         self.memory = bytearray(memory or bytes(0x1000))
         self._threads = threads or [Thread(1, "main", [Frame(0, 0x10)])]
         self.symbols = symbols or {}
@@ -38,6 +41,12 @@ class FakeDebugger(Debugger):
 
     def threads(self):
         return self._threads
+
+    def memory_regions(self):
+        return self.regions if self.regions is not None else [Region(0, len(self.memory), True, True, False)]
+
+    def registers(self):
+        return self.regs
 
     def write(self, text):
         self.out.append(text)

@@ -480,3 +480,21 @@ def test_a_thread_in_read_or_a_mutex_may_load_the_patch_and_one_in_malloc_may_no
     assert applying._lock_frame(held).function == "__GI___libc_malloc"
     assert applying._lock_frame(thread("_dl_debug_state", "dl_open_worker", "_dl_catch_exception",
                                        "__dlopen", "main")).function == "__dlopen"
+
+
+def test_a_file_compiled_twice_takes_the_command_that_built_the_unit(tmp_path):
+    # libtool: once for the shared library (-fPIC -DPIC), once for the program.
+    db = [{"directory": str(tmp_path), "file": "who.c", "arguments": ["gcc", "-O2", "-g", "-fPIC", "-DPIC",
+                                                                       "-c", "who.c", "-o", ".libs/who.o"]},
+          {"directory": str(tmp_path), "file": "who.c", "arguments": ["gcc", "-O2", "-g", "-c", "who.c", "-o",
+                                                                       "who.o"]}]
+    (tmp_path / "compile_commands.json").write_text(json.dumps(db))
+    prog = str(tmp_path / "prog")
+    gcc = "GNU C17 12.2.0 -mtune=generic -march=x86-64 -g -O2"
+    assert compdb.find_compile_command(FakeUnit("who.c", str(tmp_path), gcc), prog).argv == ["gcc", "-O2", "-g"]
+    assert "-DPIC" in compdb.find_compile_command(FakeUnit("who.c", str(tmp_path), gcc + " -fPIC"), prog).argv
+    # clang records no flags: the image tells (a shared library's unit).
+    unit = FakeUnit("who.c", str(tmp_path), "Debian clang version 14.0.6")
+    assert compdb.find_compile_command(unit, prog).argv == ["gcc", "-O2", "-g"]
+    unit.image = type("Image", (), {"path": str(tmp_path / "liblua.so")})()
+    assert "-DPIC" in compdb.find_compile_command(unit, prog).argv

@@ -74,10 +74,10 @@ def _setup(tmp_path, error=None):
 
 def test_a_prepared_patch_is_taken_once_while_its_files_are_unchanged(tmp_path):
     preparer, ask, _, _ = _setup(tmp_path)
-    ready = preparer.take(ask, _Program([("/prog", 0x1000)]))
+    ready = preparer.take(ask, _Program([("/prog", 0x1000)]), {})
     assert ready is not None and ready.ready.startswith("prepared ") and ready.ready.endswith(" ms after the save")
     assert ready.target is ask.target and ready.history is ask.history and ready.warnings == ["from the command"]
-    assert preparer.take(ask, _Program([("/prog", 0x1000)])) is None      # loaded once
+    assert preparer.take(ask, _Program([("/prog", 0x1000)]), {}) is None      # loaded once
 
 
 def test_content_not_time_decides(tmp_path):
@@ -85,28 +85,29 @@ def test_content_not_time_decides(tmp_path):
     program = _Program([("/prog", 0x1000)])
     text = header.read_text()
     header.write_text("#define X 2\n")          # a header it read changed
-    assert preparer.take(ask, program) is None
+    assert preparer.take(ask, program, {}) is None
     header.write_text(text)                      # and back, at a newer time
-    assert preparer.take(ask, program) is not None
+    assert preparer.take(ask, program, {}) is not None
 
 
 def test_not_taken_against_another_history_or_command_or_images(tmp_path):
     preparer, ask, _, _ = _setup(tmp_path)
     ask.history = [SimpleNamespace(baseline="/w/unit-1-1.patch.o")]
-    assert preparer.take(ask, _Program([("/prog", 0x1000)])) is None
+    assert preparer.take(ask, _Program([("/prog", 0x1000)]), {}) is None
     ask.history = []
     ask.command = CompileCommand(ask.command.directory, ["cc", "-g", "-DX"], "unit.c", "compile_commands.json")
-    assert preparer.take(ask, _Program([("/prog", 0x1000)])) is None
+    assert preparer.take(ask, _Program([("/prog", 0x1000)]), {}) is None
     ask.command = preparer._results[ask.target.unit.path].prepared.command
-    assert preparer.take(ask, _Program([("/prog", 0x2000)])) is None        # another address
+    assert preparer.take(ask, _Program([("/prog", 0x2000)]), {}) is None        # another address
     # A library (or another unit's patch) loaded since: what was bound holds.
-    assert preparer.take(ask, _Program([("/prog", 0x1000), ("/tmp/hotfix-x/u-2-9.so", 0x7000)])) is not None
+    assert preparer.take(ask, _Program([("/prog", 0x1000)]), {"global": 0x7100}) is None   # a global migrated since
+    assert preparer.take(ask, _Program([("/prog", 0x1000), ("/tmp/hotfix-x/u-2-9.so", 0x7000)]), {}) is not None
 
 
 def test_a_prepared_failure_is_taken_only_against_the_same_images(tmp_path):
     preparer, ask, _, _ = _setup(tmp_path, error=HotfixError("the patch refers to `x'"))
-    assert preparer.take(ask, _Program([("/prog", 0x1000), ("/lib/libx.so", 0x7000)])) is None
-    ready = preparer.take(ask, _Program([("/prog", 0x1000)]))
+    assert preparer.take(ask, _Program([("/prog", 0x1000), ("/lib/libx.so", 0x7000)]), {}) is None
+    ready = preparer.take(ask, _Program([("/prog", 0x1000)]), {})
     assert ready is not None and str(ready.error) == "the patch refers to `x'"
 
 
@@ -125,7 +126,7 @@ def test_a_build_of_the_current_content_under_way_is_waited_for(tmp_path):
             preparer._cond.notify_all()
 
     threading.Thread(target=finish).start()
-    ready = preparer.take(ask, _Program([("/prog", 0x1000)]))
+    ready = preparer.take(ask, _Program([("/prog", 0x1000)]), {})
     assert ready is not None and ", waited " in ready.ready
 
 
@@ -135,5 +136,5 @@ def test_a_build_of_other_content_is_given_up(tmp_path):
     job = prepare._Job(path, (0, ""), {str(source): "0" * 40})
     preparer._jobs[path] = job
     preparer._results.clear()
-    assert preparer.take(ask, _Program([("/prog", 0x1000)])) is None
+    assert preparer.take(ask, _Program([("/prog", 0x1000)]), {}) is None
     assert job.runner.cancelled

@@ -159,3 +159,18 @@ def test_a_plan_refusal_names_the_type_static_or_function_at_the_units_source():
     got = [(r["kind"], r["name"], r["scope"], r["file"], r["line"]) for r in report.plan_refusals(units)]
     assert got == [("type", "stats", "", "/w/state.c", 0), ("function", "tiny", "", "/w/state.c", 0),
                    ("static", "calls", "state_step", "/w/state.c", 0)]
+
+
+def test_a_static_refused_when_its_value_was_read_is_named_at_its_units_source():
+    # Refused at apply time (the plan migrated them): the error's sentences.
+    units = [prepared("/w/state.c", "/w", built=object(), refusals=["the layout of item changed (x): y."])]
+    units[0].plan.migrations = [SimpleNamespace(label="counter"), SimpleNamespace(label="calls in state_step()")]
+    first = ("the type of counter changed from `int' to `long' and hotfix cannot migrate it: a pointer into its old "
+             "storage is at thread 1 register rbx, which hotfix cannot tell is a pointer (--force-migrate goes "
+             "ahead and leaves it pointing at the old storage).")
+    second = ("the type of calls in state_step() changed from `int' to `short' and hotfix cannot migrate it: the "
+              "value holds 70000, which does not fit in signed 16 bits.")
+    got = [(r["kind"], r["name"], r["scope"], r["file"], r["message"]) for r in
+           report.migration_refusals("state.c: nothing was changed: %s %s" % (first, second), units)]
+    assert got == [("static", "counter", "", "/w/state.c", first),
+                   ("static", "calls", "state_step", "/w/state.c", second)]

@@ -501,20 +501,21 @@ test('code-server: save an edited file while debugging; the running game changes
         await showDebugConsole(page, shots);
 
         // A refused edit (Visual Studio's "rude edit"): a static whose type
-        // changed.  Nothing changes in the game; the Problem is at the
+        // changed from an integer to a floating type, which hotfix does not
+        // migrate.  Nothing changes in the game; the Problem is at the
         // static's declaration.
         await clearNotifications(page, shots);
         await replaceLine(page, labelLine, 'return p->vy > 0.0 ? "airborne!" : "falling";');
-        await replaceLine(page, staticLine, 'static long jumps_made;');
+        await replaceLine(page, staticLine, 'static double jumps_made;');
         await page.keyboard.press('Control+S');
-        await waitFor('the refusal notification', async () => /hotfix: jump\/src\/jump\.c: nothing was changed: the type of jumps_made changed from `int' to `long int'/.test(
+        await waitFor('the refusal notification', async () => /hotfix: jump\/src\/jump\.c: nothing was changed: the type of jumps_made changed from `int' to `double' and hotfix cannot migrate it/.test(
             await notifications(page)), 60000, page, shots);
         await waitFor('the squiggle to move to the static', async () =>
             JSON.stringify(await squiggleLines(page)) === JSON.stringify([staticLine]), 15000, page, shots);
         await runCommand(page, 'View: Focus Problems (Errors, Warnings, Infos)');
         await waitFor('the refusal in the Problems panel', async () => {
             const text = await problemRows(page);
-            return text.includes('the type of jumps_made changed') && text.includes(`[Ln ${staticLine}, Col 13]`) &&
+            return text.includes('the type of jumps_made changed') && text.includes(`[Ln ${staticLine}, Col 15]`) &&
                 !/expected/.test(text);
         }, 15000, page, shots);
         await showDebugConsole(page, shots);

@@ -1,0 +1,2 @@
+void items_step(int i);
+const char *items_line(void);
