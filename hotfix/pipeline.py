@@ -20,7 +20,7 @@ from .native import Image
 from .names import demangle_text
 from .plan import (Plan, check_layouts, decide_changes, describe, fill_migration, is_clone, plan_redirects,
                    plan_rebinds, redirect_users, site_users)
-from .program import ImageInfo, Program, Variable, exported_symbols
+from .program import Program, Variable, exported_symbols
 from .session import Version
 
 # Symbols the linker makes for each output file: the patch has its own.
@@ -95,14 +95,16 @@ def moved_globals(histories):
             for v in versions for rec in v.migrated if rec["external"]}
 
 
-def build_unit(program, p, workdir, arch, number, moved, runner=FOREGROUND, depfile=None):
+def build_unit(program, p, workdir, arch, number, moved, runner=FOREGROUND, depfile=None, image_of=None):
     """Compile, compare and link one unit (p: a Prepared with its target,
     command and history); sets p.built, p.plan, p.functions, p.times, and
     p.error (a HotfixError, also returned) when it fails.  Calls nothing of
     the debugger: the program's images were read already (the command's own
     Program, or a snapshot of it: prepare.py calls this on its own thread,
     with a background runner).  number: the patch's number in the process;
-    moved: moved_globals()."""
+    moved: moved_globals(); image_of(path): the session's ImageInfo of a
+    file (the linked patch's, read for the plan, is kept there: the next
+    patch of the unit asks for its types)."""
     t = p.target
     try:
         p.stem = stem = "%s-%d-%d" % (os.path.splitext(os.path.basename(t.unit.name))[0], number, next(_serial))
@@ -115,7 +117,7 @@ def build_unit(program, p, workdir, arch, number, moved, runner=FOREGROUND, depf
         # runs on a thread of its own meanwhile, and reads the linked
         # patch's debug information for the plan (a link nobody needs,
         # when nothing changed, costs only that thread).
-        link = _Thread(lambda: link_unit(program, p, workdir, arch, moved, runner, read=True))
+        link = _Thread(lambda: link_unit(program, p, workdir, arch, moved, runner, read=image_of))
         try:
             decide_changes(_diff(p, baseline if known else ""), p.plan)
         finally:
@@ -129,7 +131,7 @@ def build_unit(program, p, workdir, arch, number, moved, runner=FOREGROUND, depf
                 p.plan.why[name] = "patched before"
             p.plan.changed.sort()
         if p.plan.nothing_changed:
-            _forget_patch(p)
+            _forget_patch(p, image_of)
             return None
         if not t.reason:
             _check_command(t.label, p.plan, t.image, p.history, runner)
@@ -140,9 +142,9 @@ def build_unit(program, p, workdir, arch, number, moved, runner=FOREGROUND, depf
         return e
 
 
-def link_unit(program, p, workdir, arch, moved, runner=FOREGROUND, read=False):
-    """Link the unit's patch against the program's live symbols (read: and
-    read what the plan asks of its debug information)."""
+def link_unit(program, p, workdir, arch, moved, runner=FOREGROUND, read=None):
+    """Link the unit's patch against the program's live symbols (read, an
+    image_of: and read what the plan asks of its debug information)."""
     t = p.target
     patch_symbols = Image(p.built.patch_object).symbols()
     if drop_initializers(p.built.patch_object, patch_symbols["sections"], p.command.argv[0], runner):
@@ -159,7 +161,7 @@ def link_unit(program, p, workdir, arch, moved, runner=FOREGROUND, read=False):
     p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
                                  p.command.argv[0], extra, arch.link_flags, runner, providers)
     if read:
-        p.patch_info = _read_patch(p.plan.so_path, t.unit)
+        p.patch_info = _read_patch(p.plan.so_path, t.unit, read)
 
 
 class _Thread(threading.Thread):
@@ -184,12 +186,13 @@ class _Thread(threading.Thread):
         return self._value
 
 
-def _forget_patch(p):
+def _forget_patch(p, image_of=None):
     """The linked patch nobody needs (nothing changed): its files go."""
-    if p.patch_info is not None:
-        p.patch_info[0].close()
-        p.patch_info = None
+    p.patch_info = None
     if p.plan.so_path:
+        forget = getattr(getattr(image_of, "__self__", None), "forget", None)
+        if forget is not None:
+            forget(p.plan.so_path)
         for path in (p.plan.so_path, p.plan.so_path + ".bind.ld"):
             try:
                 os.unlink(path)
@@ -198,10 +201,10 @@ def _forget_patch(p):
     p.plan.so_path = ""
 
 
-def _read_patch(so_path, unit):
+def _read_patch(so_path, unit, image_of):
     """The linked patch and its unit, with what the plan asks of its debug
     information read already (types and variables)."""
-    so = ImageInfo(so_path)
+    so = image_of(so_path)
     so.symbol_table()
     so_units = [u for u in so.units() if u.name == unit.name] or so.units()
     if so_units:
@@ -338,42 +341,38 @@ def plan_unit(p, image_of, arch, all_sites=False):
     it run the patch's code (redirect_users), found from the sites: then
     every site counts."""
     plan, unit, image = p.plan, p.target.unit, p.target.image
-    so, so_unit = p.patch_info or _read_patch(plan.so_path, unit)
+    so, so_unit = p.patch_info or _read_patch(plan.so_path, unit, image_of)
     p.patch_info = None
-    try:
-        # Planned afresh (again, with every site, for a migration).
-        plan.rebinds, plan.migrations, plan.refusals = [], [], []
-        table = so.symbol_table()
-        plan.got = table["got"]
-        plan.functions = {sym["name"]: sym for sym in table["symbols"] if sym["type"] == "func"}
-        so_vars = so.variables(so_unit) if so_unit else {}
-        live = _migrated_before(p.history)
-        exe_vars = dict(image.info.variables(unit))
-        for key, rec in live.items():
-            # Its storage is an earlier patch's copy now (addresses are
-            # relative to the program's bias here, as the others are).
-            exe_vars[key] = Variable(key[0], key[1], rec["address"] - image.bias, rec["size"], rec["type"],
-                                     rec["external"])
-        p.symbols = table["symbols"]
-        p.all_sites = all_sites
-        if all_sites:
-            p.sites = so.native.sites()
-        else:
-            originals = {f["name"] for f in p.functions}
-            bound = {name for name in plan.functions if name in originals and not is_clone(name)}
-            p.sites = so.native.live_sites(set(plan.changed) | set(plan.new), bound)
-        plan_rebinds(plan, p.sites, p.symbols, so_vars, exe_vars, p.functions,
-                     image.bias, plan.bindings, os.path.basename(unit.name), image.info)
-        if plan.migrations and not all_sites:
-            p.patch_info = (so, so_unit)
-            return plan_unit(p, image_of, arch, all_sites=True)
-        for m in plan.migrations:
-            _map_migration(p, m, live.get(m.key), so, so_unit, so_vars[m.key], image_of, arch)
-        if so_unit:
-            p.types = (_types_in_use(p, image_of), so.types(so_unit))
-    finally:
-        if p.patch_info is None:
-            so.close()
+    # Planned afresh (again, with every site, for a migration).
+    plan.rebinds, plan.migrations, plan.refusals = [], [], []
+    table = so.symbol_table()
+    plan.got = table["got"]
+    plan.functions = {sym["name"]: sym for sym in table["symbols"] if sym["type"] == "func"}
+    so_vars = so.variables(so_unit) if so_unit else {}
+    live = _migrated_before(p.history)
+    exe_vars = dict(image.info.variables(unit))
+    for key, rec in live.items():
+        # Its storage is an earlier patch's copy now (addresses are
+        # relative to the program's bias here, as the others are).
+        exe_vars[key] = Variable(key[0], key[1], rec["address"] - image.bias, rec["size"], rec["type"],
+                                 rec["external"])
+    p.symbols = table["symbols"]
+    p.all_sites = all_sites
+    if all_sites:
+        p.sites = so.native.sites()
+    else:
+        originals = {f["name"] for f in p.functions}
+        bound = {name for name in plan.functions if name in originals and not is_clone(name)}
+        p.sites = so.native.live_sites(set(plan.changed) | set(plan.new), bound)
+    plan_rebinds(plan, p.sites, p.symbols, so_vars, exe_vars, p.functions,
+                 image.bias, plan.bindings, os.path.basename(unit.name), image.info)
+    if plan.migrations and not all_sites:
+        p.patch_info = (so, so_unit)
+        return plan_unit(p, image_of, arch, all_sites=True)
+    for m in plan.migrations:
+        _map_migration(p, m, live.get(m.key), so, so_unit, so_vars[m.key], image_of, arch)
+    if so_unit:
+        p.types = (_types_in_use(p, image_of), so.types(so_unit))
 
 
 def _migrated_before(history):
@@ -561,8 +560,8 @@ class Hotfix:
         todo = self._take_prepared(program, prepared, moved)
         workers = max(1, min(len(todo), (os.cpu_count() or 2) // 2))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            running = pool.map(lambda p: build_unit(program, p, s.workdir, self.arch, s.process.patches + 1, moved),
-                               todo)
+            running = pool.map(lambda p: build_unit(program, p, s.workdir, self.arch, s.process.patches + 1, moved,
+                                                    image_of=self._image_of), todo)
             # While the compilers run: what the plan will need of the
             # program's DWARF (the slow part of a first patch).
             for p in todo:

@@ -442,7 +442,8 @@ class Preparer:
         moved = moved_globals(snapshot.histories)
         try:
             if build_unit(snapshot.program, p, snapshot.workdir, snapshot.arch, snapshot.patches + 1, moved,
-                          runner=job.runner, depfile=depfile) is None and not p.plan.nothing_changed:
+                          runner=job.runner, depfile=depfile, image_of=snapshot.program.cache.image) is None \
+                    and not p.plan.nothing_changed:
                 try:
                     plan_unit(p, snapshot.program.cache.image, snapshot.arch)
                 except HotfixError as e:
@@ -453,7 +454,7 @@ class Preparer:
                 with open(depfile, errors="replace") as f:
                     after = parse_depfile(f.read(), command.directory)
             except OSError:
-                after = set(read)       # it did not compile: the files as they were
+                after = set(job.before)     # it did not compile: the files as they were
         finally:
             if os.path.exists(depfile):
                 os.unlink(depfile)
@@ -481,8 +482,9 @@ class Preparer:
         """A result nobody will load: its files go."""
         self._drop_files(result.prepared)
 
-    @staticmethod
-    def _drop_files(p):
+    def _drop_files(self, p):
+        if p.plan is not None and p.plan.so_path and self._snapshot is not None:
+            self._snapshot.program.cache.forget(p.plan.so_path)
         paths = []
         if p.built is not None:
             paths += [p.built.patch_object, p.built.diff_object]

@@ -944,3 +944,9 @@ class ImageCache:
         if info is None:
             info = self._images[key] = ImageInfo(path)
         return info
+
+    def forget(self, path):
+        """A file that goes (a prepared patch nobody loads)."""
+        real = os.path.realpath(path)
+        for key in [k for k in self._images if k[0] == real]:
+            self._images.pop(key).close()
