@@ -114,9 +114,11 @@ hf_status hf_sites_json(hf_image *so, char **out);
  * every 64-bit site) through such a site, and the program's own symbols.
  * The patch's copies of unchanged functions are never executed: every
  * reference new code makes to them is pointed at the program's originals.
- * Of the other sites, one per program symbol and one per object of the
- * patch they refer to comes with "unreached": true (what the unit shares
- * with the program is said of the whole unit; those are not rebound). */
+ * Of the other sites, one per object of the patch they refer to (and one
+ * per program symbol, an absolute symbol of the link, referred to by a
+ * kind of relocation hotfix cannot rebind) comes with "unreached": true
+ * (what the unit shares with the program is said of the whole unit;
+ * those are not rebound). */
 hf_status hf_live_sites_json(hf_image *so, const char *roots, const char *bound, char **out);
 
 /* The functions of a linked x86-64 image whose code refers to an address

@@ -356,9 +356,10 @@ out:
 static hf_status sites_json(hf_image *so, const unsigned char *live_part, const symbol *const *parts, size_t nparts,
                             uint64_t widest, const patch_reloc *rel, size_t nrel, char **out)
 {
-    /* Of the sites no new code reaches, one per program symbol and one per
-     * object of the patch they name, "unreached": what the patch shares
-     * with the program (and whether it can) is said of the whole unit. */
+    /* Of the sites no new code reaches, one per object of the patch they
+     * name (and one per program symbol referred to in a way hotfix cannot
+     * rebind), "unreached": what the patch shares with the program (and
+     * whether it can) is said of the whole unit. */
     unsigned char *named = live_part ? calloc(so->nsym + nparts + 1, 1) : NULL;
     if (live_part && !named)
         return fail(HF_ENOMEM, so->path, NULL);
@@ -375,6 +376,10 @@ static hf_status sites_json(hf_image *so, const unsigned char *live_part, const 
             if (i >= 0 && !live_part[i]) {
                 size_t key;
                 if (rel[j].s->sym.st_shndx == SHN_ABS) {
+                    /* The program's symbols: the caller knows them all (the
+                     * link script's); only a kind it cannot rebind says more. */
+                    if (strcmp(kind, "unhandled"))
+                        continue;
                     key = (size_t)(rel[j].s - so->sym);
                 } else {
                     long t = tgt ? part_at(parts, nparts, widest, tgt) : -1;
