@@ -305,7 +305,7 @@ def measure_program(info, debuggers, plan, profile):
     expect = "1 function redirected (%s)" % info["edited_function"]
     out = {"bare": [], "bare_pair": [], "debuggers": {}}
     large = info["functions"] >= LARGE_UNIT
-    runs, off_runs = (1, 1) if large else (plan["runs"], plan["off_runs"])
+    runs, off_runs = (min(2, plan["runs"]), 1) if large else (plan["runs"], plan["off_runs"])
     patches = 3 if large else plan["patches"]
     shutil.copy(os.path.join(d, v1), os.path.join(d, src))
     out["bare"] += bare_compile(info, BARE_PER_SESSION)
@@ -674,7 +674,8 @@ def write_report(data, path):
              "-O0 -c` of the edited unit with the program's own command, timed between the sessions.  Per program "
              "and debugger, %d sessions with preparing on (patch 1: *first*, right after its save with cold "
              "caches; then in turn (b) and (a)) and %d with preparing off (`set hotfix prepare off`: the command "
-             "builds; patches 2 on: *off*); units of %d functions and more: one session each, 3 patches.\n\n"
+             "builds; patches 2 on: *off*); units of %d functions and more: two sessions with preparing on and one "
+             "with it off, 3 patches each.\n\n"
              "* (a) *right after a save*: the `hotfix` command typed at once (wall time, timestamps in the "
              "debugger's Python around it): it waits for the background build the save started, or builds;\n"
              "* (b) *%g s after a save* (or twice the bare compile, for a unit that compiles longer than half "
