@@ -274,11 +274,11 @@ class Preparer:
             self._close_wake()
 
     def _close_wake(self):
-        for fd in (self._wake_r, self._wake_w):
-            try:
+        with self._cond:
+            fds, self._wake_r, self._wake_w = (self._wake_r, self._wake_w), -1, -1
+        for fd in fds:
+            if fd >= 0:
                 os.close(fd)
-            except OSError:
-                pass
 
     # --- saves --------------------------------------------------------------
     def schedule(self, unit_paths):
@@ -298,10 +298,13 @@ class Preparer:
             self._cond.notify_all()
 
     def _wake(self):
-        try:
-            os.write(self._wake_w, b"x")
-        except OSError:
-            pass
+        # Never once closed: the number may be another file's by then.
+        with self._cond:
+            if self._wake_w >= 0:
+                try:
+                    os.write(self._wake_w, b"x")
+                except OSError:
+                    pass
 
     def _start(self):
         with self._cond:
@@ -362,10 +365,10 @@ class Preparer:
                     if notify.watch(d):
                         watched_dirs.add(d)
             seen.update((f, _stat(f)) for f in new)
-            ready = select.select([self._wake_r] + ([notify.fd] if notify else []), [], [],
-                                  None if notify else POLL)[0]
-            if self._wake_r in ready:
-                os.read(self._wake_r, 4096)
+            wake = self._wake_r
+            ready = select.select([wake] + ([notify.fd] if notify else []), [], [], None if notify else POLL)[0]
+            if wake in ready:
+                os.read(wake, 4096)
             saved = set()
             if notify is not None and notify.fd in ready:
                 time.sleep(SETTLE)
