@@ -182,6 +182,17 @@ class GdbDebugger(Debugger):
         return out
 
     def threads(self):
+        # The stacks cannot change until something runs: GDB unwinds a
+        # thread in about a millisecond, and hotfix asks several times at
+        # one stop (the stack check, the calling thread's choice).
+        key = (self._inferior().num, self.pid(), _moves[0])
+        if _threads_seen.get("key") == key:
+            return list(_threads_seen["threads"])
+        out = self._unwind()
+        _threads_seen.update(key=key, threads=out)
+        return list(out)
+
+    def _unwind(self):
         out = []
         with contextlib.closing(self._each_thread()) as threads:
             for t in threads:
@@ -522,6 +533,16 @@ def _select_level(level):
         pass
 
 
+# Anything that may move a thread (a resume, a stop, an inferior call, a
+# register or memory the user set) counts here; threads() unwinds again.
+_moves = [0]
+_threads_seen = {}
+
+
+def _moved(event=None):
+    _moves[0] += 1
+
+
 # Files of remote targets fetched for reading: (connection, pid, path) -> host path.
 _fetched = {}
 _fetch_dir = None
@@ -592,6 +613,26 @@ class DebugParameter(gdb.Parameter):
         return "hotfix debug is %s." % value
 
 
+class PrepareParameter(gdb.Parameter):
+    """Whether hotfix builds the patch of a saved source file in the
+    background while the program runs or waits, so that the next hotfix
+    only loads it (nothing is written into the program before that
+    command).  On by default."""
+    set_doc = "Set whether hotfix prepares patches when a source file is saved."
+    show_doc = "Show whether hotfix prepares patches when a source file is saved."
+
+    def __init__(self):
+        super().__init__("hotfix prepare", gdb.COMMAND_RUNNING, gdb.PARAM_BOOLEAN)
+        self.value = core.SETTINGS["prepare"]
+
+    def get_set_string(self):
+        core.set_prepare(self.value)
+        return ""
+
+    def get_show_string(self, value):
+        return "hotfix prepare is %s." % value
+
+
 class SetHotfix(gdb.Command):
     """Settings of the hotfix command."""
 
@@ -639,9 +680,21 @@ class HotfixCommand(gdb.Command):
         return gdb.COMPLETE_FILENAME
 
 
+def _on_stop(event):
+    # The first stop of a process starts preparing patches (cli.stopped).
+    core.stopped(GdbDebugger())
+
+
 SetHotfix()
 ShowHotfix()
 HotfixCommand(DebugParameter())
+PrepareParameter()
+gdb.events.stop.connect(_on_stop)
+for _event in (gdb.events.cont, gdb.events.stop, gdb.events.exited, gdb.events.new_thread,
+               gdb.events.inferior_call, gdb.events.memory_changed, gdb.events.register_changed):
+    _event.connect(_moved)
+
+
 def _guard_breakpoint(bp):
     """A breakpoint whose location lands inside a jump hotfix wrote is
     disabled there (GDB's trap would break the jump)."""

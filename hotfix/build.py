@@ -20,8 +20,12 @@ original command names it (so __FILE__ and DW_AT_name stay the same), as
 argv lists, never through a shell.  Outputs go to a private 0700 directory.
 """
 import os
+import shlex
 import shutil
+import signal
 import subprocess
+import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,6 +41,72 @@ class CompileError(HotfixError):
     pass
 
 
+class Cancelled(HotfixError):
+    """A background build was given up (a newer save, or its result is no
+    longer wanted)."""
+
+
+class Runner:
+    """How build tools run.  The command runs them directly, as children of
+    the debugger, while the program is stopped.
+
+    A background runner (prepare.py, with nice > 0) runs each tool niced,
+    under /bin/sh, which waits for it and writes its exit status to a pipe:
+    while the program runs, GDB reaps any child of its process (waitpid(-1)
+    in its event loop; measured: 2 exit statuses of 40 lost, which Python's
+    subprocess then reports as 0), but never a grandchild.  Each tool gets
+    a process group of its own, so cancel() ends it with its compiler
+    passes."""
+
+    def __init__(self, nice=0):
+        self.nice = nice
+        self.cancelled = False
+        self._lock = threading.Lock()
+        self._running = set()
+
+    def run(self, argv, cwd):
+        """(exit status, stdout and stderr as text)."""
+        if not self.nice:
+            proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+            return proc.returncode, proc.stdout.decode(errors="replace")
+        with tempfile.TemporaryFile() as out:
+            with self._lock:
+                if self.cancelled:
+                    raise Cancelled("cancelled")
+                proc = subprocess.Popen(["/bin/sh", "-c", 'nice -n %d "$@" </dev/null 1>&2; echo $?' % self.nice,
+                                         "sh"] + list(argv),
+                                        cwd=cwd, stdout=subprocess.PIPE, stderr=out, stdin=subprocess.DEVNULL,
+                                        start_new_session=True)
+                self._running.add(proc)
+            try:
+                status = proc.stdout.read().decode().strip()
+                proc.stdout.close()
+                proc.wait()         # its status may have been reaped by the debugger: not used
+            finally:
+                with self._lock:
+                    self._running.discard(proc)
+            if self.cancelled:
+                raise Cancelled("cancelled")
+            out.seek(0)
+            text = out.read().decode(errors="replace")
+        if status == "127" and "nice:" in text:
+            raise FileNotFoundError(argv[0])
+        return (int(status) if status.lstrip("-").isdigit() else -1), text
+
+    def cancel(self):
+        with self._lock:
+            self.cancelled = True
+            for proc in self._running:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+
+FOREGROUND = Runner()
+
+
 @dataclass
 class Built:
     diff_object: Optional[str]      # None when the unit was patched before (see compile_unit)
@@ -44,56 +114,57 @@ class Built:
     compile_seconds: float
 
 
-def _run(argv, cwd, what):
+def _run(argv, cwd, what, runner=FOREGROUND):
     try:
-        proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              stdin=subprocess.DEVNULL)
+        status, text = runner.run(argv, cwd)
     except FileNotFoundError:
         if not os.path.isdir(cwd):
             raise CompileError("the directory %s, where the unit was compiled, is not there." % cwd)
         raise CompileError("the compiler %s was not found." % argv[0])
-    if proc.returncode != 0:
-        text = proc.stdout.decode(errors="replace").rstrip()
-        raise CompileError("%s failed:\n%s" % (what, text))
-    return proc.stdout.decode(errors="replace")
+    if status != 0:
+        raise CompileError("%s failed:\n%s" % (what, text.rstrip()))
+    return text
 
 
-def _compile_via_got(argv, directory, what, compiler, asm, obj):
+def _compile_via_got(argv, directory, what, compiler, asm, obj, runner=FOREGROUND):
     """AArch64: compile to assembly, route the unit's data and function
     addresses through the GOT, assemble."""
-    _run(argv, directory, what)
+    _run(argv, directory, what, runner)
     with open(asm) as f:
         text, _ = gotasm.rewrite(f.read())
     got_asm = asm[:-2] + ".got.s"
     with open(got_asm, "w") as f:
         f.write(text)
-    _run([compiler, "-c", got_asm, "-o", obj], directory, what + " (assembling)")
+    _run([compiler, "-c", got_asm, "-o", obj], directory, what + " (assembling)", runner)
 
 
-def compile_unit(command, workdir, stem, arch=X86_64, first=True):
+def compile_unit(command, workdir, stem, arch=X86_64, first=True, runner=FOREGROUND, depfile=None):
     """Compile one unit; raise CompileError with the compiler's diagnostics
     (once) when the source does not compile.
 
     The first patch of a unit compiles twice, in parallel: with the
     program's own flags (to compare with the running code) and for loading.
     Later patches compile only for loading: the previous patch's object,
-    built with the same flags, is what the new code is compared with."""
+    built with the same flags, is what the new code is compared with.
+    depfile: where the compile for loading lists the files it read."""
     diff_o = os.path.join(workdir, stem + ".diff.o")
     patch_o = os.path.join(workdir, stem + ".patch.o")
     base = command.argv + list(arch.diff_flags)
-    load = base + list(arch.load_flags) + _unloadable(command.argv[0]) + ["-w"]
+    load = _code_flags(base) + list(arch.load_flags) + _unloadable(command.argv[0]) + ["-w"]
+    if depfile:
+        load += ["-MD", "-MF", depfile]
     # A compile error is the user's: said the same way whichever compile saw it.
     what = "compiling %s%s" % (command.source, " for loading" if first else "")
     if arch.got_rewrite:
         asm = os.path.join(workdir, stem + ".patch.s")
         load_job = (_compile_via_got, load + ["-S", command.source, "-o", asm], command.directory, what,
-                    command.argv[0], asm, patch_o)
+                    command.argv[0], asm, patch_o, runner)
     else:
-        load_job = (_run, load + ["-c", command.source, "-o", patch_o], command.directory, what)
+        load_job = (_run, load + ["-c", command.source, "-o", patch_o], command.directory, what, runner)
     jobs = [load_job]
     if first:
         jobs.insert(0, (_run, base + ["-c", command.source, "-o", diff_o], command.directory,
-                        "compiling %s" % command.source))
+                        "compiling %s" % command.source, runner))
     start = time.monotonic()
     errors = []
     if len(jobs) == 1:
@@ -125,6 +196,25 @@ def compile_like_program(command, workdir, stem, arch=X86_64):
     return out
 
 
+# Flags that only make the compiler say or write more than the code: the
+# compile for loading drops them (it is -w anyway).  Warnings made errors
+# (-Werror=x, -pedantic-errors) stay: they decide whether it compiles.
+_TALK = ("-fanalyzer", "-fdump-", "-fopt-info", "-fstack-usage", "-fcallgraph-info", "-save-temps",
+         "-ftime-report", "-fmem-report")
+_WARNINGS_KEPT = ("-Werror=", "-Wfatal-errors", "-Wp,", "-Wa,", "-Wl,")
+
+
+def _code_flags(argv):
+    """argv without warning and report flags (see _TALK)."""
+    out = argv[:1]
+    for arg in argv[1:]:
+        if arg.startswith(_TALK) or arg in ("-pedantic", "-Wpedantic") or \
+                arg.startswith("-W") and not arg.startswith(_WARNINGS_KEPT):
+            continue
+        out.append(arg)
+    return out
+
+
 def _unloadable(compiler):
     """g++ gives a default-visibility function-local static of an inline
     function (a singleton) STB_GNU_UNIQUE binding, and glibc never unloads
@@ -151,7 +241,7 @@ def tool(compiler, name):
     return name
 
 
-def drop_initializers(patch_object, sections, compiler="cc"):
+def drop_initializers(patch_object, sections, compiler="cc", runner=FOREGROUND):
     """Remove constructor and destructor tables from the patch object;
     returns whether there were any."""
     found = [s for s in sections if s.startswith(INIT_SECTIONS)]
@@ -160,7 +250,7 @@ def drop_initializers(patch_object, sections, compiler="cc"):
     argv = [tool(compiler, "objcopy")]
     for name in found:
         argv += ["-R", name, "-R", ".rela" + name]
-    _run(argv + [patch_object], os.path.dirname(patch_object), "removing constructors from the patch")
+    _run(argv + [patch_object], os.path.dirname(patch_object), "removing constructors from the patch", runner)
     return True
 
 
@@ -181,7 +271,7 @@ __attribute__((visibility("hidden"))) int hotfix_clear_cache(unsigned long begin
 CLEAR_CACHE = "hotfix_clear_cache"
 
 
-def runtime_object(workdir, compiler):
+def runtime_object(workdir, compiler, runner=FOREGROUND):
     """A small object defining __dso_handle and hotfix_clear_cache, compiled
     once per directory and compiler (a cross compiler's for its target)."""
     cc = os.path.basename(compiler)
@@ -193,29 +283,115 @@ def runtime_object(workdir, compiler):
         cc = "cc"
     out = os.path.join(workdir, "runtime-%s.o" % cc)
     if not os.path.exists(out):
-        src = os.path.join(workdir, "runtime.c")
-        with open(src, "wb") as f:
+        # Written under names of its own, then renamed: the command and the
+        # preparer (prepare.py) may both want it at once.
+        fd, src = tempfile.mkstemp(prefix="runtime-", suffix=".c", dir=workdir)
+        with os.fdopen(fd, "wb") as f:
             f.write(_RUNTIME_SOURCE)
-        _run([cc, "-fPIC", "-c", src, "-o", out], workdir, "compiling hotfix's runtime object")
+        tmp = src[:-2] + ".o"
+        try:
+            _run([cc, "-fPIC", "-c", src, "-o", tmp], workdir, "compiling hotfix's runtime object", runner)
+            os.replace(tmp, out)
+        finally:
+            os.unlink(src)
     return out
 
 
-def link_patch(patch_object, output, bindings, libraries, compiler, extra_objects=(), link_flags=("-Wl,-Bsymbolic",)):
+# The options of the compiler driver's link line that shape a shared
+# object (hash table, unwind table index, build id, emulation, -z ...);
+# not its libraries, startup files or LTO plugin.
+_SHAPING = ("-m", "-z")
+_KEPT_ALONE = ("-shared", "-X", "-EL", "-EB")
+_DROPPED_LONG = ("--push-state", "--pop-state", "--dynamic-linker", "--output")
+_driver_options = {}
+
+
+def driver_link_options(compiler, runner=FOREGROUND):
+    """The options the compiler's driver gives the linker for `-shared
+    -nostartfiles` (from `-###`), once per compiler; None if they cannot be
+    read."""
+    key = shutil.which(compiler) or compiler
+    if key not in _driver_options:
+        options = None
+        try:
+            status, text = runner.run([compiler, "-###", "-shared", "-nostartfiles", "-o", "hotfix.so",
+                                       os.devnull], "/")
+        except OSError:
+            status, text = 1, ""
+        lines = [line for line in text.splitlines() if line.startswith(" ")] if status == 0 else []
+        if lines:
+            try:
+                words = shlex.split(lines[-1])
+            except ValueError:
+                words = []
+            if words and os.path.basename(words[0]).startswith(("collect2", "ld")):
+                options = _shaping_options(words[1:])
+        _driver_options[key] = options
+    return _driver_options[key]
+
+
+def _shaping_options(words):
+    """Up to the first input: later ones are about the driver's libraries."""
+    out, i = [], 0
+    while i < len(words) and words[i] != os.devnull:
+        w = words[i]
+        if w in _SHAPING and i + 1 < len(words):
+            out += [w, words[i + 1]]
+            i += 2
+            continue
+        if w == "-plugin" or w == "-o" or w == "-dynamic-linker":
+            i += 2
+            continue
+        if w in _KEPT_ALONE or w.startswith(("-m", "--fix-")) and len(w) > 2 or \
+                w.startswith("--") and not w.startswith(_DROPPED_LONG):
+            out.append(w)
+        i += 1
+    return tuple(out)
+
+
+def direct_link_possible(command):
+    """Whether the patch object is one ld can link alone (not LTO bytecode)."""
+    return not any(a.startswith("-flto") and a != "-flto=0" and a != "-fno-lto" for a in command.argv)
+
+
+def link_patch(patch_object, output, bindings, libraries, compiler, extra_objects=(), link_flags=("-Wl,-Bsymbolic",),
+               runner=FOREGROUND, providers=None):
     """Link the patch .so.  bindings {name: address} define the program's
     own symbols the unit refers to (quoted in a linker script: ld's
-    expression parser reads names like `dbAdd` as numbers otherwise);
-    libraries are the shared objects the process has loaded, so that a
-    reference nothing can satisfy fails here (-z defs), naming the symbol."""
+    expression parser reads names like `dbAdd` as numbers otherwise).
+
+    providers: the loaded libraries that define every other symbol the
+    patch refers to (see pipeline.build_unit), or None.  With them, ld runs
+    directly with the options the driver would give it, reading only those
+    libraries (so the same DT_NEEDED entries and symbol versions as a link
+    against all of them with --as-needed), and -z defs holds.  Without them
+    (a symbol no loaded library defines: the driver's own libgcc or
+    libc_nonshared may; or ld refused), the compiler driver links against
+    every loaded library (-z defs: a reference nothing satisfies fails
+    here, naming the symbol)."""
     script = output + ".bind.ld"
     with open(script, "w") as f:
         for name, address in sorted(bindings.items()):
             f.write('"%s" = 0x%x;\n' % (name.replace('"', '\\"'), address))
-    argv = [compiler, "-shared", "-nostartfiles", "-o", output, patch_object] + list(extra_objects) + [script,
+    # Linked under a name of its own, then renamed: a patch file is never
+    # seen half-written (the preparer builds while a command may run).
+    partial = output + ".partial"
+    start = time.monotonic()
+    options = driver_link_options(compiler, runner) if providers is not None else None
+    if options is not None:
+        argv = [tool(compiler, "ld")] + list(options) + ["-o", partial, patch_object] + list(extra_objects) + [
+            script, "--emit-relocs", "-z", "now", "-z", "defs", "-soname", PATCH_SONAME] + [
+            f[len("-Wl,"):] for f in link_flags] + ["--as-needed"] + list(providers)
+        status, _ = runner.run(argv, os.path.dirname(output))
+        if status == 0:
+            os.replace(partial, output)
+            return time.monotonic() - start
+    argv = [compiler, "-shared", "-nostartfiles", "-o", partial, patch_object] + list(extra_objects) + [script,
             "-Wl,--emit-relocs", "-Wl,-z,now", "-Wl,-z,defs", "-Wl,-soname," + PATCH_SONAME] + list(link_flags) + [
             "-Wl,--as-needed"] + list(libraries)
-    start = time.monotonic()
     try:
-        _run(argv, os.path.dirname(output), "linking the patch")
+        _run(argv, os.path.dirname(output), "linking the patch", runner)
+        os.replace(partial, output)
     except CompileError as e:
         missing = [line.split("undefined reference to")[-1].strip(" `'\u2018\u2019")
                    for line in str(e).splitlines() if "undefined reference to" in line]

@@ -36,16 +36,56 @@ def _user_units(program):
                 yield image, unit
 
 
-def dependencies(unit, command):
-    """The compiler's list of the unit's files (-M); empty if it fails."""
-    argv = command.argv + ["-M", "-MT", "x", command.source]
+def dependencies(unit, command, runner=None):
+    """The compiler's list of the unit's files (-M); empty if it fails.
+    With a runner (build.Runner), run as that runner runs tools."""
+    if runner is None:
+        argv = command.argv + ["-M", "-MT", "x", command.source]
+        try:
+            out = subprocess.run(argv, cwd=command.directory, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL).stdout.decode()
+        except OSError:
+            return set()
+        return parse_depfile(out, command.directory)
+    fd, listing = tempfile.mkstemp(prefix="hotfix-deps-", suffix=".d")
+    os.close(fd)
     try:
-        out = subprocess.run(argv, cwd=command.directory, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL).stdout.decode()
+        status, _ = runner.run(command.argv + ["-M", "-MT", "x", "-MF", listing, command.source],
+                               command.directory)
+        with open(listing, errors="replace") as f:
+            return parse_depfile(f.read(), command.directory) if status == 0 else set()
     except OSError:
         return set()
-    words = out.replace("\\\n", " ").split()[1:]
-    return {os.path.normpath(os.path.join(command.directory, w)) for w in words if w != "\\"}
+    finally:
+        os.unlink(listing)
+
+
+def parse_depfile(text, directory):
+    """The files a make rule (`target: file file \\ ...`, as -M and -MD
+    write it) names, absolute; the target is left out."""
+    words, word, i = [], "", 0
+    text = text.replace("\\\n", " ")
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text) and text[i + 1] in " #":
+            word += text[i + 1]
+            i += 2
+            continue
+        if c.isspace():
+            if word:
+                words.append(word)
+            word = ""
+        else:
+            word += c
+        i += 1
+    if word:
+        words.append(word)
+    files = []
+    for n, w in enumerate(words):
+        if n == 0 or (w.endswith(":") and not files):
+            continue        # the rule's target
+        files.append(w)
+    return {os.path.normpath(os.path.join(directory, f)) for f in files}
 
 
 def cache_path():
@@ -115,9 +155,10 @@ class Files:
         self._deps = {}
         self._cache = cache if cache is not None else DepsCache()
 
-    def of(self, program, executable, mtime=None):
+    def of(self, program, executable, mtime=None, runner=None):
         """[(image, unit, command, files)] for every user unit.  mtime (an
-        Mtimes) may be shared with changed_units."""
+        Mtimes) may be shared with changed_units; runner: how the compiler
+        runs for -M (see dependencies)."""
         mtime = mtime or Mtimes()
         units = list(_user_units(program))
         commands = {}
@@ -139,7 +180,7 @@ class Files:
         if todo:
             when = time.time()
             with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-                for (u, c), deps in zip(todo, pool.map(lambda uc: dependencies(*uc), todo)):
+                for (u, c), deps in zip(todo, pool.map(lambda uc: dependencies(*uc, runner=runner), todo)):
                     self._deps[self._key(u, c)] = deps
                     if deps:
                         self._cache.put(self._key(u, c), deps, when)

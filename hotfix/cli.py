@@ -9,7 +9,7 @@ import argparse
 import os
 
 from . import arch as arches
-from . import patches, report
+from . import patches, prepare, report
 from .compdb import find_unit
 from .errors import HotfixError
 from .names import demangle_text
@@ -25,6 +25,13 @@ hotfix watch on continues the program and, whenever a source file of it is
 saved, interrupts it, patches what changed (or shows the compiler's
 diagnostics and keeps the old code) and continues; it comes back to the
 prompt when the program stops by itself (a breakpoint, a signal, Ctrl-C).
+
+While the debugger holds the program, a saved source file (or header) is
+compiled, compared and linked in the background; hotfix then only loads
+the patch, if the files are still what was built ("prepared" in its
+summary).  Nothing is written into the program before the command; a
+compile error is shown by it.  GDB: set hotfix prepare off; LLDB:
+hotfix-config prepare off.
 
 hotfix recompiles each FILE with the command that built it (from
 compile_commands.json, or the flags in its debug information), compares
@@ -146,6 +153,64 @@ def error_text(error, debug_command):
 
 
 _session = None
+# Settings both adapters change (GDB: set hotfix prepare; LLDB: hotfix-config prepare).
+SETTINGS = {"prepare": True}
+_running = []           # a hotfix command is under way (its own stops are not the user's)
+_stops_seen = {}        # "pid": the process whose first stop was seen
+
+
+def set_prepare(on):
+    """Preparing patches on save on or off; off gives up every background
+    build at once."""
+    SETTINGS["prepare"] = bool(on)
+    if not on and _session is not None:
+        _session.stop_preparing()
+
+
+def refresh_preparer(dbg, s, program):
+    """After a command, on the debugger's thread: the preparer learns the
+    process as it now is (prepare.Snapshot).  A failure here costs only
+    the preparing."""
+    if not SETTINGS["prepare"] or program is None or s.process is None:
+        return
+    try:
+        if s.preparer is None:
+            s.preparer = prepare.Preparer()
+        s.preparer.update(prepare.take_snapshot(dbg, s, program))
+    except HotfixError:
+        pass                # a program hotfix cannot patch: nothing to prepare
+    except Exception:       # noqa: BLE001 - never the command's error: a bug of ours, shown on request
+        _show_internal_error()
+
+
+def _show_internal_error():
+    if debug_default():
+        import traceback
+        traceback.print_exc()
+
+
+def stopped(dbg):
+    """The adapters call this on the debugger's thread whenever the process
+    stops (GDB's stop event, LLDB's stop hook).  The first stop the session
+    sees of a process starts preparing patches for it; later ones cost a
+    comparison.  Not for remote processes (reading their images may fetch
+    files): there the first command starts it."""
+    if _running or not SETTINGS["prepare"]:
+        return
+    try:
+        if dbg.process_state() != "stopped" or dbg.is_remote():
+            return
+        s = session()
+        pid = dbg.pid()
+        if s.preparer is not None and s.preparer.serves(pid) or _stops_seen.get("pid") == pid:
+            return
+        _stops_seen["pid"] = pid        # once per process (a static program is tried once)
+        s.for_process(pid, True)
+        refresh_preparer(dbg, s, Program(dbg, s.cache, s.process.shipped))
+    except HotfixError:
+        pass
+    except Exception:       # noqa: BLE001 - a stop is not a command: nothing to fail
+        _show_internal_error()
 
 
 def process_gone():
@@ -178,6 +243,14 @@ def session():
 
 def run(dbg, argv):
     """Run one `hotfix` command.  Raises HotfixError with the sentence to show."""
+    _running.append(True)
+    try:
+        return _dispatch(dbg, argv)
+    finally:
+        _running.pop()
+
+
+def _dispatch(dbg, argv):
     if argv[:1] == ["watch"]:
         from .watch import watch        # watch.py uses this module's parser and session
         return watch(dbg, argv[1:])
@@ -215,6 +288,12 @@ def _run(dbg, args):
             units = [path for path, versions in s.process.units.items() if versions]
         else:
             units = [find_unit(program, f).path for f in args.files]
-        patches.revert(dbg, s, units, args.wait, arch, program, args.force_migrate)
+        try:
+            patches.revert(dbg, s, units, args.wait, arch, program, args.force_migrate)
+        finally:
+            refresh_preparer(dbg, s, program)
     else:
-        Hotfix(dbg, s, args, program).run()
+        try:
+            Hotfix(dbg, s, args, program).run()
+        finally:
+            refresh_preparer(dbg, s, program)

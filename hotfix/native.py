@@ -7,6 +7,7 @@ NativeError with the library's own text.
 import ctypes
 import json
 import os
+import threading
 
 from .errors import HotfixError
 
@@ -20,7 +21,7 @@ _PLACES = [
 
 JUMP_ABS14, JUMP_R11, JUMP_REL32, JUMP_SELF = 1, 2, 3, 4
 JUMP_A64_LDR, JUMP_A64_B, JUMP_A64_SELF = 5, 6, 7
-ABI_VERSION = 7
+ABI_VERSION = 8
 DIES_PARAMETERS = 1      # HF_DIES_PARAMETERS
 
 
@@ -44,6 +45,7 @@ _PROTOTYPES = {
     "hf_symbols_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_diff_json": (_c.c_int, [_c.c_void_p, _c.c_void_p, _c.c_char_p, _c.POINTER(_c.c_void_p)]),
     "hf_sites_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
+    "hf_live_sites_json": (_c.c_int, [_c.c_void_p, _c.c_char_p, _c.c_char_p, _c.POINTER(_c.c_void_p)]),
     "hf_users_json": (_c.c_int, [_c.c_void_p, _c.c_uint64, _c.c_uint64, _c.POINTER(_c.c_void_p)]),
     "hf_line_files_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_units_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
@@ -96,12 +98,17 @@ def _json(call, *args):
 
 
 class Image:
-    """An ELF file opened once and asked several questions."""
+    """An ELF file opened once and asked several questions.
+
+    One question at a time: the command and the preparer (prepare.py) ask
+    the program's images from two threads, and the library reads some
+    parts of a file lazily into its handle."""
 
     _handle = None
 
     def __init__(self, path):
         self.path = path
+        self._lock = threading.RLock()
         handle = ctypes.c_void_p()
         _check(lib().hf_open(os.fsencode(path), ctypes.byref(handle)))
         self._handle = handle
@@ -109,43 +116,57 @@ class Image:
         self._header = None
 
     def close(self):
+        with self._lock:
+            if self._handle:
+                lib().hf_close(self._handle)
+                self._handle = None
+
+    def __del__(self):
         if self._handle:
             lib().hf_close(self._handle)
             self._handle = None
 
-    __del__ = close
+    def _ask(self, call, *args):
+        with self._lock:
+            return _json(call, self._handle, *args)
 
     def symbols(self):
         """{"type", "got", "symbols": [...]} as hf_symbols_json describes."""
         if self._symbols is None:
-            self._symbols = _json(lib().hf_symbols_json, self._handle)
+            self._symbols = self._ask(lib().hf_symbols_json)
         return self._symbols
 
     def header(self):
         """{"type", "machine", "dynamic", "entry", "dynamic_address"} (hf_header_json)."""
         if self._header is None:
-            self._header = _json(lib().hf_header_json, self._handle)
+            self._header = self._ask(lib().hf_header_json)
         return self._header
 
     def units(self):
         """{"debug_info": bool, "units": [...]} (see hf_units_json)."""
-        return _json(lib().hf_units_json, self._handle)
+        return self._ask(lib().hf_units_json)
 
     def unit_dies(self, cu_offset, parameters=False):
         """The unit's DIEs as hf_unit_dies_json lists them (with parameters:
         formal parameters too, with their types)."""
-        return _json(lib().hf_unit_dies_json, self._handle, cu_offset, DIES_PARAMETERS if parameters else 0)
+        return self._ask(lib().hf_unit_dies_json, cu_offset, DIES_PARAMETERS if parameters else 0)
 
     def line_files(self):
         """{offset in .debug_line: [file paths]} (see hf_line_files_json)."""
-        return {int(k): v for k, v in _json(lib().hf_line_files_json, self._handle).items()}
+        return {int(k): v for k, v in self._ask(lib().hf_line_files_json).items()}
 
     def sites(self):
-        return _json(lib().hf_sites_json, self._handle)
+        return self._ask(lib().hf_sites_json)
+
+    def live_sites(self, roots, bound):
+        """The sites the new code reaches from the functions named in roots,
+        not through the functions named in bound (hf_live_sites_json)."""
+        return self._ask(lib().hf_live_sites_json, "\n".join(sorted(roots)).encode(),
+                         "\n".join(sorted(bound)).encode())
 
     def users(self, lo, hi):
         """The functions whose code refers into [lo, hi) (hf_users_json)."""
-        return _json(lib().hf_users_json, self._handle, lo, hi)
+        return self._ask(lib().hf_users_json, lo, hi)
 
     def diff(self, base, base_functions=None):
         """Compare this object's functions with base (an Image).  With
@@ -153,7 +174,9 @@ class Image:
         text = None
         if base_functions is not None:
             text = "".join("%s %x %x\n" % f for f in base_functions).encode()
-        return _json(lib().hf_diff_json, self._handle, base._handle, text)
+        first, second = sorted((self, base), key=id)      # one order: no deadlock
+        with first._lock, second._lock:
+            return _json(lib().hf_diff_json, self._handle, base._handle, text)
 
     def frame_map(self, old_cu, old_function, new, new_cu, new_function):
         """Where frames of old_function (this image's: "NAME" in an object,

@@ -46,7 +46,7 @@ def write_manifest(version, unit_path, number, originals):
             "reverted": False}
     try:
         with open(manifest_path(version.so_path), "w") as f:
-            json.dump(data, f)
+            f.write(json.dumps(data))       # json.dump encodes in Python: 5 times slower
     except OSError:
         pass        # a later session will only say it does not know this patch
 

@@ -1,7 +1,9 @@
 """One `hotfix` patch, for any debugger: every named (or changed) unit is
 found, compiled, compared with the running code, linked and planned, then
 all of them are loaded and written as one operation: all or nothing."""
+import itertools
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -9,15 +11,16 @@ from dataclasses import dataclass, field
 from . import apply as applying
 from . import arch as arches
 from . import changes, frames, patches, report
-from .build import CLEAR_CACHE, compile_like_program, compile_unit, drop_initializers, link_patch, runtime_object
+from .build import (CLEAR_CACHE, FOREGROUND, compile_like_program, compile_unit, direct_link_possible,
+                    driver_link_options, drop_initializers, link_patch, runtime_object)
 from .compdb import UnknownFile, find_compile_command, find_unit
 from .errors import HotfixError
 from .migrate import Move, carry
 from .native import Image
 from .names import demangle_text
-from .plan import (Plan, check_layouts, decide_changes, describe, fill_migration, plan_redirects, plan_rebinds,
-                   redirect_users, site_users)
-from .program import ImageInfo, Program, Variable
+from .plan import (Plan, check_layouts, decide_changes, describe, fill_migration, is_clone, plan_redirects,
+                   plan_rebinds, redirect_users, site_users, user_visible)
+from .program import Program, Variable, exported_symbols
 from .session import Version
 
 # Symbols the linker makes for each output file: the patch has its own.
@@ -30,17 +33,23 @@ def _ms(seconds):
     return "%d ms" % round(seconds * 1000)
 
 
-def _read_ahead(target):
-    """Read (and memoize) the unit's variables and types in the program:
-    errors are left for the plan to report."""
+def _read_ahead(program, p):
+    """While the compiler runs: read (and memoize) what the link and the
+    plan will need -- the unit's variables and types in the program, the
+    libraries' dynamic symbols, the driver's link options.  Errors are left
+    for the steps that need them to report."""
     try:
-        target.image.info.variables(target.unit)
-        target.image.info.types(target.unit)
+        p.target.image.info.variables(p.target.unit)
+        p.target.image.info.types(p.target.unit)
+        for im in program.program_images()[1:]:
+            exported_symbols(im.path)
+        driver_link_options(p.command.argv[0])
     except Exception:       # noqa: BLE001 - reported where the plan reads them
         pass
 
 
-def _label(path):
+def label(path):
+    """A unit's path as hotfix names it: relative to here, unless above."""
     rel = os.path.relpath(path)
     return path if rel.startswith("..") else rel
 
@@ -68,6 +77,376 @@ class Prepared:
     symbols: list = field(default_factory=list)     # the linked patch's symbols
     types: tuple = ({}, {})                         # layouts in use and in the patch (check_layouts)
     frame_moves: list = field(default_factory=list)     # running frames moved to the new code (frames.Move)
+    error: Exception = None         # a HotfixError: the unit does not compile, link, ...
+    ready: str = ""                 # built before the command (prepare.py): "" or how ("prepared ...")
+    patch_info: tuple = None        # (ImageInfo, unit) of the linked patch, read while the objects were compared
+    all_sites: bool = False         # its plan rebinds every site (a static migrated), not only the live ones
+
+
+# Patch files are STEM-N-M: N the process's patch number, M unique in the
+# session (several builds of one unit may be under way: see prepare.py).
+_serial = itertools.count(1)
+
+
+def moved_globals(histories):
+    """{symbol: runtime address} of every global a patch of the process
+    migrated (histories: unit path -> versions): other units' patches bind
+    to its new storage."""
+    return {rec["symbol"]: rec["address"] for versions in histories.values()
+            for v in versions for rec in v.migrated if rec["external"]}
+
+
+def build_unit(program, p, workdir, arch, number, moved, runner=FOREGROUND, depfile=None, image_of=None):
+    """Compile, compare and link one unit (p: a Prepared with its target,
+    command and history); sets p.built, p.plan, p.functions, p.times, and
+    p.error (a HotfixError, also returned) when it fails.  Calls nothing of
+    the debugger: the program's images were read already (the command's own
+    Program, or a snapshot of it: prepare.py calls this on its own thread,
+    with a background runner).  number: the patch's number in the process;
+    moved: moved_globals(); image_of(path): the session's ImageInfo of a
+    file (the linked patch's, read for the plan, is kept there: the next
+    patch of the unit asks for its types)."""
+    t = p.target
+    try:
+        p.stem = stem = "%s-%d-%d" % (os.path.splitext(os.path.basename(t.unit.name))[0], number, next(_serial))
+        baseline = p.history[-1].baseline if p.history else ""
+        known = os.path.exists(baseline)
+        p.built = compile_unit(p.command, workdir, stem, arch, first=not known, runner=runner, depfile=depfile)
+        p.times["compile"] = p.built.compile_seconds
+        p.plan = Plan(t.unit, p.command)
+        # The link needs only the compiler's output, like the comparison: it
+        # runs on a thread of its own meanwhile, and reads the linked
+        # patch's debug information for the plan (a link nobody needs,
+        # when nothing changed, costs only that thread).  Both read the
+        # object's symbols: once.
+        patch = Image(p.built.patch_object)
+        patch.symbols()
+        link = _Thread(lambda: link_unit(program, p, workdir, arch, moved, runner, read=image_of, patch=patch))
+        try:
+            decide_changes(_diff(p, baseline if known else "", patch), p.plan)
+        finally:
+            link.join()
+        if p.history and not known:
+            # Compared with the program's own code (an earlier session's
+            # object is gone): a function patched before must get its
+            # new body even if it is the program's own again.
+            for name in sorted({n for v in p.history for n in v.redirected} - set(p.plan.changed)):
+                p.plan.changed.append(name)
+                p.plan.why[name] = "patched before"
+            p.plan.changed.sort()
+        if p.plan.nothing_changed:
+            _forget_patch(p, image_of)
+            return None
+        if not t.reason:
+            _check_command(t.label, p.plan, t.image, p.history, runner)
+        link.result()
+        return None
+    except HotfixError as e:
+        p.error = e
+        return e
+
+
+def link_unit(program, p, workdir, arch, moved, runner=FOREGROUND, read=None, patch=None):
+    """Link the unit's patch against the program's live symbols (read, an
+    image_of: and read what the plan asks of its debug information; patch:
+    the object, opened already)."""
+    t = p.target
+    patch_symbols = (patch or Image(p.built.patch_object)).symbols()
+    if drop_initializers(p.built.patch_object, patch_symbols["sections"], p.command.argv[0], runner):
+        p.warnings.append("%s has constructors or destructors: the patch does not run them "
+                          "(they ran when the program started)." % t.label)
+    p.plan.bindings = _bindings(program, patch_symbols["undefined"], moved)
+    p.plan.so_path = os.path.join(workdir, p.stem + ".so")
+    libraries = [im.path for im in program.program_images()[1:]]
+    extra = []
+    if "__dso_handle" in patch_symbols["undefined"] or arch.flush_icache:
+        extra.append(runtime_object(workdir, p.command.argv[0], runner))
+    providers = _providers(program, patch_symbols["undefined"], p.plan.bindings, extra) \
+        if direct_link_possible(p.command) else None
+    p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
+                                 p.command.argv[0], extra, arch.link_flags, runner, providers)
+    if read:
+        p.patch_info = _read_patch(p.plan.so_path, t.unit, read)
+
+
+class _Thread(threading.Thread):
+    """A function run on a thread of its own; result() is its value, or
+    raises its exception."""
+
+    def __init__(self, function):
+        super().__init__(name="hotfix-link", daemon=True)
+        self._function, self._value, self._error = function, None, None
+        self.start()
+
+    def run(self):
+        try:
+            self._value = self._function()
+        except BaseException as e:      # noqa: BLE001 - handed to result()
+            self._error = e
+
+    def result(self):
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _forget_patch(p, image_of=None):
+    """The linked patch nobody needs (nothing changed): its files go."""
+    p.patch_info = None
+    if p.plan.so_path:
+        forget = getattr(getattr(image_of, "__self__", None), "forget", None)
+        if forget is not None:
+            forget(p.plan.so_path)
+        for path in (p.plan.so_path, p.plan.so_path + ".bind.ld"):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+    p.plan.so_path = ""
+
+
+def _read_patch(so_path, unit, image_of):
+    """The linked patch and its unit, with what the plan asks of its debug
+    information read already (types and variables)."""
+    so = image_of(so_path)
+    so.symbol_table()
+    so_units = [u for u in so.units() if u.name == unit.name] or so.units()
+    if so_units:
+        so.variables(so_units[0])
+        so.types(so_units[0])
+    return so, (so_units[0] if so_units else None)
+
+
+def _diff(p, baseline, patch):
+    if baseline:
+        # Both built for loading, with the same flags.
+        new = patch
+        p.functions = _functions(p.target, new)
+        return new.diff(Image(baseline))
+    new = Image(p.built.diff_object)
+    p.functions = _functions(p.target, new)
+    return new.diff(p.target.image.info.native, [(f["name"], f["value"], f["size"]) for f in p.functions])
+
+
+def _functions(target, new):
+    """The program's functions of this unit: those in its address
+    ranges, and the one copy the program kept of each inline or template
+    function (weak, COMDAT) the unit defines, wherever it landed."""
+    info = target.image.info
+    functions = info.unit_functions(target.unit)
+    have = {f["name"] for f in functions}
+    for sym in new.symbols()["symbols"]:
+        if sym["type"] == "func" and sym["bind"] == "weak" and sym["name"] not in have:
+            kept = info.lookup(sym["name"])
+            if kept is not None and kept["type"] == "func" and kept["size"]:
+                functions.append(kept)
+                have.add(sym["name"])
+    return functions
+
+
+def _check_command(typed, plan, image, history, runner=FOREGROUND):
+    """An unedited file whose code differs from the running code means
+    the compile command does not reproduce the program (a stale database,
+    a missing -D): patching with it would swap in other code."""
+    if history or not plan.changed:
+        return
+    built_at = os.stat(image.path).st_mtime
+
+    def edited(paths):
+        return any(os.path.exists(f) and os.stat(f).st_mtime > built_at for f in paths)
+
+    unit = plan.unit
+    if edited(image.info.unit_files(unit) | {unit.path}) or \
+            edited(changes.dependencies(unit, plan.command, None if runner is FOREGROUND else runner)):
+        return
+    raise HotfixError(
+        "%s: the compile command (from %s) does not reproduce the running code: %s "
+        "differ%s although neither %s nor a file it includes is newer than %s; nothing was changed."
+        % (typed, plan.command.origin, ", ".join(plan.changed),
+           "s" if len(plan.changed) == 1 else "", typed, os.path.basename(image.path)))
+
+
+def _bindings(program, wanted, moved):
+    """Runtime addresses of the program's own symbols the unit uses."""
+    out = {}
+    for name in wanted:
+        base = name.split("@")[0]
+        if base in LINKER_DEFINED or base.startswith(("__start_", "__stop_")):
+            continue
+        for im in program.images():
+            if im.info is None:
+                continue
+            sym = im.info.lookup(base)
+            if sym is not None and sym["type"] in ("func", "object"):
+                out[base] = sym["value"] + im.bias
+                break
+    # A global an earlier patch migrated lives in that patch's copy.
+    for name in set(out) & set(moved):
+        out[name] = moved[name]
+    return out
+
+
+_object_symbols = {}
+
+
+def _providers(program, undefined, bindings, extra):
+    """The loaded libraries that define what the patch (and the extra
+    objects linked with it) refers to beyond the program's own symbols
+    (bindings) and the linker's, in the order the loader searches them
+    (the first one defining a symbol provides it, as in a link against
+    all of them); None when a symbol is defined by none of them (the
+    compiler driver's own libraries may: link_patch lets the driver link)."""
+    defined, wanted = set(), set(undefined)
+    for path in extra:
+        st = os.stat(path)
+        key = (path, st.st_mtime_ns, st.st_size)
+        if key not in _object_symbols:
+            table = Image(path).symbols()
+            _object_symbols[key] = ({s["name"] for s in table["symbols"] if s["bind"] != "local"},
+                                    set(table["undefined"]))
+        defined |= _object_symbols[key][0]
+        wanted |= _object_symbols[key][1]
+    names = {n.split("@")[0] for n in wanted}
+    names = {n for n in names if n not in bindings and n not in defined and n not in LINKER_DEFINED and
+             not n.startswith(("__start_", "__stop_"))}
+    libraries = [im.path for im in program.program_images()[1:]]
+    used = set()
+    for name in names:
+        for path in libraries:
+            exported = exported_symbols(path)
+            if exported is None:
+                return None
+            if name in exported:
+                used.add(path)
+                break
+        else:
+            return None
+    return [path for path in libraries if path in used]
+
+
+def plan_unit(p, image_of, arch, all_sites=False):
+    """The part of a changed unit's plan that needs nothing of the process
+    (so prepare.py makes it too): what the patch's references are bound
+    to, which statics it migrates (their old and new types read now,
+    while the patch's DWARF is open), and the types' layouts to compare.
+    The redirects and the layout check (Hotfix._plan_jumps) read the
+    process.  image_of(path): an ImageInfo (the session's cache).
+
+    Only the references the new code reaches are rebound, unless all_sites
+    or a static migrates: the patch's copies of unchanged functions never
+    run (every 64-bit reference to one is pointed at the program's
+    original, so the new code calls, and takes the address of, the
+    original; nothing else enters the patch), so their references need
+    not be rebound.  What changed decides the work, not the unit's size
+    (sqlite3.c: 23,000 sites for one changed function).  native/sites.c
+    follows every reference a part makes that is not pointed at the
+    program -- pc-relative ones, new functions, clones, data -- and keeps
+    places in no part.  A migrated static makes every function that uses
+    it run the patch's code (redirect_users), found from the sites: then
+    every site counts."""
+    plan, unit, image = p.plan, p.target.unit, p.target.image
+    so, so_unit = p.patch_info or _read_patch(plan.so_path, unit, image_of)
+    p.patch_info = None
+    # Planned afresh (again, with every site, for a migration).
+    plan.rebinds, plan.migrations, plan.refusals = [], [], []
+    table = so.symbol_table()
+    plan.got = table["got"]
+    plan.functions = {sym["name"]: sym for sym in table["symbols"] if sym["type"] == "func"}
+    so_vars = so.variables(so_unit) if so_unit else {}
+    live = _migrated_before(p.history)
+    exe_vars = dict(image.info.variables(unit))
+    for key, rec in live.items():
+        # Its storage is an earlier patch's copy now (addresses are
+        # relative to the program's bias here, as the others are).
+        exe_vars[key] = Variable(key[0], key[1], rec["address"] - image.bias, rec["size"], rec["type"],
+                                 rec["external"])
+    p.symbols = table["symbols"]
+    p.all_sites = all_sites
+    if all_sites:
+        p.sites = so.native.sites()
+    else:
+        originals = {f["name"] for f in p.functions}
+        bound = {name for name in plan.functions if name in originals and not is_clone(name)}
+        p.sites = so.native.live_sites(set(plan.changed) | set(plan.new), bound)
+    plan_rebinds(plan, p.sites, p.symbols, so_vars, exe_vars, p.functions,
+                 image.bias, plan.bindings, os.path.basename(unit.name), image.info)
+    if not all_sites:
+        # Every program symbol the patch refers to is bound (native lists no
+        # unreached place naming one: a unit calling 6,000 functions of other
+        # units would give 6,000).
+        plan.globals_bound = sorted(set(plan.globals_bound) | set(user_visible(plan.bindings)))
+    if plan.migrations and not all_sites:
+        p.patch_info = (so, so_unit)
+        return plan_unit(p, image_of, arch, all_sites=True)
+    for m in plan.migrations:
+        _map_migration(p, m, live.get(m.key), so, so_unit, so_vars[m.key], image_of, arch)
+    if so_unit:
+        p.types = (_types_in_use(p, image_of), so.types(so_unit))
+
+
+def _migrated_before(history):
+    """{(scope, name): record} of the unit's statics earlier patches
+    migrated, the newest storage of each (session.Version.migrated)."""
+    live = {}
+    for v in history:
+        for rec in v.migrated:
+            live[(rec["scope"], rec["name"])] = rec
+    return live
+
+
+def _map_migration(p, m, before, so, so_unit, new_var, image_of, arch):
+    """The member mapping of one migrated static, from its type in use
+    (the program's, or the earlier patch's that migrated it) and the
+    patch's."""
+    plan, unit, info = p.plan, p.target.unit, p.target.image.info
+    if arch is not arches.X86_64:
+        # gotasm.py turns its references into GOT slots, which do not
+        # say which function uses them: its users cannot all be found.
+        plan.refusals.append("the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: on %s "
+                             "the patch reaches statics through GOT slots, which do not tell which functions "
+                             "use it." % (m.label, m.old_type, m.new_type, arch.name))
+        return
+    if before is None:
+        # The program's own code that uses it: functions of the unit
+        # the patch no longer has would go on with the old storage.
+        lo = m.old_address - p.target.image.bias
+        used = {f["name"] for f in info.users(lo, lo + m.old_size)}
+        m.users |= used & set(plan.refs)
+        gone = sorted(used & set(plan.removed))
+        if gone:
+            plan.refusals.append("the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: %s "
+                                 "used it and %s no longer in the source, so nothing would make %s use the new "
+                                 "storage." % (m.label, m.old_type, m.new_type, ", ".join(gone),
+                                               "is" if len(gone) == 1 else "are", "it" if len(gone) == 1 else
+                                               "them"))
+    try:
+        new_shape = so.shape(so_unit, new_var)
+        if before is None:
+            old_shape = info.shape(unit, info.variables(unit)[m.key])
+        else:
+            older = image_of(before["so_path"])
+            older_unit = [u for u in older.units() if u.name == unit.name][0]
+            old_shape = older.shape(older_unit, older.variables(older_unit)[m.key])
+    except (HotfixError, OSError, KeyError, IndexError) as e:
+        plan.refusals.append("the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: "
+                             "%s" % (m.label, m.old_type, m.new_type, e or "its DWARF is gone"))
+        return
+    plan.refusals += fill_migration(m, old_shape, new_shape)
+
+
+def _types_in_use(p, image_of):
+    """The layouts the process's objects of the unit's types have: the
+    newest patch's (each applied patch's types are in use: a changed
+    one was refused, or its statics migrated), else the program's."""
+    for v in reversed(p.history):
+        if os.path.exists(v.so_path):
+            older = image_of(v.so_path)
+            units = [u for u in older.units() if u.name == p.target.unit.name]
+            if units:
+                return older.types(units[0])
+            break
+    return p.target.image.info.types(p.target.unit)
 
 
 class Hotfix:
@@ -142,7 +521,7 @@ class Hotfix:
         if self.args.all_changed:
             mtime = changes.Mtimes()
             files = s.files.of(program, self.dbg.executable(), mtime)
-            return [Target(image, unit, _label(unit.path), reason)
+            return [Target(image, unit, label(unit.path), reason)
                     for image, unit, reason in changes.changed_units(files, s.history, mtime)]
         targets = {}
         for typed in self.args.files:
@@ -159,7 +538,7 @@ class Hotfix:
                     raise HotfixError("%s is not a source file of the program, and no unit of it "
                                       "includes it." % typed) from not_a_unit
                 for image, unit in including:
-                    targets.setdefault(unit.path, Target(image, unit, _label(unit.path),
+                    targets.setdefault(unit.path, Target(image, unit, label(unit.path),
                                                          "includes %s" % typed))
         return list(targets.values())
 
@@ -192,165 +571,42 @@ class Hotfix:
                 p.warnings.append(command.warning)
             prepared.append(p)
         report.note_prepared(self.dbg, prepared)
-        workers = max(1, min(len(prepared), (os.cpu_count() or 2) // 2))
+        moved = moved_globals(s.process.units)
+        todo = self._take_prepared(program, prepared, moved)
+        workers = max(1, min(len(todo), (os.cpu_count() or 2) // 2))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            running = pool.map(lambda p: self._prepare(program, p), prepared)
+            running = pool.map(lambda p: build_unit(program, p, s.workdir, self.arch, s.process.patches + 1, moved,
+                                                    image_of=self._image_of), todo)
             # While the compilers run: what the plan will need of the
             # program's DWARF (the slow part of a first patch).
-            for p in prepared:
-                _read_ahead(p.target)
-            results = list(running)
-        errors = [e for e in results if e is not None]
+            for p in todo:
+                _read_ahead(program, p)
+            if todo:
+                self._unwind_ahead()
+            list(running)
+        errors = [p.error for p in prepared if p.error is not None]
         if errors:
             if len(errors) == 1:
                 raise errors[0]
             raise HotfixError("nothing was changed: %s" % "\n".join(str(e) for e in errors))
+        built_now = {id(p) for p in todo}
         for p in prepared:
-            if not p.plan.nothing_changed:
-                self._plan(p)
+            if not p.plan.nothing_changed and id(p) in built_now:
+                plan_unit(p, self._image_of, self.arch)
         self._users_of_migrated_globals(program, prepared)
         for p in prepared:
             if not p.plan.nothing_changed:
                 self._plan_jumps(p, prepared)
         return prepared
 
-    def _prepare(self, program, p):
-        """Compile, diff and link one unit; returns the error, if any."""
-        s, t = self.session, p.target
+    def _unwind_ahead(self):
+        """While the compilers run: every thread's stack, which the stack
+        check reads before the load (both adapters keep it until the
+        program moves)."""
         try:
-            p.stem = stem = "%s-%d-%d" % (os.path.splitext(os.path.basename(t.unit.name))[0],
-                                          s.process.patches + 1, id(p) % 10000)
-            baseline = p.history[-1].baseline if p.history else ""
-            known = os.path.exists(baseline)
-            p.built = compile_unit(p.command, s.workdir, stem, self.arch, first=not known)
-            p.times["compile"] = p.built.compile_seconds
-            p.plan = Plan(t.unit, p.command)
-            decide_changes(self._diff(p, baseline if known else ""), p.plan)
-            if p.history and not known:
-                # Compared with the program's own code (an earlier session's
-                # object is gone): a function patched before must get its
-                # new body even if it is the program's own again.
-                for name in sorted({n for v in p.history for n in v.redirected} - set(p.plan.changed)):
-                    p.plan.changed.append(name)
-                    p.plan.why[name] = "patched before"
-                p.plan.changed.sort()
-            if p.plan.nothing_changed:
-                return None
-            if not t.reason:
-                self._check_command(t.label, p.plan, t.image, p.history)
-            self._link(program, p)
-            return None
-        except HotfixError as e:
-            return e
-
-    def _link(self, program, p):
-        """Link the unit's patch against the program's live symbols."""
-        s, t = self.session, p.target
-        patch_symbols = Image(p.built.patch_object).symbols()
-        if drop_initializers(p.built.patch_object, patch_symbols["sections"], p.command.argv[0]):
-            p.warnings.append("%s has constructors or destructors: the patch does not run them "
-                              "(they ran when the program started)." % t.label)
-        p.plan.bindings = self._bindings(program, patch_symbols["undefined"])
-        p.plan.so_path = os.path.join(s.workdir, p.stem + ".so")
-        libraries = [im.path for im in program.program_images()[1:]]
-        extra = []
-        if "__dso_handle" in patch_symbols["undefined"] or self.arch.flush_icache:
-            extra.append(runtime_object(s.workdir, p.command.argv[0]))
-        p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
-                                     p.command.argv[0], extra, self.arch.link_flags)
-
-    def _diff(self, p, baseline):
-        if baseline:
-            # Both built for loading, with the same flags.
-            new = Image(p.built.patch_object)
-            p.functions = self._functions(p.target, new)
-            return new.diff(Image(baseline))
-        new = Image(p.built.diff_object)
-        p.functions = self._functions(p.target, new)
-        return new.diff(p.target.image.info.native, [(f["name"], f["value"], f["size"]) for f in p.functions])
-
-    @staticmethod
-    def _functions(target, new):
-        """The program's functions of this unit: those in its address
-        ranges, and the one copy the program kept of each inline or template
-        function (weak, COMDAT) the unit defines, wherever it landed."""
-        info = target.image.info
-        functions = info.unit_functions(target.unit)
-        have = {f["name"] for f in functions}
-        for sym in new.symbols()["symbols"]:
-            if sym["type"] == "func" and sym["bind"] == "weak" and sym["name"] not in have:
-                kept = info.lookup(sym["name"])
-                if kept is not None and kept["type"] == "func" and kept["size"]:
-                    functions.append(kept)
-                    have.add(sym["name"])
-        return functions
-
-    def _check_command(self, typed, plan, image, history):
-        """An unedited file whose code differs from the running code means
-        the compile command does not reproduce the program (a stale database,
-        a missing -D): patching with it would swap in other code."""
-        if history or not plan.changed:
-            return
-        built_at = os.stat(image.path).st_mtime
-
-        def edited(paths):
-            return any(os.path.exists(f) and os.stat(f).st_mtime > built_at for f in paths)
-
-        unit = plan.unit
-        if edited(image.info.unit_files(unit) | {unit.path}) or edited(changes.dependencies(unit, plan.command)):
-            return
-        raise HotfixError(
-            "%s: the compile command (from %s) does not reproduce the running code: %s "
-            "differ%s although neither %s nor a file it includes is newer than %s; nothing was changed."
-            % (typed, plan.command.origin, ", ".join(plan.changed),
-               "s" if len(plan.changed) == 1 else "", typed, os.path.basename(image.path)))
-
-    def _bindings(self, program, wanted):
-        """Runtime addresses of the program's own symbols the unit uses."""
-        out = {}
-        for name in wanted:
-            base = name.split("@")[0]
-            if base in LINKER_DEFINED or base.startswith(("__start_", "__stop_")):
-                continue
-            for im in program.images():
-                if im.info is None:
-                    continue
-                sym = im.info.lookup(base)
-                if sym is not None and sym["type"] in ("func", "object"):
-                    out[base] = sym["value"] + im.bias
-                    break
-        # A global an earlier patch migrated lives in that patch's copy.
-        moved = self._moved_globals()
-        for name in set(out) & set(moved):
-            out[name] = moved[name]
-        return out
-
-    def _plan(self, p):
-        """What the patch's references are bound to, and which statics it
-        migrates (their old and new types read now, while the patch's
-        DWARF is open)."""
-        plan, unit, image = p.plan, p.target.unit, p.target.image
-        so = ImageInfo(plan.so_path)
-        table = so.symbol_table()
-        plan.got = table["got"]
-        plan.functions = {sym["name"]: sym for sym in table["symbols"] if sym["type"] == "func"}
-        so_units = [u for u in so.units() if u.name == unit.name] or so.units()
-        so_vars = so.variables(so_units[0]) if so_units else {}
-        live = self._migrated_before(p.history)
-        exe_vars = dict(image.info.variables(unit))
-        for key, rec in live.items():
-            # Its storage is an earlier patch's copy now (addresses are
-            # relative to the program's bias here, as the others are).
-            exe_vars[key] = Variable(key[0], key[1], rec["address"] - image.bias, rec["size"], rec["type"],
-                                     rec["external"])
-        p.sites, p.symbols = so.native.sites(), table["symbols"]
-        plan_rebinds(plan, p.sites, p.symbols, so_vars, exe_vars, p.functions,
-                     image.bias, plan.bindings, os.path.basename(unit.name), image.info)
-        for m in plan.migrations:
-            self._map_migration(p, m, live.get(m.key), so, so_units[0], so_vars[m.key])
-        if so_units:
-            p.types = (self._types_in_use(p), so.types(so_units[0]))
-        so.close()
+            self.dbg.threads()
+        except Exception:       # noqa: BLE001 - the stack check says what is wrong
+            pass
 
     def _frame_maps(self, threads):
         """Where running frames of changed functions can go (frames.py):
@@ -382,76 +638,26 @@ class Hotfix:
         p.built.diff_object = compile_like_program(p.command, self.session.workdir, stem, self.arch)
         return p.built.diff_object
 
-    @staticmethod
-    def _migrated_before(history):
-        """{(scope, name): record} of the unit's statics earlier patches
-        migrated, the newest storage of each (session.Version.migrated)."""
-        live = {}
-        for v in history:
-            for rec in v.migrated:
-                live[(rec["scope"], rec["name"])] = rec
-        return live
-
-    def _moved_globals(self):
-        """{symbol: runtime address} of every global a patch of this
-        process migrated: other units' patches bind to its new storage."""
-        return {rec["symbol"]: rec["address"] for versions in self.session.process.units.values()
-                for v in versions for rec in v.migrated if rec["external"]}
+    def _take_prepared(self, program, prepared, moved):
+        """Put the patches the preparer built (prepare.py) in place of those
+        it built from the files as they are now, against the same history;
+        the others, returned, are built now (and the preparer leaves them
+        to this command)."""
+        preparer = self.session.preparer
+        if preparer is None or self.args.dry_run:
+            return list(prepared)
+        todo = []
+        for i, p in enumerate(prepared):
+            ready = preparer.take(p, program, moved)
+            if ready is None:
+                todo.append(p)
+            else:
+                prepared[i] = ready
+        preparer.claim([p.target.unit.path for p in todo])
+        return todo
 
     def _image_of(self, path):
         return self.session.cache.image(path)
-
-    def _map_migration(self, p, m, before, so, so_unit, new_var):
-        """The member mapping of one migrated static, from its type in use
-        (the program's, or the earlier patch's that migrated it) and the
-        patch's."""
-        plan, unit, info = p.plan, p.target.unit, p.target.image.info
-        if self.arch is not arches.X86_64:
-            # gotasm.py turns its references into GOT slots, which do not
-            # say which function uses them: its users cannot all be found.
-            plan.refusals.append("the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: on %s "
-                                 "the patch reaches statics through GOT slots, which do not tell which functions "
-                                 "use it." % (m.label, m.old_type, m.new_type, self.arch.name))
-            return
-        if before is None:
-            # The program's own code that uses it: functions of the unit
-            # the patch no longer has would go on with the old storage.
-            lo = m.old_address - p.target.image.bias
-            used = {f["name"] for f in info.users(lo, lo + m.old_size)}
-            m.users |= used & set(plan.refs)
-            gone = sorted(used & set(plan.removed))
-            if gone:
-                plan.refusals.append("the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: %s "
-                                     "used it and %s no longer in the source, so nothing would make %s use the new "
-                                     "storage." % (m.label, m.old_type, m.new_type, ", ".join(gone),
-                                                   "is" if len(gone) == 1 else "are", "it" if len(gone) == 1 else
-                                                   "them"))
-        try:
-            new_shape = so.shape(so_unit, new_var)
-            if before is None:
-                old_shape = info.shape(unit, info.variables(unit)[m.key])
-            else:
-                older = self._image_of(before["so_path"])
-                older_unit = [u for u in older.units() if u.name == unit.name][0]
-                old_shape = older.shape(older_unit, older.variables(older_unit)[m.key])
-        except (HotfixError, OSError, KeyError, IndexError) as e:
-            plan.refusals.append("the type of %s changed from `%s' to `%s' and hotfix cannot migrate it: "
-                                 "%s" % (m.label, m.old_type, m.new_type, e or "its DWARF is gone"))
-            return
-        plan.refusals += fill_migration(m, old_shape, new_shape)
-
-    def _types_in_use(self, p):
-        """The layouts the process's objects of the unit's types have: the
-        newest patch's (each applied patch's types are in use: a changed
-        one was refused, or its statics migrated), else the program's."""
-        for v in reversed(p.history):
-            if os.path.exists(v.so_path):
-                older = self._image_of(v.so_path)
-                units = [u for u in older.units() if u.name == p.target.unit.name]
-                if units:
-                    return older.types(units[0])
-                break
-        return p.target.image.info.types(p.target.unit)
 
     def _users_of_migrated_globals(self, program, prepared):
         """A migrated global is used by other units too: each of them that
@@ -477,8 +683,9 @@ class Hotfix:
                     refused.append((unit, "%s uses it (%s)" % (unit.name, ", ".join(sorted(functions)))))
                     continue
                 if not q.plan.so_path:          # nothing of it changed: linked now
-                    self._link(program, q)
-                    self._plan(q)
+                    link_unit(program, q, self.session.workdir, self.arch, moved_globals(self.session.process.units))
+                if not q.all_sites:             # its functions that use it are redirected: every site counts
+                    plan_unit(q, self._image_of, self.arch, all_sites=True)
                 redirect_users(q.plan, site_users(q.sites, q.symbols, m.symbol) | set(functions),
                                "uses %s, which is migrated" % m.label)
             if refused:
@@ -487,7 +694,7 @@ class Hotfix:
                     "(hotfix %s)." % (
                         m.label, m.old_type, m.new_type, "; ".join(why for _, why in refused),
                         "that unit" if len(refused) == 1 else "those units",
-                        " ".join([owner.target.label] + [_label(u.path) for u, _ in refused])))
+                        " ".join([owner.target.label] + [label(u.path) for u, _ in refused])))
 
     def _plan_jumps(self, p, prepared):
         """Every function that uses a migrated static is redirected with the
@@ -633,6 +840,7 @@ class Hotfix:
         state.disabled_locations += [loc.address for loc in disabled]
         for p, (handle, bias), place in zip(prepared, loaded, places):
             plan = p.plan
+            self.program.note_loaded(place, plan.so_path, bias)
             functions = {name: {"address": sym["value"] + bias, "size": sym["size"], "room": sym["room"]}
                          for name, sym in plan.functions.items()}
             entries = [(r.function, e.address, e.size) for r in plan.redirects for e in r.entries
@@ -665,7 +873,8 @@ class Hotfix:
                 obj, size, text, missing = frames.resolve_placement(
                     placement, self.program, p.functions, p.target.image.bias, plan.bindings, plan.data_bound,
                     plan.functions, bias,
-                    lambda name: self._bindings(self.program, [name]).get(name) or self.dbg.symbol_address(name))
+                    lambda name: _bindings(self.program, [name], moved_globals(self.session.process.units)).get(name)
+                    or self.dbg.symbol_address(name))
                 if missing:
                     raise HotfixError("no address for %s" % ", ".join(missing))
                 base = loader.map_near(self.dbg, placement.near, size, "the new body of %s" % placement.function)
@@ -772,8 +981,11 @@ class Hotfix:
             parts.append("%d running frame%s moved to the new code (%s)" % (
                 len(moved), "" if len(moved) == 1 else "s",
                 ", ".join("%s in thread %d, frame #%d" % (m.function, m.thread, m.level) for m in moved)))
-        times = dict(p.times, **self.times)
-        timing = ", ".join("%s %s" % (k, _ms(v)) for k, v in times.items())
+        timing = ", ".join("%s %s" % (k, _ms(v)) for k, v in dict(p.times, **self.times).items())
+        if p.ready:
+            # Compiled and linked before the command (prepare.py).
+            here = ", ".join("%s %s" % (k, _ms(v)) for k, v in self.times.items())
+            timing = "%s (%s), %s" % (p.ready, ", ".join("%s %s" % (k, _ms(v)) for k, v in p.times.items()), here)
         return "%s: %s \u2014 %s" % (p.target.label, ", ".join(parts), timing)
 
 

@@ -257,6 +257,12 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
                 return v
         return None
 
+    def rebind(site, r):
+        # A place no new code reaches (native's live sites) says what the
+        # unit shares with the program, and is not written.
+        if not site.get("unreached"):
+            plan.rebinds.append(r)
+
     for site in sites:
         kind, target = site["kind"], site["target"]
         if kind == "unhandled":
@@ -268,9 +274,9 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             if name in bindings:
                 # A GOT slot is shared by every site that loads it: fill it once.
                 at = target if kind == "got64" else site["at"]
-                if (at, kind) not in slots:
+                if (at, kind) not in slots and not site.get("unreached"):
                     slots.add((at, kind))
-                    plan.rebinds.append(Rebind(at, kind, bindings[name], "symbol %s" % name, symbol=name))
+                    rebind(site, Rebind(at, kind, bindings[name], "symbol %s" % name, symbol=name))
                 bound.add(name)
             continue
         name = site["sym"]
@@ -281,7 +287,7 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             # computed against the patch's link-time GOT, so it is rebound
             # like any other (it was left pointing beside the program).
             offset = target - bindings[name] if target else site.get("addend", 0)
-            plan.rebinds.append(Rebind(site["at"], kind, bindings[name], "symbol %s" % name, offset, name))
+            rebind(site, Rebind(site["at"], kind, bindings[name], "symbol %s" % name, offset, name))
             bound.add(name)
             continue
         if not target:
@@ -290,8 +296,8 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
         if f is not None:
             orig = orig_funcs.get(f["name"])
             if orig is not None and not is_clone(f["name"]):
-                plan.rebinds.append(Rebind(site["at"], kind, orig["value"] + exe_bias,
-                                           "function %s" % f["name"], target - f["value"]))
+                rebind(site, Rebind(site["at"], kind, orig["value"] + exe_bias,
+                                    "function %s" % f["name"], target - f["value"]))
             continue
         obj = symbol_containing(objects, target)
         if obj is None or not obj["writable"]:
@@ -340,7 +346,7 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
         if address is None:
             fresh.add(label)
             continue
-        plan.rebinds.append(Rebind(site["at"], kind, address + exe_bias, "variable %s" % label, offset))
+        rebind(site, Rebind(site["at"], kind, address + exe_bias, "variable %s" % label, offset))
         # Where the program has the object the site is in (by its name in the patch).
         plan.data_bound[obj["name"]] = address + exe_bias - (var.address - obj["value"] if old is not None else 0)
         known = old or var

@@ -5,6 +5,7 @@ Everything here is read lazily, once, and cached by file identity, so a
 second `hotfix` in a session pays for nothing it already knows.
 """
 import os
+import struct
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
@@ -84,6 +85,7 @@ class ImageInfo:
         self._by_name = None
         self._line_files = None
         self._memo = {}             # (what, cu_offset) -> types or variables
+        self._last_dies = None      # (cu_offset, _Dies)
 
     # --- symbols ---------------------------------------------------------
     def symbol_table(self):
@@ -229,12 +231,18 @@ class ImageInfo:
         return self._memoized("variables", unit, self._variables)
 
     def _dies(self, unit):
+        """The unit's DIEs, read once for its types and its variables (the
+        last unit asked is kept: a large unit has hundreds of thousands)."""
         self.units()        # no debug information: it says so
+        if self._last_dies is not None and self._last_dies[0] == unit.cu_offset:
+            return self._last_dies[1]
         try:
-            return _Dies(self.native.unit_dies(unit.cu_offset))
+            dies = _Dies(self.native.unit_dies(unit.cu_offset))
         except native.NativeError as e:
             raise HotfixError("cannot read the debug information of %s in %s: %s"
                               % (unit.name, self.path, e)) from e
+        self._last_dies = (unit.cu_offset, dies)
+        return dies
 
     def _types(self, unit) -> Dict[str, str]:
         """Layouts of the complete struct, class and union types the unit
@@ -349,6 +357,7 @@ class ImageInfo:
         return out
 
     def close(self):
+        self._last_dies = None
         self.native.close()
 
 
@@ -785,6 +794,25 @@ class Program:
         except native.NativeError:
             return None
 
+    def frozen(self):
+        """This program as it is now, for another thread: its images (read
+        here, on the debugger's thread) are all it knows; it never asks the
+        debugger again."""
+        images = self.images()
+        copy = Program(None, self.cache, dict(self.copies))
+        copy._images, copy.link_map = list(images), list(self.link_map)
+        return copy
+
+    def note_loaded(self, name, path, bias):
+        """A patch hotfix has just loaded (name: its path in the process):
+        the loader appended it to its list, as images() would read it now."""
+        if self._images is not None:
+            try:
+                info = self.cache.image(path)
+            except native.NativeError:
+                info = None
+            self._images.append(LoadedImage(path, bias, info, name))
+
     def program_images(self):
         """The images of the program itself: without hotfix's patches."""
         return [im for im in self.images() if not im.patch]
@@ -886,6 +914,64 @@ def read_c_string(debugger, address, limit=4096):
     return data.decode(errors="replace")
 
 
+_exported = {}
+_SHT_DYNSYM, _SHT_GNU_VERSYM = 11, 0x6fffffff
+_VERSYM_HIDDEN = 0x8000
+
+
+def exported_symbols(path):
+    """The names a shared object defines for others: its dynamic symbols
+    that are defined, global or weak, and of the default version.  Read
+    once per file (path, time, size); None for a file that is not a 64-bit
+    little-endian ELF file (whoever asks then links the slow way).  Stripped
+    system libraries have only these symbols, which native/ does not read."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key = (os.path.realpath(path), st.st_mtime_ns, st.st_size)
+    if key not in _exported:
+        try:
+            with open(path, "rb") as f:
+                _exported[key] = _read_exported(f)
+        except (OSError, struct.error, ValueError):
+            _exported[key] = None
+    return _exported[key]
+
+
+def _read_exported(f):
+    ident = f.read(64)
+    if ident[:4] != b"\x7fELF" or ident[4] != 2 or ident[5] != 1:
+        return None
+    shoff, = struct.unpack_from("<Q", ident, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", ident, 0x3a)
+    f.seek(shoff)
+    table = f.read(shentsize * shnum)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", table, i * shentsize) for i in range(shnum)]
+
+    def data(index):
+        _, _, _, _, offset, size, _, _, _, _ = sections[index]
+        f.seek(offset)
+        return f.read(size)
+
+    dynsym = next((i for i, sec in enumerate(sections) if sec[1] == _SHT_DYNSYM), None)
+    if dynsym is None:
+        return frozenset()
+    strings = data(sections[dynsym][6])
+    symbols = data(dynsym)
+    versym = next((i for i, sec in enumerate(sections) if sec[1] == _SHT_GNU_VERSYM), None)
+    versions = data(versym) if versym is not None else b""
+    out = set()
+    for n, (name, info, _other, shndx, _value, _size) in enumerate(struct.iter_unpack("<IBBHQQ", symbols)):
+        if not shndx or (info >> 4) not in (1, 2, 10):        # undefined; not global, weak or unique
+            continue
+        if 2 * n + 2 <= len(versions) and struct.unpack_from("<H", versions, 2 * n)[0] & _VERSYM_HIDDEN:
+            continue        # an old version kept for old programs: not what a new link gets
+        end = strings.index(b"\0", name)
+        out.add(strings[name:end].decode(errors="replace"))
+    return frozenset(out)
+
+
 class ImageCache:
     """ImageInfo objects by (path, mtime, size): reused across commands."""
 
@@ -899,3 +985,9 @@ class ImageCache:
         if info is None:
             info = self._images[key] = ImageInfo(path)
         return info
+
+    def forget(self, path):
+        """A file that goes (a prepared patch nobody loads)."""
+        real = os.path.realpath(path)
+        for key in [k for k in self._images if k[0] == real]:
+            self._images.pop(key).close()

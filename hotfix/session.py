@@ -59,14 +59,21 @@ class Session:
         self.cache = ImageCache()
         self.files = Files()
         self.process = None
+        self.preparer = None        # prepare.Preparer of this process, while preparing is on
         workdirs.sweep()
 
     def for_process(self, pid, local=True):
         if self.process is None or self.process.pid != pid:
+            self.stop_preparing()
             if self.process is not None:
                 workdirs.remove_if_gone(self.process.workdir)
             self.process = ProcessState(pid, local)
         return self.process
+
+    def stop_preparing(self):
+        if self.preparer is not None:
+            self.preparer.stop()
+            self.preparer = None
 
     @property
     def workdir(self):
@@ -81,6 +88,7 @@ class Session:
     def process_gone(self):
         """The debugger let go of the process (GDB says so for a detach
         too): its files go if it is gone."""
+        self.stop_preparing()
         if self.process is not None and self.process.workdir:
             workdirs.remove_if_gone(self.process.workdir)
 
@@ -88,6 +96,7 @@ class Session:
         """The debugger is leaving: the files of a process that is gone go;
         those of one still running stay for a later session (and are swept
         once it is gone).  A remote process's can never be found again."""
+        self.stop_preparing()
         if self.process is not None and self.process.workdir:
             if not self.process.local:
                 workdirs.remove(self.process.workdir)

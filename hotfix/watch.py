@@ -3,7 +3,7 @@ import os
 import time
 
 from . import patches
-from .cli import PARSER, ArgumentError, session
+from .cli import PARSER, ArgumentError, refresh_preparer, session
 from .errors import HotfixError
 from .pipeline import Hotfix
 from .program import Program
@@ -28,6 +28,7 @@ def watch(dbg, argv):
     s.for_process(dbg.pid(), not dbg.is_remote())
     program = Program(dbg, s.cache, s.process.shipped)
     patches.recover(dbg, s, program)
+    refresh_preparer(dbg, s, program)       # builds while the program runs
     files = s.files.of(program, dbg.executable())
     # System headers do not change under a running program: not watched.
     paths = {n for _, _, _, names in files for n in names if not n.startswith("/usr/")}
@@ -52,8 +53,11 @@ def watch(dbg, argv):
             return
         time.sleep(WATCH_POLL / 2)      # let the editor finish writing
         seen = mtimes()
+        command = Hotfix(dbg, s, args)
         try:
-            Hotfix(dbg, s, args).run()
+            command.run()
         except HotfixError as e:
             dbg.write("hotfix: %s" % e)
             dbg.write("hotfix: the program goes on with its current code.")
+        finally:
+            refresh_preparer(dbg, s, getattr(command, "program", None))

@@ -583,11 +583,17 @@ class HotfixCommand:
             result.SetError(_core().error_text(e, DEBUG_COMMAND))
 
 
+def _prepare():
+    return settings.get("prepare", True)
+
+
 class ConfigCommand:
-    """`hotfix-config [debug [on|off]]`: LLDB's `set/show hotfix ...`."""
+    """`hotfix-config [SETTING [on|off]]`: LLDB's `set/show hotfix ...`."""
 
     VALUES = {"on": True, "off": False, "true": True, "false": False, "1": True, "0": False,
               "yes": True, "no": False}
+    SETTINGS = {"debug": _debug, "prepare": _prepare}
+    USAGE = "hotfix-config [debug|prepare [on|off]]"
 
     def __init__(self, debugger, internal_dict):
         pass
@@ -596,19 +602,45 @@ class ConfigCommand:
         return "Show or change hotfix's settings."
 
     def get_long_help(self):
-        return ("Usage: hotfix-config [debug [on|off]]\n\n"
+        return ("Usage: %s\n\n"
                 "Without arguments, list the settings.\n"
-                "  debug   show Python tracebacks of hotfix's internal errors "
-                "(default: off, on if HOTFIX_DEBUG is set)")
+                "  debug    show Python tracebacks of hotfix's internal errors "
+                "(default: off, on if HOTFIX_DEBUG is set)\n"
+                "  prepare  build the patch of a saved source file in the background, so that the next "
+                "hotfix only loads it; nothing is written into the program before that command "
+                "(default: on)" % self.USAGE)
 
     def __call__(self, debugger, command, exe_ctx, result):
         args = command.split()
-        if args and args[0] != "debug" or len(args) > 2 or len(args) == 2 and args[1].lower() not in self.VALUES:
-            result.SetError("hotfix-config: usage: hotfix-config [debug [on|off]]")
+        if args and args[0] not in self.SETTINGS or len(args) > 2 or \
+                len(args) == 2 and args[1].lower() not in self.VALUES:
+            result.SetError("hotfix-config: usage: %s" % self.USAGE)
             return
         if len(args) == 2:
-            settings["debug"] = self.VALUES[args[1].lower()]
-        result.AppendMessage("hotfix debug is %s." % ("on" if _debug() else "off"))
+            settings[args[0]] = self.VALUES[args[1].lower()]
+            if args[0] == "prepare":
+                _core().set_prepare(settings["prepare"])
+        for name in args[:1] or sorted(self.SETTINGS):
+            result.AppendMessage("hotfix %s is %s." % (name, "on" if self.SETTINGS[name]() else "off"))
+
+
+class StopHook:
+    """A scripted stop hook (`target stop-hook add -P`): the first stop of a
+    process starts preparing patches (cli.stopped).  The core is imported
+    then, not when LLDB starts."""
+
+    def __init__(self, target, extra_args, internal_dict):
+        pass
+
+    def handle_stop(self, exe_ctx, stream):
+        if _prepare():
+            try:
+                target = exe_ctx.GetTarget()
+                _core().stopped(LldbDebugger(target.GetDebugger(), exe_ctx))
+            except Exception:       # noqa: BLE001 - a stop is not a command: nothing to fail
+                if _debug():
+                    stream.Print(traceback.format_exc())
+        return True         # stop as LLDB would
 
 
 _BREAKPOINT_GAINS = ("eBreakpointEventTypeAdded", "eBreakpointEventTypeLocationsAdded",
@@ -659,3 +691,7 @@ def __lldb_init_module(debugger, internal_dict):
     threading.Thread(target=_guard_breakpoints, args=(debugger,), name="hotfix-breakpoints", daemon=True).start()
     for name, cls in (("hotfix", "HotfixCommand"), ("hotfix-config", "ConfigCommand")):
         debugger.HandleCommand("command script add -o -c %s.%s %s" % (__name__, cls, name))
+    # On the selected target, or on LLDB's dummy target (which every target
+    # created later copies) when there is none yet.
+    shown = lldb.SBCommandReturnObject()
+    debugger.GetCommandInterpreter().HandleCommand("target stop-hook add -P %s.StopHook" % __name__, shown)

@@ -7,7 +7,10 @@
  * cost (it builds each DIE in Python).  Labels, call sites and enumerators
  * are left out with everything below them, and so are parameters unless
  * asked for (HF_DIES_PARAMETERS: whether a changed type has instances
- * elsewhere); they are most of a unit's DIEs and come with their type only. */
+ * elsewhere); they are most of a unit's DIEs and come with their type only.
+ * Unless parameters are asked for, so are a function's own variables that
+ * live on its stack or in registers (most DIEs of a large unit): only its
+ * statics have an address to share. */
 
 typedef struct {
     uint64_t code, tag;
@@ -349,13 +352,22 @@ typedef struct {
     long emitted;
     uint64_t cu_offset;
     unsigned flags;
+    int in_function;                     /* the depth of the function the walk is in, or -1 */
 } dies_list;
 
 static int list_die(void *ctx, const hf_image *img, const unit_ctx *u, const die_entry *d)
 {
     dies_list *l = ctx;
+    uint64_t address;
+    if (d->depth <= l->in_function)
+        l->in_function = -1;
     if (left_out(d->tag, l->flags))
         return WALK_SKIP;
+    if (!(l->flags & HF_DIES_PARAMETERS) && d->tag == 0x34 && l->in_function >= 0 && !d->has[DIE_DECLARATION] &&
+        !(d->has[DIE_LOCATION] && fixed_address(img, u, &d->a[DIE_LOCATION], &address)))
+        return WALK_SKIP; /* on the stack or in a register: nothing to share */
+    if (d->tag == 0x2e && l->in_function < 0 && d->children)
+        l->in_function = d->depth;
     emit_die(&l->sb, img, u, l->cu_offset, d->offset, d->tag, d->depth ? l->parents[d->depth - 1] : -1, d->a,
              d->has);
     l->parents[d->depth] = l->emitted++;
@@ -364,7 +376,7 @@ static int list_die(void *ctx, const hf_image *img, const unit_ctx *u, const die
 
 hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, unsigned flags, char **out)
 {
-    dies_list l = {.cu_offset = cu_offset, .flags = flags};
+    dies_list l = {.cu_offset = cu_offset, .flags = flags, .in_function = -1};
     unit_ctx u;
     sb_printf(&l.sb, "[");
     hf_status st = walk_dies(img, cu_offset, &u, list_die, &l);

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HF_ABI_VERSION 7
+#define HF_ABI_VERSION 8
 
 /* One table for every error: code, then the sentence hf_strerror gives. */
 #define HF_ERRORS(X)                                                   \
@@ -104,6 +104,22 @@ hf_status hf_diff_json(hf_image *newobj, hf_image *base, const char *base_funcs,
  * the GOT): every 64-bit address the dynamic loader writes (GOT and PLT
  * slots, pointers in data), as abs64 sites. */
 hf_status hf_sites_json(hf_image *so, char **out);
+
+/* The sites of hf_sites_json that matter once the patch is loaded and only
+ * its new code is reached (x86-64; AArch64: every site): those in the
+ * patch's parts (sized functions and objects) that the roots (names, one
+ * per line: the changed and new functions) reach, and in no part at all.
+ * A part reaches what its relocations refer to, except a function named
+ * in bound (one per line: those of the program's, to which hotfix points
+ * every 64-bit site) through such a site, and the program's own symbols.
+ * The patch's copies of unchanged functions are never executed: every
+ * reference new code makes to them is pointed at the program's originals.
+ * Of the other sites, one per object of the patch they refer to (and one
+ * per program symbol, an absolute symbol of the link, referred to by a
+ * kind of relocation hotfix cannot rebind) comes with "unreached": true
+ * (what the unit shares with the program is said of the whole unit;
+ * those are not rebound). */
+hf_status hf_live_sites_json(hf_image *so, const char *roots, const char *bound, char **out);
 
 /* The functions of a linked x86-64 image whose code refers to an address
  * in [lo, hi) (link-time addresses): a RIP-relative operand, or an

@@ -36,13 +36,26 @@ static hf_status a64_sites_json(hf_image *so, char **out)
     return sb_finish(&sb, out, so->path);
 }
 
-hf_status hf_sites_json(hf_image *so, char **out)
+/* One static relocation of a linked x86-64 patch (--emit-relocs) in an
+ * allocated section other than .eh_frame (which refers to every function,
+ * and is read only for code that runs). */
+typedef struct {
+    uint64_t at;
+    uint32_t type;
+    int64_t addend;
+    const symbol *s;
+} patch_reloc;
+
+static int by_place(const void *a, const void *b)
 {
-    if (is_a64(so))
-        return a64_sites_json(so, out);
-    strbuf sb = {0};
-    sb_printf(&sb, "[");
-    int first = 1;
+    const patch_reloc *x = a, *y = b;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static hf_status patch_relocs(hf_image *so, patch_reloc **out, size_t *count)
+{
+    patch_reloc *v = NULL;
+    size_t n = 0, cap = 0;
     for (size_t i = 1; i < so->nsec; i++) {
         const section *rs = &so->sec[i];
         if (rs->sh.sh_type != SHT_RELA || rs->sh.sh_link != so->symtab || rs->sh.sh_info >= so->nsec)
@@ -50,51 +63,340 @@ hf_status hf_sites_json(hf_image *so, char **out)
         const section *target = &so->sec[rs->sh.sh_info];
         if (!(target->sh.sh_flags & SHF_ALLOC) || !strcmp(target->name, ".eh_frame"))
             continue;
-        size_t n = rs->sh.sh_size / (rs->sh.sh_entsize ? rs->sh.sh_entsize : 24);
-        for (size_t j = 0; j < n; j++) {
+        size_t m = rs->sh.sh_size / (rs->sh.sh_entsize ? rs->sh.sh_entsize : 24);
+        for (size_t j = 0; j < m; j++) {
             GElf_Rela r;
-            if (!gelf_getrela(rs->data, (int)j, &r))
+            if (!gelf_getrela(rs->data, (int)j, &r)) {
+                free(v);
                 return fail(HF_EELF, so->path, "%s", elf_errmsg(-1));
-            uint32_t type = GELF_R_TYPE(r.r_info);
-            const symbol *s = &so->sym[GELF_R_SYM(r.r_info)];
-            const char *kind;
-            uint64_t tgt = 0;
-            size_t avail;
-            const unsigned char *field = bytes_at(so, r.r_offset, &avail);
-            int64_t v = field && avail >= 8 ? read_field(field, 8) : 0;
-            switch (type) {
-            case R_X86_64_GOTOFF64:
-                kind = "gotoff64";
-                tgt = (uint64_t)v + so->got;
-                break;
-            case R_X86_64_GOT64:
-                kind = "got64";
-                tgt = (uint64_t)v + so->got;
-                break;
-            case R_X86_64_PLTOFF64:
-                kind = "pltoff64";
-                break;
-            case R_X86_64_64:
-                kind = "abs64";
-                if (s->sym.st_shndx != SHN_UNDEF)
-                    tgt = s->sym.st_value + (uint64_t)r.r_addend;
-                break;
-            default:
-                /* The program's own symbols are absolute in the patch (the
-                 * link script defines them): any other kind of reference
-                 * to one was computed for the patch's link-time address. */
-                if (s->sym.st_shndx != SHN_ABS || s->type == STT_SECTION || type == R_X86_64_NONE)
-                    continue;
-                kind = "unhandled";
-                break;
             }
-            sb_printf(&sb, "%s{\"at\":%" PRIu64 ",\"kind\":\"%s\",\"sym\":", first ? "" : ",",
-                      (uint64_t)r.r_offset, kind);
-            sb_json_string(&sb, s->type == STT_SECTION ? "" : s->name);
-            sb_printf(&sb, ",\"target\":%" PRIu64 ",\"type\":%u}", tgt, type);
-            first = 0;
+            patch_reloc *w = grow(v, &cap, n, sizeof *v, 1024);
+            if (!w) {
+                free(v);
+                return fail(HF_ENOMEM, so->path, NULL);
+            }
+            v = w;
+            v[n++] = (patch_reloc){r.r_offset, GELF_R_TYPE(r.r_info), r.r_addend, &so->sym[GELF_R_SYM(r.r_info)]};
         }
     }
+    qsort(v, n, sizeof *v, by_place);
+    *out = v;
+    *count = n;
+    return HF_OK;
+}
+
+/* What a relocation makes of its place: a site of `kind` (NULL: none) and
+ * the address it refers to (see hf_sites_json). */
+static const char *site_of(const hf_image *so, const patch_reloc *r, uint64_t *tgt)
+{
+    size_t avail;
+    const unsigned char *field = bytes_at(so, r->at, &avail);
+    int64_t v = field && avail >= 8 ? read_field(field, 8) : 0;
+    *tgt = 0;
+    switch (r->type) {
+    case R_X86_64_GOTOFF64:
+        *tgt = (uint64_t)v + so->got;
+        return "gotoff64";
+    case R_X86_64_GOT64:
+        *tgt = (uint64_t)v + so->got;
+        return "got64";
+    case R_X86_64_PLTOFF64:
+        return "pltoff64";
+    case R_X86_64_64:
+        if (r->s->sym.st_shndx != SHN_UNDEF)
+            *tgt = r->s->sym.st_value + (uint64_t)r->addend;
+        return "abs64";
+    default:
+        /* The program's own symbols are absolute in the patch (the
+         * link script defines them): any other kind of reference
+         * to one was computed for the patch's link-time address. */
+        if (r->s->sym.st_shndx != SHN_ABS || r->s->type == STT_SECTION || r->type == R_X86_64_NONE)
+            return NULL;
+        return "unhandled";
+    }
+}
+
+static void emit_site(strbuf *sb, int *first, const patch_reloc *r, const char *kind, uint64_t tgt, int unreached)
+{
+    sb_printf(sb, "%s{\"at\":%" PRIu64 ",\"kind\":\"%s\",\"sym\":", *first ? "" : ",", r->at, kind);
+    sb_json_string(sb, r->s->type == STT_SECTION ? "" : r->s->name);
+    sb_printf(sb, ",\"target\":%" PRIu64 ",\"type\":%u%s}", tgt, r->type, unreached ? ",\"unreached\":true" : "");
+    *first = 0;
+}
+
+/* Every site of the patch, or (live) only those in its parts that can run or
+ * be read: see hf_live_sites_json. */
+static hf_status sites_json(hf_image *so, const unsigned char *live_part, const symbol *const *parts, size_t nparts,
+                            uint64_t widest, const patch_reloc *rel, size_t nrel, char **out);
+
+hf_status hf_sites_json(hf_image *so, char **out)
+{
+    if (is_a64(so))
+        return a64_sites_json(so, out);
+    patch_reloc *rel;
+    size_t nrel;
+    hf_status st = patch_relocs(so, &rel, &nrel);
+    if (st)
+        return st;
+    st = sites_json(so, NULL, NULL, 0, 0, rel, nrel, out);
+    free(rel);
+    return st;
+}
+
+/* ------------------------------------------------- what the new code reaches */
+
+/* The patch's parts: its sized functions and objects, by address. */
+static int by_value(const void *a, const void *b)
+{
+    const symbol *x = *(const symbol *const *)a, *y = *(const symbol *const *)b;
+    return x->sym.st_value < y->sym.st_value ? -1 : x->sym.st_value > y->sym.st_value;
+}
+
+static int is_part(const symbol *s)
+{
+    return s->sym.st_size && (s->type == STT_FUNC || s->type == STT_GNU_IFUNC || s->type == STT_OBJECT);
+}
+
+/* The part holding address a, or -1.  widest: the largest part's size
+ * (no part starting further back than that reaches a). */
+static long part_at(const symbol *const *parts, size_t n, uint64_t widest, uint64_t a)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (parts[mid]->sym.st_value <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i-- > 0;) {
+        if (a < parts[i]->sym.st_value + parts[i]->sym.st_size)
+            return (long)i;
+        if (parts[i]->sym.st_value + widest <= a)
+            break;
+    }
+    return -1;
+}
+
+/* The first relocation at or after address a. */
+static size_t first_reloc(const patch_reloc *rel, size_t n, uint64_t a)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (rel[mid].at < a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* A set of names given one per line: the text split in place (a copy),
+ * sorted. */
+typedef struct {
+    char *text;
+    char **names;
+    size_t n;
+} name_set;
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int names_of(const char *list, name_set *set)
+{
+    memset(set, 0, sizeof *set);
+    set->text = strdup(list ? list : "");
+    if (!set->text)
+        return 0;
+    size_t cap = 0;
+    for (char *p = set->text; *p;) {
+        char *end = strchr(p, '\n');
+        if (end)
+            *end = 0;
+        char **w = grow(set->names, &cap, set->n, sizeof *set->names, 64);
+        if (!w)
+            return 0;
+        set->names = w;
+        set->names[set->n++] = p;
+        p = end ? end + 1 : p + strlen(p);
+    }
+    qsort(set->names, set->n, sizeof *set->names, by_name);
+    return 1;
+}
+
+static int in_set(const name_set *set, const char *name)
+{
+    return set->n && bsearch(&name, set->names, set->n, sizeof *set->names, by_name) != NULL;
+}
+
+static void free_set(name_set *set)
+{
+    free(set->names);
+    free(set->text);
+}
+
+typedef struct {
+    const symbol *const *parts;
+    size_t nparts;
+    uint64_t widest;
+    unsigned char *live, *bound;
+    size_t *stack, nstack;
+} reach;
+
+static void reach_part(reach *w, long i)
+{
+    if (i >= 0 && !w->live[i]) {
+        w->live[i] = 1;
+        w->stack[w->nstack++] = (size_t)i;
+    }
+}
+
+/* What one relocation of live code or data makes live: the part it refers
+ * to, unless hotfix points the reference at the program's own copy (a
+ * function the program has, through a 64-bit site: see plan_rebinds) or
+ * it is the program's (an absolute symbol of the link script). */
+/* A relocation that stores target minus place: a label difference in data. */
+static int is_difference(uint32_t type)
+{
+    return type == R_X86_64_PC64 || type == R_X86_64_PC32 || type == R_X86_64_PC16 || type == R_X86_64_PC8;
+}
+
+static void reach_from(const hf_image *so, reach *w, const patch_reloc *r, int anonymous)
+{
+    const symbol *s = r->s;
+    if (s->sym.st_shndx == SHN_ABS || (s->sym.st_shndx == SHN_UNDEF && s->type != STT_SECTION))
+        return;
+    uint64_t tgt;
+    const char *kind = site_of(so, r, &tgt);
+    if (kind && strcmp(kind, "unhandled")) {
+        if (!strcmp(kind, "got64") || !strcmp(kind, "pltoff64"))
+            tgt = s->type == STT_SECTION ? 0 : s->sym.st_value;     /* the slot holds the symbol */
+        if (!tgt)
+            return;
+        long i = part_at(w->parts, w->nparts, w->widest, tgt);
+        if (i >= 0 && w->parts[i]->type != STT_OBJECT && w->bound[i])
+            return;
+        reach_part(w, i);
+        return;
+    }
+    /* Any other reference (pc-relative, 32-bit) keeps the patch's own
+     * target: whatever it reaches runs or is read.  An instruction with an
+     * immediate after its displacement puts the place further back.  But a
+     * pc-relative entry of a table in no part that points into code is a
+     * switch's jump table (`.quad .L3-.L5`): only the function it points
+     * into reads it, and that function is live or not by itself. */
+    int64_t at = (int64_t)s->sym.st_value + r->addend + place_bias(so, r->type);
+    static const int extra[] = {0, 1, 2, 4};
+    for (size_t k = 0; k < sizeof extra / sizeof *extra; k++) {
+        if (at + extra[k] < 0)
+            continue;
+        long i = part_at(w->parts, w->nparts, w->widest, (uint64_t)(at + extra[k]));
+        if (anonymous && i >= 0 && w->parts[i]->type != STT_OBJECT && is_difference(r->type))
+            continue;
+        reach_part(w, i);
+    }
+}
+
+hf_status hf_live_sites_json(hf_image *so, const char *roots, const char *bound, char **out)
+{
+    if (is_a64(so))
+        return a64_sites_json(so, out);
+    patch_reloc *rel = NULL;
+    size_t nrel = 0;
+    hf_status st = patch_relocs(so, &rel, &nrel);
+    if (st)
+        return st;
+    const symbol **parts = calloc(so->nbyaddr ? so->nbyaddr : 1, sizeof *parts);
+    size_t nparts = 0;
+    for (size_t i = 0; parts && i < so->nbyaddr; i++)
+        if (is_part(so->byaddr[i]))
+            parts[nparts++] = so->byaddr[i];
+    reach w = {parts, nparts, 0, calloc(nparts + 1, 1), calloc(nparts + 1, 1),
+               calloc(nparts + 1, sizeof(size_t)), 0};
+    name_set root_set, bound_set;
+    int sets = names_of(roots, &root_set) & names_of(bound, &bound_set);
+    if (!parts || !w.live || !w.bound || !w.stack || !sets) {
+        st = fail(HF_ENOMEM, so->path, NULL);
+        goto out;
+    }
+    qsort(parts, nparts, sizeof *parts, by_value);
+    for (size_t i = 0; i < nparts; i++) {
+        if (parts[i]->sym.st_size > w.widest)
+            w.widest = parts[i]->sym.st_size;
+        w.bound[i] = (unsigned char)in_set(&bound_set, parts[i]->name);
+        if (in_set(&root_set, parts[i]->name))
+            reach_part(&w, (long)i);
+    }
+    /* Places in no part (exception tables, jump tables, anonymous data)
+     * may be read for live code: what they refer to is live too. */
+    for (size_t j = 0; j < nrel; j++)
+        if (part_at(parts, nparts, w.widest, rel[j].at) < 0)
+            reach_from(so, &w, &rel[j], 1);
+    while (w.nstack) {
+        const symbol *p = parts[w.stack[--w.nstack]];
+        uint64_t end = p->sym.st_value + p->sym.st_size;
+        for (size_t j = first_reloc(rel, nrel, p->sym.st_value); j < nrel && rel[j].at < end; j++)
+            reach_from(so, &w, &rel[j], 0);
+    }
+    st = sites_json(so, w.live, parts, nparts, w.widest, rel, nrel, out);
+out:
+    free_set(&root_set);
+    free_set(&bound_set);
+    free(rel);
+    free(parts);
+    free(w.live);
+    free(w.bound);
+    free(w.stack);
+    return st;
+}
+
+static hf_status sites_json(hf_image *so, const unsigned char *live_part, const symbol *const *parts, size_t nparts,
+                            uint64_t widest, const patch_reloc *rel, size_t nrel, char **out)
+{
+    /* Of the sites no new code reaches, one per object of the patch they
+     * name (and one per program symbol referred to in a way hotfix cannot
+     * rebind), "unreached": what the patch shares with the program (and
+     * whether it can) is said of the whole unit. */
+    unsigned char *named = live_part ? calloc(so->nsym + nparts + 1, 1) : NULL;
+    if (live_part && !named)
+        return fail(HF_ENOMEM, so->path, NULL);
+    strbuf sb = {0};
+    sb_printf(&sb, "[");
+    int first = 1;
+    for (size_t j = 0; j < nrel; j++) {
+        uint64_t tgt;
+        const char *kind = site_of(so, &rel[j], &tgt);
+        if (!kind)
+            continue;
+        if (live_part) {
+            long i = part_at(parts, nparts, widest, rel[j].at);
+            if (i >= 0 && !live_part[i]) {
+                size_t key;
+                if (rel[j].s->sym.st_shndx == SHN_ABS) {
+                    /* The program's symbols: the caller knows them all (the
+                     * link script's); only a kind it cannot rebind says more. */
+                    if (strcmp(kind, "unhandled"))
+                        continue;
+                    key = (size_t)(rel[j].s - so->sym);
+                } else {
+                    long t = tgt ? part_at(parts, nparts, widest, tgt) : -1;
+                    if (t < 0 || parts[t]->type != STT_OBJECT)
+                        continue;
+                    key = so->nsym + (size_t)t;
+                }
+                if (named[key])
+                    continue;
+                named[key] = 1;
+                emit_site(&sb, &first, &rel[j], kind, tgt, 1);
+                continue;
+            }
+        }
+        emit_site(&sb, &first, &rel[j], kind, tgt, 0);
+    }
     sb_printf(&sb, "]");
+    free(named);
     return sb_finish(&sb, out, so->path);
 }

@@ -60,6 +60,7 @@ void test_a64_program(const char *opt);
 void test_a64_shared_constant(void);
 void test_sites(void);
 void test_a64_sites(void);
+void test_live_sites(void);
 void test_units(void);
 void test_field_dies(void);
 void test_users(void);

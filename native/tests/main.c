@@ -227,6 +227,7 @@ int main(void)
     test_diff_false_changes();
     test_diff_branches();
     test_sites();
+    test_live_sites();
     test_users();
     test_units();
     test_field_dies();

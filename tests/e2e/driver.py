@@ -119,6 +119,17 @@ def Hotfix(args):
     return Command("hotfix " + args)
 
 
+def Sleep(seconds):
+    """The debugger busy in a user's script (its Python sleeping)."""
+    return Command("python import time; time.sleep(%g)" % seconds, "script import time; time.sleep(%g)" % seconds)
+
+
+def Prepare(on):
+    """Preparing patches on save on or off."""
+    word = "on" if on else "off"
+    return Command("set hotfix prepare " + word, "hotfix-config prepare " + word)
+
+
 class Kill(Step):
     def gdb(self, ctx):
         return ["kill"]

@@ -23,7 +23,7 @@ def old(i):
     return (i, i, i + 100, -i, 7)
 
 
-def prepare(tmp_path):
+def build_multi(tmp_path):
     prog = build("multi", tmp_path, UNITS)
     past = time.time() - 100
     for name in os.listdir(tmp_path):       # sources older than the program and its objects
@@ -35,7 +35,7 @@ def prepare(tmp_path):
 @pytest.mark.parametrize("debugger", DEBUGGERS)
 @pytest.mark.parametrize("how", ["header", "all-changed"])
 def test_a_header_edit_rebuilds_every_unit_that_includes_it(tmp_path, debugger, how):
-    prog = prepare(tmp_path)
+    prog = build_multi(tmp_path)
     result = run(debugger, prog, [
         Break("checkpoint"), Run(4), Continue(2),
         Copy("tune_v2.h", "tune.h"), Hotfix("tune.h" if how == "header" else "--all-changed"),
@@ -57,7 +57,7 @@ def test_a_header_edit_rebuilds_every_unit_that_includes_it(tmp_path, debugger, 
 
 @pytest.mark.parametrize("debugger", DEBUGGERS)
 def test_two_edited_units_are_one_operation_and_new_functions_load(tmp_path, debugger):
-    prog = prepare(tmp_path)
+    prog = build_multi(tmp_path)
     result = run(debugger, prog, [
         Break("checkpoint"), Run(4), Continue(2),
         Copy("a_new.c", "a.c"), Copy("c_v2.c", "c.c"), Hotfix("--all-changed"),
@@ -74,7 +74,7 @@ def test_two_edited_units_are_one_operation_and_new_functions_load(tmp_path, deb
 
 @pytest.mark.parametrize("debugger", DEBUGGERS)
 def test_one_unit_failing_to_compile_applies_nothing(tmp_path, debugger):
-    prog = prepare(tmp_path)
+    prog = build_multi(tmp_path)
     result = run(debugger, prog, [
         Break("checkpoint"), Run(4), Continue(2),
         Copy("a_broken.c", "a.c"), Copy("c_v2.c", "c.c"), Hotfix("--all-changed"),
@@ -89,7 +89,7 @@ def test_one_unit_failing_to_compile_applies_nothing(tmp_path, debugger):
 
 @pytest.mark.parametrize("debugger", DEBUGGERS)
 def test_touch_without_change_patches_nothing(tmp_path, debugger):
-    prog = prepare(tmp_path)
+    prog = build_multi(tmp_path)
     os.utime(tmp_path / "tune.h")
     os.utime(tmp_path / "c.c")
     result = run(debugger, prog, [
@@ -106,7 +106,7 @@ def test_touch_without_change_patches_nothing(tmp_path, debugger):
 
 @pytest.mark.parametrize("debugger", DEBUGGERS)
 def test_a_file_that_is_not_part_of_the_program(tmp_path, debugger):
-    prog = prepare(tmp_path)
+    prog = build_multi(tmp_path)
     (tmp_path / "notes.h").write_text("#define UNUSED 1\n")
     result = run(debugger, prog, [Break("checkpoint"), Run(2), Hotfix("notes.h"), Delete(), Continue()],
                  cwd=tmp_path)
@@ -119,7 +119,7 @@ def test_a_file_that_is_not_part_of_the_program(tmp_path, debugger):
 def test_a_header_named_as_the_debug_information_names_it_from_elsewhere(tmp_path, debugger):
     # Fault 7 of issue 18: from another directory `hotfix tune.h` was "not
     # a source file of the program".  And `--wait FILE` is the default wait.
-    prog = prepare(tmp_path)
+    prog = build_multi(tmp_path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     result = run(debugger, prog, [
@@ -135,7 +135,7 @@ def test_a_header_named_as_the_debug_information_names_it_from_elsewhere(tmp_pat
 def test_a_patched_unit_is_one_unit_and_its_original_source_brings_the_old_code_back(tmp_path, debugger):
     # Fault 5 of issue 18: the patch library's own units were counted as the
     # program's (a unit listed twice; "matches several units: X, X").
-    prog = prepare(tmp_path)
+    prog = build_multi(tmp_path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     a, kept = str(tmp_path / "a.c"), str(tmp_path / "a_orig.c")
@@ -156,7 +156,7 @@ def test_a_unit_edited_after_its_patch_is_rebuilt_once(tmp_path, debugger):
     # A loaded patch's debug information names the unit it patches: it is
     # not one more copy of the unit to rebuild, also after --revert (the
     # patch stays loaded).
-    prog = prepare(tmp_path)
+    prog = build_multi(tmp_path)
     result = run(debugger, prog, [
         Break("checkpoint"), Run(5), Continue(2),
         Copy("c_v2.c", "c.c"), Hotfix("--all-changed"),

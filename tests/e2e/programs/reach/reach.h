@@ -1,0 +1,4 @@
+int reach_peek(void);
+int reach_step(void);
+int reach_same(void);
+const char *reach_label(void);

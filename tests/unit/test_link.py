@@ -1,0 +1,81 @@
+"""Linking a patch with ld alone gives the library the compiler driver's
+link against every loaded library gives, byte for byte; a symbol no loaded
+library exports is left to the driver."""
+import filecmp
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from hotfix import build
+from hotfix.arch import X86_64
+from hotfix.program import exported_symbols
+
+LIBC = "/lib/x86_64-linux-gnu/libc.so.6"
+LIBM = "/lib/x86_64-linux-gnu/libm.so.6"
+
+pytestmark = pytest.mark.skipif(not (shutil.which("gcc") and os.path.exists(LIBC)), reason="needs gcc and glibc")
+
+SOURCE = """
+#include <stdio.h>
+#include <string.h>
+extern int program_counter;            /* the program's: bound by the script */
+int program_function(int);
+static int hits;
+int patched(const char *s, char *out)
+{
+    hits += program_function(program_counter);
+    memcpy(out, s, strlen(s) + 1);      /* an IFUNC of libc */
+    return printf("%s %d\\n", out, hits);
+}
+"""
+
+
+def _object(tmp_path, source=SOURCE):
+    (tmp_path / "patch.c").write_text(source)
+    obj = str(tmp_path / "patch.o")
+    subprocess.run(["gcc", "-g", "-O2", *X86_64.diff_flags, *X86_64.load_flags, "-c", "patch.c", "-o", obj],
+                   cwd=tmp_path, check=True)
+    return obj
+
+
+def test_the_driver_options_that_shape_a_shared_object():
+    options = build.driver_link_options("gcc")
+    assert "-shared" in options and "--eh-frame-hdr" in options and "--hash-style=gnu" in options
+    assert not any(o.startswith(("-L", "-l", "-plugin")) for o in options)
+    assert build._shaping_options(["-plugin", "/x/lto.so", "-plugin-opt=-x", "--build-id", "-m", "elf_x86_64",
+                                   "-z", "relro", "-o", "a.so", "-L/usr/lib", os.devnull, "--as-needed", "-lc"]) \
+        == ("--build-id", "-m", "elf_x86_64", "-z", "relro")
+
+
+def test_exported_symbols_are_the_defined_default_versions():
+    names = exported_symbols(LIBC)
+    assert {"memcpy", "printf", "strlen"} <= names
+    assert "atexit" not in names        # libc_nonshared.a's, not libc.so.6's
+    assert exported_symbols("/nonexistent") is None
+
+
+def test_ld_alone_links_what_the_driver_links(tmp_path):
+    obj = _object(tmp_path)
+    bindings = {"program_counter": 0x555555558010, "program_function": 0x555555555140}
+    direct = str(tmp_path / "direct.so")
+    build.link_patch(obj, direct, bindings, [LIBM, LIBC], "gcc", providers=[LIBC])
+    through_driver = str(tmp_path / "driver.so")
+    build.link_patch(obj, through_driver, bindings, [LIBM, LIBC], "gcc", providers=None)
+    assert filecmp.cmp(direct, through_driver, shallow=False)
+
+
+def test_what_no_library_provides_is_the_drivers_error(tmp_path):
+    obj = _object(tmp_path, "int nowhere(void); int patched(void) { return nowhere(); }\n")
+    with pytest.raises(build.HotfixError, match=r"the patch refers to `nowhere', which the program does not "
+                                                r"define and no loaded library provides\."):
+        build.link_patch(obj, str(tmp_path / "p.so"), {}, [LIBC], "gcc", providers=None)
+
+
+def test_the_compile_for_loading_drops_what_only_makes_the_compiler_talk():
+    argv = ["gcc", "-g", "-O2", "-Wall", "-Wextra", "-Werror", "-Werror=format-security", "-Wp,-D_FORTIFY_SOURCE=2",
+            "-fanalyzer", "-pedantic", "-pedantic-errors", "-Wno-unused", "-fstack-protector-strong",
+            "-fdump-tree-all", "-DX=1"]
+    assert build._code_flags(argv) == ["gcc", "-g", "-O2", "-Werror=format-security", "-Wp,-D_FORTIFY_SOURCE=2",
+                                       "-pedantic-errors", "-fstack-protector-strong", "-DX=1"]
