@@ -247,6 +247,8 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
     objects = sorted((s for s in so_symbols if s["type"] == "object" and s["size"]), key=lambda s: s["value"])
     so_var_by_addr = sorted(so_vars.values(), key=lambda v: v.address)
     orig_funcs = {f["name"]: f for f in exe_functions}
+    own_symbols = {s["name"]: s for s in so_symbols
+                   if s["type"] in ("func", "object") and s["size"] and s.get("bind") != "local"}
     kept, bound, fresh = set(), set(), set()
     migrations = {}
     slots = set()
@@ -269,16 +271,27 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             plan.refusals.append("the patch refers to %s through a kind of relocation hotfix cannot point at "
                                  "the program's copy (type %d); nothing would reach it." % (site["sym"], site["type"]))
             continue
+        user_at = site["at"]        # where the code is that refers (a migrated static's user)
         if kind in ("got64", "pltoff64"):
             name = site["sym"]
+            # A GOT slot is shared by every site that loads it: fill it once.
+            at = target if kind == "got64" else site["at"]
             if name in bindings:
-                # A GOT slot is shared by every site that loads it: fill it once.
-                at = target if kind == "got64" else site["at"]
                 if (at, kind) not in slots and not site.get("unreached"):
                     slots.add((at, kind))
                     rebind(site, Rebind(at, kind, bindings[name], "symbol %s" % name, symbol=name))
                 bound.add(name)
-            continue
+                continue
+            # The patch's own function or variable of default visibility
+            # (an exported class's inline members, an exported global):
+            # the linker pointed the slot or PLT offset at the patch's copy.
+            # It is a reference like any other, to the symbol's address.
+            own = own_symbols.get(name)
+            if own is None or (at, kind) in slots:
+                continue        # another library's: the loader resolved it
+            slots.add((at, kind))
+            site = dict(site, at=at, kind="abs64" if kind == "got64" else kind, target=own["value"])
+            kind, target = site["kind"], site["target"]
         name = site["sym"]
         if name in bindings:
             # The program's own symbol, which the link defined at its
@@ -316,7 +329,7 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
                     m = migrations[var.key] = Migration(
                         label, var.key, bool(old.external), old.symbol, old.address + exe_bias, old.size,
                         var.address, var.size, old.type, var.type)
-                user = symbol_containing(funcs, site["at"])
+                user = symbol_containing(funcs, user_at)
                 if user is not None:
                     m.users.add(user["name"])
                 continue
