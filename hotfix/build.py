@@ -58,8 +58,9 @@ class Runner:
     a process group of its own, so cancel() ends it with its compiler
     passes."""
 
-    def __init__(self, nice=0):
+    def __init__(self, nice=0, scratch=None):
         self.nice = nice
+        self.scratch = scratch      # where its files go (the session's workdir: swept); None: the temp dir
         self.cancelled = False
         self._lock = threading.Lock()
         self._running = set()

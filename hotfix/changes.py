@@ -47,7 +47,7 @@ def dependencies(unit, command, runner=None):
         except OSError:
             return set()
         return parse_depfile(out, command.directory)
-    fd, listing = tempfile.mkstemp(prefix="hotfix-deps-", suffix=".d")
+    fd, listing = tempfile.mkstemp(prefix="hotfix-deps-", suffix=".d", dir=runner.scratch)
     os.close(fd)
     try:
         status, _ = runner.run(command.argv + ["-M", "-MT", "x", "-MF", listing, command.source],

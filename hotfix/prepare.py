@@ -318,7 +318,7 @@ class Preparer:
 
     def _index(self, snapshot):
         """The units' files (as --all-changed knows them), watched."""
-        runner = Runner(NICE)
+        runner = Runner(NICE, scratch=snapshot.workdir)
         files = self._files.of(snapshot.program, snapshot.executable, runner=runner)
         units, by_file = {}, {}
         for image, unit, command, names in files:
@@ -411,7 +411,7 @@ class Preparer:
             with self._cond:
                 if self._stopped or path in self._queue or path in self._jobs or path in self._claimed:
                     continue        # saved again, or the command took it, meanwhile
-                job = self._jobs[path] = _Job(path, snapshot.basis(path), before)
+                job = self._jobs[path] = _Job(path, snapshot.basis(path), before, Runner(NICE, scratch=snapshot.workdir))
             result = None
             try:
                 result = self._build(job, snapshot, entry)
