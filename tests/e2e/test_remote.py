@@ -196,5 +196,6 @@ def test_remote_watch(tmp_path, setup):
     assert len(values) == 60, result.output
     ratios = [v // i for i, v in values if i]
     switch = ratios.index(3)
-    assert ratios == [2] * switch + [3] * (len(ratios) - switch) and 10 <= switch < 55, ratios  # frame 11 at the earliest (saved after frame 10)
+    # ratios[k] is frame k+1: saved after frame 10, frame 11 is the first that can be new.
+    assert ratios == [2] * switch + [3] * (len(ratios) - switch) and 10 <= switch < 55, ratios
     assert exited_normally(result, debugger), result.transcript

@@ -59,5 +59,6 @@ def test_watch_applies_saved_edits_while_the_program_runs(tmp_path, debugger):
     assert len(values) == 80, result.output
     ratios = [v // i for i, v in values if i]
     switch = ratios.index(3)
-    assert ratios == [2] * switch + [3] * (len(ratios) - switch) and 30 <= switch < 75, ratios  # frame 31 at the earliest
+    # ratios[k] is frame k+1: saved after frame 30, frame 31 is the first that can be new.
+    assert ratios == [2] * switch + [3] * (len(ratios) - switch) and 30 <= switch < 75, ratios
     assert exited_normally(result, debugger), result.transcript
