@@ -49,10 +49,19 @@ def _core():
     from hotfix import cli
     if not _core_closing:
         # hotfix's files of a process gone go when LLDB exits; those of one
-        # still running (detached) stay for a later session.
+        # still running (detached) stay for a later session.  LLDB runs no
+        # atexit handler of Python (an embedding program, lldb-dap, may):
+        # its debugger's destroy callback does, where LLDB has one (19 does,
+        # 16 does not: there the next session sweeps them).
         atexit.register(cli.close)
         _core_closing.append(True)
     return cli
+
+
+def _debugger_destroyed(debugger_id, baton=None):
+    cli = sys.modules.get("hotfix.cli")     # nothing to remove before the core is imported
+    if cli is not None:
+        cli.close()
 
 
 _core_closing = []
@@ -688,6 +697,9 @@ def _guard_breakpoints(debugger):
 
 
 def __lldb_init_module(debugger, internal_dict):
+    add = getattr(debugger, "AddDestroyCallback", None)     # not in LLDB 16
+    if add is not None:
+        add(_debugger_destroyed)
     threading.Thread(target=_guard_breakpoints, args=(debugger,), name="hotfix-breakpoints", daemon=True).start()
     for name, cls in (("hotfix", "HotfixCommand"), ("hotfix-config", "ConfigCommand")):
         debugger.HandleCommand("command script add -o -c %s.%s %s" % (__name__, cls, name))

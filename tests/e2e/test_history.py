@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from driver import DEBUGGERS, Attach, Break, Command, Continue, Copy, Delete, Detach, Hotfix, Run, hotfix_lines, run
+from driver import DEBUGGERS, LLDB, Attach, Break, Command, Continue, Copy, Delete, Detach, Hotfix, Run, hotfix_lines, run
 from programs import build
 
 
@@ -114,3 +114,23 @@ def test_the_files_of_a_process_go_with_it(tmp_path):
     assert not os.path.exists(folder), folder
     mine = re.search(r"FOLDER (\S+)", result.transcript).group(1)
     assert "exited normally" in result.transcript and not os.path.exists(mine), result.transcript
+
+
+def test_lldb_removes_the_files_of_its_process_when_it_exits(tmp_path):
+    # LLDB runs no Python atexit handler: its debugger's destroy callback
+    # removes the folder of a process that exited.
+    probe = subprocess.run([LLDB, "--no-lldbinit", "-b", "-o",
+                            "script print('DESTROY=%s' % hasattr(lldb.SBDebugger, 'AddDestroyCallback'))"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
+    if "DESTROY=True" not in probe:
+        pytest.skip("this LLDB has no destroy callback: the next session sweeps the folder "
+                    "(test_the_files_of_a_process_go_with_it)")
+    build("game", tmp_path, ["main.c", "game.c"])
+    result = run("lldb", str(tmp_path / "prog"), [
+        Break("checkpoint"), Run(3), Copy("game_leaf.c", "game.c"), Hotfix("game.c"),
+        Command("script print('FOLDER=' + __import__('hotfix.cli').cli.session().workdir)"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    mine = re.search(r"^FOLDER=(/\S+)", result.transcript, re.M).group(1)
+    assert "exited with status = 0" in result.transcript, result.transcript
+    assert not os.path.exists(mine), result.transcript
