@@ -40,7 +40,9 @@ static int same_name(const symbol *a, const symbol *b)
  * recompile and a link: a symbol by name (and, for read-only objects, its
  * contents), the bytes of an anonymous literal, a jump table, or something
  * only another object can match. */
-typedef enum { REF_SYM, REF_BYTES, REF_TABLE, REF_OTHER } ref_kind;
+typedef enum { REF_SYM, REF_BYTES, REF_TABLE, REF_BLOCK, REF_OTHER } ref_kind;
+
+struct function;
 
 typedef struct {
     ref_kind kind;
@@ -49,6 +51,8 @@ typedef struct {
     const unsigned char *bytes; /* REF_BYTES, or the contents of a read-only REF_SYM */
     size_t nbytes;
     const char *section;        /* REF_OTHER */
+    const struct function *owner; /* REF_BLOCK: the function whose object holds the block */
+    size_t shndx;               /* REF_BLOCK: its section (off: where it begins) */
     int tail;                   /* what is referred to is symbol + addend + tail: for an
                                    x86-64 PC-relative field, the bytes of its instruction
                                    from the field on (4, or more with an immediate after) */
@@ -80,7 +84,7 @@ typedef struct {
     size_t nfuncs;
 } object_index;
 
-typedef struct {
+typedef struct function {
     hf_image *img; /* not const: its line rows are read when first needed */
     const object_index *ix;
     const symbol *sym;
@@ -91,6 +95,7 @@ typedef struct {
     size_t nrel;
     x86_stream ins; /* x86-64: the decoded instructions, when first needed */
     int decoded;
+    int data;       /* not code: the pointers of an anonymous block (REF_BLOCK) */
 } function;
 
 static int by_reloc_offset(const void *a, const void *b)
@@ -328,6 +333,8 @@ static const x86_insn *instruction_of(function *f, const reloc *r)
  * as an immediate, AArch64's add :lo12:), or WIDTH_UNKNOWN. */
 static int width_read(function *f, const reloc *r)
 {
+    if (f->data)
+        return WIDTH_ADDRESS; /* a pointer: to the whole of what it points at */
     if (!is_a64(f->img)) {
         const x86_insn *in = instruction_of(f, r);
         if (!in)
@@ -410,6 +417,78 @@ static int field_tail(function *f, const reloc *r, int *exact)
     return in ? (int)(in->at + in->len - r->offset) : bias;
 }
 
+/* An anonymous block of writable data a function refers to -- an automatic
+ * array's or struct's initializer, which GCC puts in .data (clang in
+ * .data.rel.ro under a .L name) because its pointers are relocated, and no
+ * symbol names in the program or the rebuild: its size (up to the next
+ * place anything refers to or the next symbol; a sized label's own size),
+ * or 0 when it has no bytes in the file. */
+static uint64_t block_size(const hf_image *img, const object_index *ix, const symbol *label, size_t shndx,
+                           uint64_t at)
+{
+    const section *sec = &img->sec[shndx];
+    if (!section_bytes(img, shndx) || at >= sec->sh.sh_size)
+        return 0;
+    if (label->type != STT_SECTION && label->sym.st_size && label->sym.st_value <= at &&
+        at < label->sym.st_value + label->sym.st_size)
+        return label->sym.st_value + label->sym.st_size - at;
+    uint64_t end = sec->sh.sh_size;
+    size_t k = first_place(ix->referred, ix->nreferred, shndx, at + 1);
+    if (k < ix->nreferred && ix->referred[k].shndx == shndx && ix->referred[k].off < end)
+        end = ix->referred[k].off;
+    for (size_t i = 1; i < img->nsym; i++) {
+        const symbol *t = &img->sym[i];
+        if (t->sym.st_shndx == shndx && t->type != STT_SECTION && t->sym.st_value > at && t->sym.st_value < end)
+            end = t->sym.st_value;
+    }
+    return end - at;
+}
+
+/* The relocations of a block (offsets from its start), sorted; *out is
+ * freed by the caller.  Returns how many, or -1 when they cannot be read. */
+static long block_relocs(const hf_image *img, size_t shndx, uint64_t at, uint64_t n, reloc **out)
+{
+    *out = NULL;
+    size_t ri = img->sec[shndx].rela;
+    if (!ri)
+        return 0;
+    const section *rs = &img->sec[ri];
+    size_t total = rs->sh.sh_size / (rs->sh.sh_entsize ? rs->sh.sh_entsize : 24);
+    reloc *v = calloc(total ? total : 1, sizeof *v);
+    if (!v)
+        return -1;
+    size_t k = 0;
+    for (size_t j = 0; j < total; j++) {
+        GElf_Rela r;
+        if (!gelf_getrela(rs->data, (int)j, &r)) {
+            free(v);
+            return -1;
+        }
+        if (r.r_offset < at || r.r_offset >= at + n)
+            continue;
+        v[k++] = (reloc){r.r_offset - at, GELF_R_TYPE(r.r_info), r.r_addend, GELF_R_SYM(r.r_info)};
+    }
+    qsort(v, k, sizeof *v, by_reloc_offset);
+    *out = v;
+    return (long)k;
+}
+
+/* A block seen as a function without code: its relocations, for object_ref. */
+static long open_block(const ref *b, function *blk)
+{
+    memset(blk, 0, sizeof *blk);
+    blk->img = b->owner->img;
+    blk->ix = b->owner->ix;
+    blk->sym = b->owner->sym;
+    blk->shndx = b->shndx;
+    blk->code = b->bytes;
+    blk->size = b->nbytes;
+    blk->data = 1;
+    long n = block_relocs(blk->img, b->shndx, (uint64_t)b->off, b->nbytes, &blk->rel);
+    blk->nrel = n > 0 ? (size_t)n : 0;
+    return n;
+}
+
 static ref object_ref(function *f, const reloc *r)
 {
     const hf_image *img = f->img;
@@ -458,6 +537,16 @@ static ref object_ref(function *f, const reloc *r)
             x.nbytes = n;
             return x;
         } else {
+            uint64_t n = at >= 0 && !is_a64(img) ? block_size(img, f->ix, s, shndx, (uint64_t)at) : 0;
+            if (n) {
+                x.kind = REF_BLOCK;
+                x.owner = f;
+                x.shndx = shndx;
+                x.off = at;
+                x.bytes = section_bytes(img, shndx) + at;
+                x.nbytes = n;
+                return x;
+            }
             x.kind = REF_OTHER;
             x.section = sec->name;
             x.off = base;
@@ -481,11 +570,13 @@ static ref object_ref(function *f, const reloc *r)
     return x;
 }
 
+static int same_block(const ref *a, const ref *b);
+
 static int same_ref(const ref *a, const ref *b)
 {
     /* An anonymous literal is known by its bytes alone: its offset moves
      * when an earlier literal of a plain .rodata (as at -O0) is edited. */
-    if (a->kind != b->kind || (a->kind != REF_BYTES && a->off != b->off))
+    if (a->kind != b->kind || (a->kind != REF_BYTES && a->kind != REF_BLOCK && a->off != b->off))
         return 0;
     switch (a->kind) {
     case REF_SYM:
@@ -494,12 +585,46 @@ static int same_ref(const ref *a, const ref *b)
         break;
     case REF_OTHER:
         return !strcmp(a->section, b->section);
+    case REF_BLOCK:
+        return same_block(a, b);
     default:
         break;
     }
     if (a->nbytes != b->nbytes || (a->nbytes && memcmp(a->bytes, b->bytes, a->nbytes)))
         return 0;
     return 1;
+}
+
+/* Blocks nest (an initializer pointing at another): not without end. */
+static int block_depth;
+
+/* Two blocks: the same bytes but for their relocations, which refer to the
+ * same things. */
+static int same_block(const ref *a, const ref *b)
+{
+    if (a->nbytes != b->nbytes || block_depth > 4)
+        return 0;
+    function x, y;
+    long nx = open_block(a, &x), ny = open_block(b, &y);
+    int same = nx >= 0 && nx == ny;
+    uint64_t k = 0;
+    block_depth++;
+    for (size_t i = 0; same && i < x.nrel; i++) {
+        const reloc *p = &x.rel[i], *q = &y.rel[i];
+        same = p->offset == q->offset && p->type == q->type && p->offset >= k &&
+               !memcmp(a->bytes + k, b->bytes + k, p->offset - k);
+        if (same) {
+            ref rx = object_ref(&x, p), ry = object_ref(&y, q);
+            same = same_ref(&rx, &ry);
+        }
+        k = p->offset + (uint64_t)field_width(p->type);
+    }
+    block_depth--;
+    if (same && k < a->nbytes)
+        same = !memcmp(a->bytes + k, b->bytes + k, a->nbytes - k);
+    free(x.rel);
+    free(y.rel);
+    return same;
 }
 
 /* The address a GOT slot of a linked image will hold, from its dynamic
@@ -598,6 +723,7 @@ static int name_is(const char *linked, const symbol *s)
 }
 
 static int symbol_matches(const hf_image *img, uint64_t target, const ref *want);
+static int block_matches(const hf_image *img, uint64_t addr, const ref *want);
 
 /* Does a field of the linked image refer to what the object's relocation
  * refers to? */
@@ -619,6 +745,8 @@ static int image_matches(const hf_image *img, uint64_t place, const unsigned cha
         ref_addr = (uint64_t)v + img->got;
     else
         ref_addr = (uint64_t)v;
+    if (want->kind == REF_BLOCK)
+        return block_matches(img, ref_addr + (uint64_t)want->tail, want);
     if (want->kind == REF_BYTES) {
         size_t avail;
         const unsigned char *b = bytes_at(img, ref_addr + (uint64_t)want->tail, &avail);
@@ -637,6 +765,46 @@ static int image_matches(const hf_image *img, uint64_t place, const unsigned cha
         }
     }
     return symbol_matches(img, target, want);
+}
+
+/* Is the block at addr of the linked image the object's?  The same bytes
+ * but for its pointers (64-bit absolute relocations: the image's dynamic
+ * relocations, or its bytes when it has none there), which must point at
+ * what the object's point at. */
+static int block_matches(const hf_image *img, uint64_t addr, const ref *want)
+{
+    size_t avail;
+    const unsigned char *b = bytes_at(img, addr, &avail);
+    if (!b || avail < want->nbytes || block_depth > 4)
+        return 0;
+    function blk;
+    int same = open_block(want, &blk) >= 0;
+    uint64_t k = 0;
+    block_depth++;
+    for (size_t i = 0; same && i < blk.nrel; i++) {
+        const reloc *p = &blk.rel[i];
+        same = p->type == R_X86_64_64 && p->offset >= k && p->offset + 8 <= want->nbytes &&
+               !memcmp(b + k, want->bytes + k, p->offset - k);
+        if (same) {
+            ref x = object_ref(&blk, p);
+            const char *name;
+            uint64_t t = got_slot_target(img, addr + p->offset, &name);
+            if (name) {
+                same = x.kind == REF_SYM && name_is(name, x.sym);
+            } else {
+                unsigned char field[8];
+                for (int j = 0; j < 8; j++)
+                    field[j] = (unsigned char)(t >> (8 * j));
+                same = image_matches(img, addr + p->offset, field, p, &x, NULL);
+            }
+        }
+        k = p->offset + 8;
+    }
+    block_depth--;
+    if (same && k < want->nbytes)
+        same = !memcmp(b + k, want->bytes + k, want->nbytes - k);
+    free(blk.rel);
+    return same;
 }
 
 /* Is the wanted symbol (by name, and by contents for a read-only object)

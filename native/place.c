@@ -123,8 +123,12 @@ static const char *referent(layout *l, const GElf_Rela *r, long *in, uint64_t *o
             return c->name;
         }
     }
-    snprintf(l->why, sizeof l->why, "the code refers to %s+%" PRId64 ", which no symbol names", sec->name,
-             (int64_t)s->sym.st_value + r->r_addend);
+    if (sec->sh.sh_flags & SHF_WRITE)
+        snprintf(l->why, sizeof l->why, "the code reads data that no symbol names in %s (an automatic array's "
+                 "or struct's initializer): hotfix lays out only read-only data near the program", sec->name);
+    else
+        snprintf(l->why, sizeof l->why, "the code refers to %s+%" PRId64 ", which no symbol names", sec->name,
+                 (int64_t)s->sym.st_value + r->r_addend);
     l->error = l->why;
     return NULL;
 }

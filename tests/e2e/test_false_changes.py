@@ -14,7 +14,10 @@ applied while the loop runs, redirecting the edited function only.
   8 bytes; a string: up to its NUL);
 * vectors.c: at -O2 a scalar read from a shared 16-byte constant;
 * tail.c: at -O2 a tail call the program's build made a 2-byte jmp to its
-  neighbour and the rebuild a 5-byte jmp with a relocation.
+  neighbour and the rebuild a 5-byte jmp with a relocation;
+* initializers.c: automatic arrays of pointers (strings, functions) that
+  GCC copies from an anonymous block of writable .data, named by no
+  symbol: compared by what they hold (seen in memcached's main).
 """
 import re
 
@@ -83,6 +86,11 @@ def vectors_frame(i, new):
                                                "%g" % (i * (0.9 if new else 0.7)))
 
 
+def initializers_frame(i, new):
+    words = ["zero", "one", "two", "three", "four", "five"]
+    return "frame %d: %s tick=%d step=%d" % (i, words[i], i + (100 if new else 1), i + (100 if new else 1))
+
+
 def tail_frame(i, new):
     return "frame %d: dispatch=%d bonus=%d" % (i, (i + 1) * 3 + 1, i + (500 if new else 10))
 
@@ -93,6 +101,7 @@ SCENARIOS = {
     "strings": ("tenth", strings_frame, ["-O0"]),
     "vectors": ("scale", vectors_frame, ["-O2"]),
     "tail": ("bonus", tail_frame, ["-O2"]),
+    "initializers": ("tick", initializers_frame, ["-O0", "-O2"]),
 }
 
 
