@@ -438,8 +438,14 @@ class GdbDebugger(Debugger):
 
     def resume_for(self, seconds):
         # A synchronous continue that a timer ends with an interrupt.
-        done = threading.Event()
-        timer = threading.Timer(seconds, self._interrupter(done))
+        done, fired = threading.Event(), threading.Event()
+        interrupt = self._interrupter(done)
+        selected = gdb.selected_thread()
+
+        def expire():
+            fired.set()
+            interrupt()
+        timer = threading.Timer(seconds, expire)
         with self._user_breakpoints_paused(), _quiet():
             timer.start()
             try:
@@ -447,10 +453,13 @@ class GdbDebugger(Debugger):
             finally:
                 done.set()
                 timer.cancel()
+        if fired.is_set():
+            _select_again(selected)
 
     def resume_until(self, predicate, poll):
         done, ours = threading.Event(), threading.Event()
         interrupt = self._interrupter(done)
+        selected = gdb.selected_thread()
 
         def watch():
             while not done.wait(poll):
@@ -473,6 +482,8 @@ class GdbDebugger(Debugger):
             if not ours.is_set():
                 with open(log.name, errors="replace") as f:
                     gdb.write(f.read())        # the stop the user should see
+            else:
+                _select_again(selected)
             return ours.is_set() and self.process_state() == "stopped"
         finally:
             os.unlink(log.name)
@@ -495,6 +506,16 @@ class GdbDebugger(Debugger):
 
     def write(self, text):
         gdb.write(text + "\n")
+
+
+def _select_again(thread):
+    """After a stop hotfix's own interrupt made (GDB reports it in some
+    thread): the thread the user had selected, if it is still there."""
+    try:
+        if thread is not None and thread.is_valid():
+            thread.switch()
+    except gdb.error:
+        pass
 
 
 def _fetch_all_registers(event):

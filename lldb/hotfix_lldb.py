@@ -426,10 +426,13 @@ class LldbDebugger(Debugger):
         # User breakpoints are paused as in GDB's adapter; the stop reason
         # moves to the interrupt, so their new site ids do not matter here.
         process = self._process()
+        selected = process.GetSelectedThread().GetIndexID()
         with self._user_breakpoints_paused():
             self._continue_while(lambda stopped: stopped.wait(seconds))
         if process.GetState() == lldb.eStateExited:
             self._show_stop()
+        elif _stopped_by_interrupt(process):
+            process.SetSelectedThreadByIndexID(selected)
 
     def resume_until(self, predicate, poll):
         process = self._process()
@@ -449,8 +452,11 @@ class LldbDebugger(Debugger):
                     asked.append(True)
                     return
 
+        selected = process.GetSelectedThread().GetIndexID()
         self._continue_while(watch)
         if asked and process.GetState() == lldb.eStateStopped and _stopped_by_interrupt(process):
+            # The interrupt stops the process in some thread: the user's again.
+            process.SetSelectedThreadByIndexID(selected)
             return True
         self._show_stop()
         return False

@@ -38,3 +38,24 @@ def test_threads_are_where_they_were_after_a_hotfix(tmp_path, debugger, opt):
     # every tick once, in order (continue 2 passed exactly one).
     assert ticks == [-1, -1, -1, -100, -100, -100], result.output
     assert result.lines()[-1] == "done" and exited_normally(result, debugger), result.transcript
+
+
+THREAD = re.compile(r"^(?:\[Current thread is |thread #)(\d+)[ :]")      # GDB `thread`; LLDB `thread info`
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_the_selected_thread_is_selected_again_after_a_wait(tmp_path, debugger):
+    # --wait lets the program run until work returns; the stop that ends
+    # the wait is hotfix's interrupt, which the debugger reports in some
+    # thread: the user's selected thread (the worker) is selected again.
+    prog = build("still", tmp_path, ["main.c", "work.c"], link_flags=["-pthread"])
+    which = Command("thread" if debugger == "gdb" else "thread info")
+    result = run(debugger, prog, [
+        Break("work"), Run(8), Continue(2),          # the worker inside work(2): work is active
+        which, Copy("work_v2.c", "work.c"), Hotfix("--wait 5 work.c"), which,
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    threads = [int(m.group(1)) for m in (THREAD.match(l) for l in result.transcript.splitlines()) if m]
+    assert "1 function redirected (work)" in result.transcript, result.transcript
+    assert len(threads) == 2 and threads[0] == threads[1] == 2, result.transcript
+    assert exited_normally(result, debugger), result.transcript
