@@ -123,12 +123,18 @@ static const char *referent(layout *l, const GElf_Rela *r, long *in, uint64_t *o
             return c->name;
         }
     }
-    if (sec->sh.sh_flags & SHF_WRITE)
-        snprintf(l->why, sizeof l->why, "the code reads data that no symbol names in %s (an automatic array's "
-                 "or struct's initializer): hotfix lays out only read-only data near the program", sec->name);
-    else
-        snprintf(l->why, sizeof l->why, "the code refers to %s+%" PRId64 ", which no symbol names", sec->name,
-                 (int64_t)s->sym.st_value + r->r_addend);
+    /* Writable data no symbol names: an automatic array's or struct's
+     * initializer, which GCC puts in .data (clang in .data.rel.ro) because
+     * its pointers are relocated.  Code only copies from it (state has a
+     * name): laid out with the body, like read-only data. */
+    if ((sec->sh.sh_flags & (SHF_ALLOC | SHF_WRITE)) == (SHF_ALLOC | SHF_WRITE) && sec->sh.sh_type == SHT_PROGBITS &&
+        !(sec->sh.sh_flags & (SHF_TLS | SHF_EXECINSTR))) {
+        *in = -2;
+        *off = s->sym.st_value;
+        return NULL;
+    }
+    snprintf(l->why, sizeof l->why, "the code refers to %s+%" PRId64 ", which no symbol names", sec->name,
+             (int64_t)s->sym.st_value + r->r_addend);
     l->error = l->why;
     return NULL;
 }

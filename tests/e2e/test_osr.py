@@ -219,3 +219,26 @@ def test_frames_of_optimised_code_are_refused(tmp_path, debugger):
                for line in hotfix_lines(result)), result.transcript
     assert [f[0] for f in frames(result)] == ["frame"] * 4, result.output
     assert exited_normally(result, debugger), result.transcript
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_a_body_with_an_initializer_in_writable_data_moves(tmp_path, debugger, cc):
+    # Found probing memcached: its main copies a 40-string array from a
+    # block of .data that no symbol names, and its frame could not move.
+    prog = build("osr", tmp_path, ["names.c", "wait.c"], cc=cc)
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(6), Continue(2),
+        Copy("names_v2.c", "names.c"), Hotfix("names.c"),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    lines = summary(result)
+    assert len(lines) == 1 and "1 function redirected (main)" in lines[0] and \
+        "1 running frame moved" in lines[0], result.transcript
+    total, expected = 0, []
+    for frame in range(6):
+        total += frame * (10 if frame >= 2 else 1)
+        expected.append("%s %d: total=%d name=n%02d" % ("FRAME" if frame >= 2 else "frame", frame, total,
+                                                      frame * 7 % 40))
+    assert result.lines() == expected + ["done: total=%d" % total], result.output
+    assert exited_normally(result, debugger), result.transcript
