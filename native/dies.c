@@ -10,7 +10,8 @@
  * elsewhere); they are most of a unit's DIEs and come with their type only.
  * Unless parameters are asked for, so are a function's own variables that
  * live on its stack or in registers (most DIEs of a large unit): only its
- * statics have an address to share. */
+ * statics have an address to share; its blocks (their statics are given as
+ * the function's) and its declarations of other functions. */
 
 typedef struct {
     uint64_t code, tag;
@@ -368,6 +369,17 @@ static int list_die(void *ctx, const hf_image *img, const unit_ctx *u, const die
         return WALK_SKIP; /* on the stack or in a register: nothing to share */
     if (d->tag == 0x2e && l->in_function < 0 && d->children)
         l->in_function = d->depth;
+    if (!(l->flags & HF_DIES_PARAMETERS) && l->in_function >= 0 && d->depth > l->in_function) {
+        /* Inside a function: a declaration of another function (a local
+         * extern) is nothing to share; a block only holds the function's
+         * statics and types, which are listed as the function's own. */
+        if (d->tag == 0x2e && d->has[DIE_DECLARATION])
+            return WALK_SKIP;
+        if (d->tag == 0x0b) {
+            l->parents[d->depth] = l->parents[d->depth - 1];
+            return WALK_ON;
+        }
+    }
     emit_die(&l->sb, img, u, l->cu_offset, d->offset, d->tag, d->depth ? l->parents[d->depth - 1] : -1, d->a,
              d->has);
     l->parents[d->depth] = l->emitted++;
