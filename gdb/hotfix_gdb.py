@@ -366,23 +366,27 @@ class GdbDebugger(Debugger):
         x86 = self._inferior().architecture().name() == "i386:x86-64"
         if x86:
             gdb.events.inferior_call.connect(_fetch_all_registers)
-        try:
-            gdb.execute("set scheduler-locking on", to_string=True)
-            with self._user_breakpoints_paused(), self._async_signals_passed(), _quiet():
-                if target:
-                    target[0].switch()
-                gdb.execute("set unwindonsignal on", to_string=True)
-                return int(gdb.parse_and_eval(expression)) & MASK64
-        except gdb.error as e:
-            raise CallFailed(str(e).splitlines()[0])
-        finally:
-            if x86:
-                gdb.events.inferior_call.disconnect(_fetch_all_registers)
-            gdb.execute("set unwindonsignal %s" % ("on" if unwind else "off"), to_string=True)
-            gdb.execute("set scheduler-locking %s" % locking, to_string=True)
-            if selected is not None and selected.is_valid():
-                selected.switch()
-                _select_level(level)
+        # Quiet throughout: switching threads and re-enabling breakpoints
+        # make GDB 13 warn about a breakpoint stop whose location the
+        # patch's load re-created ("location number not found").
+        with _quiet():
+            try:
+                gdb.execute("set scheduler-locking on", to_string=True)
+                with self._user_breakpoints_paused(), self._async_signals_passed():
+                    if target:
+                        target[0].switch()
+                    gdb.execute("set unwindonsignal on", to_string=True)
+                    return int(gdb.parse_and_eval(expression)) & MASK64
+            except gdb.error as e:
+                raise CallFailed(str(e).splitlines()[0])
+            finally:
+                if x86:
+                    gdb.events.inferior_call.disconnect(_fetch_all_registers)
+                gdb.execute("set unwindonsignal %s" % ("on" if unwind else "off"), to_string=True)
+                gdb.execute("set scheduler-locking %s" % locking, to_string=True)
+                if selected is not None and selected.is_valid():
+                    selected.switch()
+                    _select_level(level)
 
     def _interrupter(self, done):
         """A function that stops the running process from another thread,
@@ -413,7 +417,7 @@ class GdbDebugger(Debugger):
         timer = threading.Timer(timeout, self._interrupter(done))
         try:
             gdb.execute("set scheduler-locking on", to_string=True)
-            with self._user_breakpoints_paused(), _quiet():
+            with _quiet(), self._user_breakpoints_paused():
                 target[0].switch()
                 _select_level(level)
                 # `finish` out of an inlined frame steps through it: leave
@@ -446,7 +450,7 @@ class GdbDebugger(Debugger):
             fired.set()
             interrupt()
         timer = threading.Timer(seconds, expire)
-        with self._user_breakpoints_paused(), _quiet():
+        with _quiet(), self._user_breakpoints_paused():
             timer.start()
             try:
                 gdb.execute("continue", to_string=True)
@@ -513,7 +517,8 @@ def _select_again(thread):
     thread): the thread the user had selected, if it is still there."""
     try:
         if thread is not None and thread.is_valid():
-            thread.switch()
+            with _quiet():
+                thread.switch()
     except gdb.error:
         pass
 
@@ -588,6 +593,11 @@ def _qemu_process(tid):
     return 0
 
 
+def _flush_gdb():
+    for stream in (gdb.STDOUT, gdb.STDERR, gdb.STDLOG):
+        gdb.flush(stream)
+
+
 @contextlib.contextmanager
 def _quiet(path=os.devnull):
     """While hotfix runs the program itself (a call, --wait, watch), GDB
@@ -600,7 +610,7 @@ def _quiet(path=os.devnull):
     wait for ever."""
     paginate = gdb.parameter("pagination")
     gdb.execute("set pagination off", to_string=True)
-    gdb.flush()
+    _flush_gdb()
     sys.stdout.flush()
     sys.stderr.flush()
     saved = (os.dup(1), os.dup(2))
@@ -611,7 +621,7 @@ def _quiet(path=os.devnull):
         yield
     finally:
         try:
-            gdb.flush()
+            _flush_gdb()        # GDB buffers its stderr too (warnings)
         finally:
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
