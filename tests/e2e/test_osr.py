@@ -11,6 +11,9 @@ from driver import DEBUGGERS, Break, Command, Continue, Copy, Delete, Hotfix, Ru
 from programs import build
 
 COMPILERS = ["gcc", "clang"]
+# workers.c: rounds of 5 ms; enough that no worker can finish while --wait
+# lets the program run on a busy machine (a finished one has no frame to move).
+ROUNDS = 300
 
 
 def frames(result):
@@ -194,10 +197,10 @@ def test_each_threads_frame_moves(tmp_path, debugger, cc):
     for worker, rounds in seen.items():
         # Every round once, in order; the old way, then the new way for good;
         # the sum carries on from where the old code left it.
-        assert [r for _, r, _ in rounds] == list(range(1, 61)), (worker, rounds)
+        assert [r for _, r, _ in rounds] == list(range(1, ROUNDS + 1)), (worker, rounds)
         markers = [k for k, _, _ in rounds]
         switch = markers.index("WORKER")
-        assert markers == ["worker"] * switch + ["WORKER"] * (60 - switch), (worker, markers)
+        assert markers == ["worker"] * switch + ["WORKER"] * (ROUNDS - switch), (worker, markers)
         total = 0
         for kind, r, s in rounds:
             total += r if kind == "worker" else r * 1000

@@ -4,7 +4,7 @@
 #include "osr.h"
 
 #define WORKERS 3
-#define ROUNDS 60
+#define ROUNDS 300
 
 static volatile int finished;
 
