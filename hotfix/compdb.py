@@ -107,23 +107,49 @@ def find_compile_command(unit, executable, _cache={}):
 
 def _the_one_that_built(commands, unit, executable):
     """One file compiled twice (libtool: for the shared library with -fPIC
-    -DPIC, sometimes as C++, and for the program): the command whose
-    language and code-generation flags the unit's DW_AT_producer records
-    (GCC records them), else the one whose position-independence fits the
-    image (a shared library's -fPIC)."""
+    -DPIC, sometimes as C++, and for the program; jemalloc: once more with
+    other -D flags, to list its symbols): the command whose object, where it
+    is still there, defines the functions the program has of the unit
+    (-D flags are recorded nowhere else), then whose language and
+    code-generation flags the unit's DW_AT_producer records (GCC records
+    them), then whose position-independence fits the image (a shared
+    library's -fPIC)."""
     if len(commands) == 1:
         return commands[0]
     recorded = {w for w in unit.producer.split() if w.startswith(("-O", "-f", "-m", "-g", "-std="))}
     in_library = getattr(getattr(unit, "image", None), "path", executable) != executable
+    defined = _functions_defined(commands, unit)
 
     def score(command):
         flags = {a for a in command.argv[1:] if a.startswith(("-O", "-f", "-m", "-g", "-std="))}
         cxx = _is_cxx_command(command)
         pic = bool(flags & {"-fPIC", "-fpic"})
-        return ((cxx == unit.is_cxx), len(flags & recorded) - len(flags - recorded) if recorded else 0,
-                pic == in_library)
+        return (defined.get(id(command), 0), (cxx == unit.is_cxx),
+                len(flags & recorded) - len(flags - recorded) if recorded else 0, pic == in_library)
 
     return max(commands, key=score)
+
+
+def _functions_defined(commands, unit):
+    """{id(command): how many of the unit's functions in the program its
+    object defines (by name)}, for the commands whose object is there."""
+    image = getattr(unit, "image", None)
+    if image is None or not hasattr(image, "unit_functions"):
+        return {}
+    try:
+        wanted = {f["name"] for f in image.unit_functions(unit)}
+    except HotfixError:
+        return {}
+    from .native import Image, NativeError      # only for a file compiled twice
+    out = {}
+    for command in commands:
+        if command.output and os.path.exists(command.output):
+            try:
+                table = Image(command.output).symbols()
+            except (NativeError, HotfixError, OSError):
+                continue
+            out[id(command)] = len(wanted & {s["name"] for s in table["symbols"] if s["type"] == "func"})
+    return out
 
 
 def _is_cxx_command(command):
