@@ -41,7 +41,8 @@ def write_manifest(version, unit_path, number, originals):
     data = {"format": MANIFEST_FORMAT, "unit_path": unit_path, "number": number,
             "version": {k: getattr(version, k) for k in ("so_path", "bias", "baseline", "functions", "redirected",
                                                          "unit", "when", "statics_kept", "globals_bound",
-                                                         "entries", "loaded_from", "migrated", "moved")},
+                                                         "entries", "loaded_from", "migrated", "moved",
+                                                         "added_statics")},
             "originals": {str(address): old.hex() for address, old in originals.items()},
             "reverted": False}
     try:

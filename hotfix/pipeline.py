@@ -354,7 +354,7 @@ def plan_unit(p, image_of, arch, all_sites=False):
     plan.got = table["got"]
     plan.functions = {sym["name"]: sym for sym in table["symbols"] if sym["type"] == "func"}
     so_vars = so.variables(so_unit) if so_unit else {}
-    live = _migrated_before(p.history)
+    live = _live_in_patches(p.history)
     exe_vars = dict(image.info.variables(unit))
     for key, rec in live.items():
         # Its storage is an earlier patch's copy now (addresses are
@@ -379,18 +379,24 @@ def plan_unit(p, image_of, arch, all_sites=False):
     if plan.migrations and not all_sites:
         p.patch_info = (so, so_unit)
         return plan_unit(p, image_of, arch, all_sites=True)
+    # Statics new in this patch: the next patch of the unit uses them.
+    fresh = set(plan.new_statics)
+    plan.added_statics = [v for key, v in so_vars.items()
+                          if key not in exe_vars and v.address is not None and v.name in fresh]
     for m in plan.migrations:
         _map_migration(p, m, live.get(m.key), so, so_unit, so_vars[m.key], image_of, arch)
     if so_unit:
         p.types = (_types_in_use(p, image_of), so.types(so_unit))
 
 
-def _migrated_before(history):
-    """{(scope, name): record} of the unit's statics earlier patches
-    migrated, the newest storage of each (session.Version.migrated)."""
+def _live_in_patches(history):
+    """{(scope, name): record} of the unit's statics whose storage is an
+    earlier patch's: those it migrated and those it added (a static new in
+    a patch keeps its value in the next, as the program's do), the newest
+    storage of each."""
     live = {}
     for v in history:
-        for rec in v.migrated:
+        for rec in v.added_statics + v.migrated:
             live[(rec["scope"], rec["name"])] = rec
     return live
 
@@ -848,11 +854,15 @@ class Hotfix:
             migrated = [{"scope": m.key[0], "name": m.key[1], "label": m.label, "symbol": m.symbol,
                          "external": m.external, "address": m.new_at + bias, "size": m.new_size,
                          "type": m.new_type, "so_path": plan.so_path} for m in plan.migrations]
+            added = [{"scope": v.scope, "name": v.name, "address": v.address + bias, "size": v.size,
+                      "type": v.type, "external": bool(v.external), "so_path": plan.so_path}
+                     for v in plan.added_statics]
             version = Version(plan.so_path, handle, bias, p.built.patch_object, functions,
                               [r.function for r in plan.redirects], p.target.label,
                               time.time(), plan.statics_kept, plan.globals_bound, entries,
                               place if place != plan.so_path else "", migrated,
-                              frames.manifest_entries(plan.placements, [m for m in frame_moves if m.map in plan.frame_maps]))
+                              frames.manifest_entries(plan.placements, [m for m in frame_moves if m.map in plan.frame_maps]),
+                              added)
             p.frame_moves = [m for m in frame_moves if m.map in plan.frame_maps]
             p.history.append(version)
             state.patches += 1
@@ -961,6 +971,10 @@ class Hotfix:
             parts.append("%d new (%s)" % (len(plan.new), ", ".join(plan.new)))
         if plan.statics_kept:
             parts.append("%d static%s kept" % (len(plan.statics_kept), "" if len(plan.statics_kept) == 1 else "s"))
+        if plan.new_statics:
+            n = len(plan.new_statics)
+            parts.append("%d new static%s (start from %s initial value: %s)" % (
+                n, "" if n == 1 else "s", "its" if n == 1 else "their", ", ".join(plan.new_statics)))
         if plan.globals_bound:
             n = len(plan.globals_bound)
             parts.append("%d global%s bound" % (n, "" if n == 1 else "s"))

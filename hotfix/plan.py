@@ -102,6 +102,7 @@ class Plan:
     statics_kept: List[str] = field(default_factory=list)
     globals_bound: List[str] = field(default_factory=list)
     new_statics: List[str] = field(default_factory=list)
+    added_statics: List = field(default_factory=list)  # the patch's Variables of new_statics
     warnings: List[str] = field(default_factory=list)
     refusals: List[str] = field(default_factory=list)
     got: int = 0        # link-time address of the patch's GOT

@@ -31,6 +31,10 @@ class Version:
     # Bodies frames were moved into (frames.manifest_entries): {"function",
     # "address", "size", "object"}.
     moved: List[dict] = field(default_factory=list)
+    # Statics new in it (the next patch of the unit uses them, as it uses
+    # the program's): each {"scope", "name", "address" (runtime), "size",
+    # "type", "external", "so_path"}.
+    added_statics: List[dict] = field(default_factory=list)
 
 
 @dataclass
