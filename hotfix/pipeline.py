@@ -163,8 +163,12 @@ def link_unit(program, p, workdir, arch, moved, runner=FOREGROUND, read=None, pa
         extra.append(runtime_object(workdir, p.command.argv[0], runner))
     providers = _providers(program, patch_symbols["undefined"], p.plan.bindings, extra) \
         if direct_link_possible(p.command) else None
-    p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
-                                 p.command.argv[0], extra, arch.link_flags, runner, providers)
+    try:
+        p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
+                                     p.command.argv[0], extra, arch.link_flags, runner, providers)
+    except HotfixError as e:
+        # Several units' failures are said together: each names its unit.
+        raise type(e)("%s: %s" % (t.label, e)) from e
     if read:
         p.patch_info = _read_patch(p.plan.so_path, t.unit, read)
 

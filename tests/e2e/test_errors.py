@@ -61,7 +61,7 @@ def test_link_error_names_the_symbol(tmp_path, debugger):
         Copy("state_link.c", "state.c"), Hotfix("state.c"),
         Delete(), Continue(),
     ], cwd=tmp_path)
-    only_error(result, r"^hotfix: the patch refers to `undefined_helper_xyz', which the program does not "
+    only_error(result, r"^hotfix: state\.c: the patch refers to `undefined_helper_xyz', which the program does not "
                        r"define and no loaded library provides\.$")
     assert [l.split(":")[1].split()[0] for l in result.lines()] == ["v1"] * 3, result.output
     assert exited_normally(result, debugger)
