@@ -104,6 +104,37 @@ static int by_reloc_offset(const void *a, const void *b)
     return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
+/* The relocations that apply in [at, at + n) of section shndx, with
+ * offsets from at, sorted; *out is freed by the caller. */
+static hf_status relocs_in(const hf_image *img, size_t shndx, uint64_t at, uint64_t n, reloc **out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    size_t ri = img->sec[shndx].rela;
+    if (!ri)
+        return HF_OK;
+    const section *rs = &img->sec[ri];
+    size_t total = rs->sh.sh_size / (rs->sh.sh_entsize ? rs->sh.sh_entsize : 24);
+    reloc *v = calloc(total ? total : 1, sizeof *v);
+    if (!v)
+        return fail(HF_ENOMEM, img->path, NULL);
+    size_t k = 0;
+    for (size_t j = 0; j < total; j++) {
+        GElf_Rela r;
+        if (!gelf_getrela(rs->data, (int)j, &r)) {
+            free(v);
+            return fail(HF_EELF, img->path, "%s", elf_errmsg(-1));
+        }
+        if (r.r_offset < at || r.r_offset >= at + n)
+            continue;
+        v[k++] = (reloc){r.r_offset - at, GELF_R_TYPE(r.r_info), r.r_addend, GELF_R_SYM(r.r_info)};
+    }
+    qsort(v, k, sizeof *v, by_reloc_offset);
+    *out = v;
+    *count = k;
+    return HF_OK;
+}
+
 static hf_status load_function(hf_image *img, const object_index *ix, const symbol *s, function *f)
 {
     memset(f, 0, sizeof *f);
@@ -116,28 +147,7 @@ static hf_status load_function(hf_image *img, const object_index *ix, const symb
     if (!b || s->sym.st_value + f->size > img->sec[f->shndx].sh.sh_size)
         return fail(HF_EELF, img->path, "no code for %s", s->name);
     f->code = b + s->sym.st_value;
-    size_t ri = img->sec[f->shndx].rela;
-    if (!ri)
-        return HF_OK;
-    const section *rs = &img->sec[ri];
-    size_t n = rs->sh.sh_size / (rs->sh.sh_entsize ? rs->sh.sh_entsize : 24);
-    f->rel = calloc(n ? n : 1, sizeof *f->rel);
-    if (!f->rel)
-        return fail(HF_ENOMEM, img->path, NULL);
-    for (size_t j = 0; j < n; j++) {
-        GElf_Rela r;
-        if (!gelf_getrela(rs->data, (int)j, &r))
-            return fail(HF_EELF, img->path, "%s", elf_errmsg(-1));
-        if (r.r_offset < s->sym.st_value || r.r_offset >= s->sym.st_value + f->size)
-            continue;
-        reloc *x = &f->rel[f->nrel++];
-        x->offset = r.r_offset - s->sym.st_value;
-        x->type = GELF_R_TYPE(r.r_info);
-        x->addend = r.r_addend;
-        x->symidx = GELF_R_SYM(r.r_info);
-    }
-    qsort(f->rel, f->nrel, sizeof *f->rel, by_reloc_offset);
-    return HF_OK;
+    return relocs_in(img, f->shndx, s->sym.st_value, f->size, &f->rel, &f->nrel);
 }
 
 static void free_function(function *f)
@@ -444,37 +454,9 @@ static uint64_t block_size(const hf_image *img, const object_index *ix, const sy
     return end - at;
 }
 
-/* The relocations of a block (offsets from its start), sorted; *out is
- * freed by the caller.  Returns how many, or -1 when they cannot be read. */
-static long block_relocs(const hf_image *img, size_t shndx, uint64_t at, uint64_t n, reloc **out)
-{
-    *out = NULL;
-    size_t ri = img->sec[shndx].rela;
-    if (!ri)
-        return 0;
-    const section *rs = &img->sec[ri];
-    size_t total = rs->sh.sh_size / (rs->sh.sh_entsize ? rs->sh.sh_entsize : 24);
-    reloc *v = calloc(total ? total : 1, sizeof *v);
-    if (!v)
-        return -1;
-    size_t k = 0;
-    for (size_t j = 0; j < total; j++) {
-        GElf_Rela r;
-        if (!gelf_getrela(rs->data, (int)j, &r)) {
-            free(v);
-            return -1;
-        }
-        if (r.r_offset < at || r.r_offset >= at + n)
-            continue;
-        v[k++] = (reloc){r.r_offset - at, GELF_R_TYPE(r.r_info), r.r_addend, GELF_R_SYM(r.r_info)};
-    }
-    qsort(v, k, sizeof *v, by_reloc_offset);
-    *out = v;
-    return (long)k;
-}
-
-/* A block seen as a function without code: its relocations, for object_ref. */
-static long open_block(const ref *b, function *blk)
+/* A block seen as a function without code: its relocations, for
+ * object_ref.  0 when they cannot be read. */
+static int open_block(const ref *b, function *blk)
 {
     memset(blk, 0, sizeof *blk);
     blk->img = b->owner->img;
@@ -484,9 +466,23 @@ static long open_block(const ref *b, function *blk)
     blk->code = b->bytes;
     blk->size = b->nbytes;
     blk->data = 1;
-    long n = block_relocs(blk->img, b->shndx, (uint64_t)b->off, b->nbytes, &blk->rel);
-    blk->nrel = n > 0 ? (size_t)n : 0;
-    return n;
+    return relocs_in(blk->img, b->shndx, (uint64_t)b->off, b->nbytes, &blk->rel, &blk->nrel) == HF_OK;
+}
+
+/* Are two blocks' bytes the same outside the fields their relocations
+ * (rel, one block's; the other must have its fields at the same places)
+ * fill?  The fields themselves are compared by what they refer to. */
+static int same_outside_fields(const unsigned char *a, const unsigned char *b, uint64_t n, const reloc *rel,
+                               size_t nrel)
+{
+    uint64_t k = 0;
+    for (size_t i = 0; i < nrel; i++) {
+        uint64_t end = rel[i].offset + (uint64_t)field_width(rel[i].type);
+        if (rel[i].offset < k || end > n || memcmp(a + k, b + k, rel[i].offset - k))
+            return 0;
+        k = end;
+    }
+    return !memcmp(a + k, b + k, n - k);
 }
 
 static ref object_ref(function *f, const reloc *r)
@@ -595,8 +591,9 @@ static int same_ref(const ref *a, const ref *b)
     return 1;
 }
 
-/* Blocks nest (an initializer pointing at another): not without end. */
-static int block_depth;
+/* Blocks nest (an initializer pointing at another): not without end.  Per
+ * thread: the core compares several units at once. */
+static __thread int block_depth;
 
 /* Two blocks: the same bytes but for their relocations, which refer to the
  * same things. */
@@ -605,23 +602,15 @@ static int same_block(const ref *a, const ref *b)
     if (a->nbytes != b->nbytes || block_depth > 4)
         return 0;
     function x, y;
-    long nx = open_block(a, &x), ny = open_block(b, &y);
-    int same = nx >= 0 && nx == ny;
-    uint64_t k = 0;
+    int same = open_block(a, &x) & open_block(b, &y);
+    same = same && x.nrel == y.nrel && same_outside_fields(a->bytes, b->bytes, a->nbytes, x.rel, x.nrel);
     block_depth++;
     for (size_t i = 0; same && i < x.nrel; i++) {
         const reloc *p = &x.rel[i], *q = &y.rel[i];
-        same = p->offset == q->offset && p->type == q->type && p->offset >= k &&
-               !memcmp(a->bytes + k, b->bytes + k, p->offset - k);
-        if (same) {
-            ref rx = object_ref(&x, p), ry = object_ref(&y, q);
-            same = same_ref(&rx, &ry);
-        }
-        k = p->offset + (uint64_t)field_width(p->type);
+        ref rx = object_ref(&x, p), ry = object_ref(&y, q);
+        same = p->offset == q->offset && p->type == q->type && same_ref(&rx, &ry);
     }
     block_depth--;
-    if (same && k < a->nbytes)
-        same = !memcmp(a->bytes + k, b->bytes + k, a->nbytes - k);
     free(x.rel);
     free(y.rel);
     return same;
@@ -778,31 +767,27 @@ static int block_matches(const hf_image *img, uint64_t addr, const ref *want)
     if (!b || avail < want->nbytes || block_depth > 4)
         return 0;
     function blk;
-    int same = open_block(want, &blk) >= 0;
-    uint64_t k = 0;
+    int same = open_block(want, &blk) && same_outside_fields(b, want->bytes, want->nbytes, blk.rel, blk.nrel);
     block_depth++;
     for (size_t i = 0; same && i < blk.nrel; i++) {
         const reloc *p = &blk.rel[i];
-        same = p->type == R_X86_64_64 && p->offset >= k && p->offset + 8 <= want->nbytes &&
-               !memcmp(b + k, want->bytes + k, p->offset - k);
-        if (same) {
-            ref x = object_ref(&blk, p);
-            const char *name;
-            uint64_t t = got_slot_target(img, addr + p->offset, &name);
-            if (name) {
-                same = x.kind == REF_SYM && name_is(name, x.sym);
-            } else {
-                unsigned char field[8];
-                for (int j = 0; j < 8; j++)
-                    field[j] = (unsigned char)(t >> (8 * j));
-                same = image_matches(img, addr + p->offset, field, p, &x, NULL);
-            }
+        if (p->type != R_X86_64_64) {
+            same = 0;
+            break;
         }
-        k = p->offset + 8;
+        ref x = object_ref(&blk, p);
+        const char *name;
+        uint64_t t = got_slot_target(img, addr + p->offset, &name);
+        if (name) {
+            same = x.kind == REF_SYM && name_is(name, x.sym);
+        } else {
+            unsigned char field[8];
+            for (int j = 0; j < 8; j++)
+                field[j] = (unsigned char)(t >> (8 * j));
+            same = image_matches(img, addr + p->offset, field, p, &x, NULL);
+        }
     }
     block_depth--;
-    if (same && k < want->nbytes)
-        same = !memcmp(b + k, want->bytes + k, want->nbytes - k);
     free(blk.rel);
     return same;
 }
