@@ -289,8 +289,9 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             # It is a reference like any other, to the symbol's address.
             own = own_symbols.get(name)
             if own is None or (at, kind) in slots:
-                continue        # another library's: the loader resolved it
-            slots.add((at, kind))
+                continue        # another library's (the loader resolved it), or filled already
+            if not site.get("unreached"):
+                slots.add((at, kind))
             site = dict(site, at=at, kind="abs64" if kind == "got64" else kind, target=own["value"])
             kind, target = site["kind"], site["target"]
         name = site["sym"]
