@@ -426,13 +426,10 @@ class LldbDebugger(Debugger):
         # User breakpoints are paused as in GDB's adapter; the stop reason
         # moves to the interrupt, so their new site ids do not matter here.
         process = self._process()
-        selected = process.GetSelectedThread().GetIndexID()
         with self._user_breakpoints_paused():
             self._continue_while(lambda stopped: stopped.wait(seconds))
         if process.GetState() == lldb.eStateExited:
             self._show_stop()
-        elif _stopped_by_interrupt(process):
-            process.SetSelectedThreadByIndexID(selected)
 
     def resume_until(self, predicate, poll):
         process = self._process()
@@ -452,11 +449,8 @@ class LldbDebugger(Debugger):
                     asked.append(True)
                     return
 
-        selected = process.GetSelectedThread().GetIndexID()
         self._continue_while(watch)
         if asked and process.GetState() == lldb.eStateStopped and _stopped_by_interrupt(process):
-            # The interrupt stops the process in some thread: the user's again.
-            process.SetSelectedThreadByIndexID(selected)
             return True
         self._show_stop()
         return False
@@ -469,6 +463,7 @@ class LldbDebugger(Debugger):
         SendAsyncInterrupt and InterruptRequested: the continue holds the
         target's API lock."""
         process = self._process()
+        selected = process.GetSelectedThread().GetIndexID()
         stopped = threading.Event()
 
         def resume():
@@ -487,6 +482,9 @@ class LldbDebugger(Debugger):
             _interrupt_until(process, stopped)
             resumer.join()
             self.debugger.SetAsync(was_async)
+        if process.GetState() == lldb.eStateStopped and _stopped_by_interrupt(process):
+            # The interrupt stops the process in some thread: the user's again.
+            process.SetSelectedThreadByIndexID(selected)
 
     def _show_stop(self):
         """What `continue` prints when the process stops or exits."""
