@@ -428,6 +428,22 @@ def test_references_to_the_programs_hidden_symbols_are_rebound_and_others_refuse
                           "program's copy (type 2); nothing would reach it."]
 
 
+def test_the_patchs_own_exported_function_in_a_got_slot_is_the_programs_even_after_an_unreached_site():
+    # An exported inline function of the unit, whose GOT slot two sites
+    # load: the place native lists as unreached must not keep the reached
+    # one from filling the slot with the program's copy.
+    p = plan.Plan(None, None)
+    so_symbols = [{"name": "Status_Invalid", "value": 0x2000, "size": 0x40, "type": "func", "bind": "weak",
+                   "writable": False}]
+    originals = [{"name": "Status_Invalid", "value": 0x3000, "size": 0x40}]
+    sites = [
+        {"at": 0x1100, "kind": "got64", "sym": "Status_Invalid", "target": 0x8000, "type": 27, "unreached": True},
+        {"at": 0x1200, "kind": "got64", "sym": "Status_Invalid", "target": 0x8000, "type": 27},
+    ]
+    plan.plan_rebinds(p, sites, so_symbols, {}, {}, originals, 0x555555554000, {}, "main.c", None)
+    assert [(r.at, r.kind, r.target) for r in p.rebinds] == [(0x8000, "abs64", 0x555555557000)]
+
+
 def test_the_source_is_compiled_as_the_recorded_arguments_name_it(tmp_path):
     # bear: "file" absolute, the compiler given a relative name (__FILE__).
     src = tmp_path / "src"
