@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import List
 
-from . import frames, native
+from . import frames, native, near
 from .arch import X86_64
 from .debugger import Call, CallFailed
 from .errors import HotfixError
@@ -279,7 +279,10 @@ class Loader:
                               "on the target (mkdtemp %s: %s)." % (template, os.strerror(code)))
         return read_c_string(dbg, made)
 
-    def dlopen(self, dbg, path):
+    def dlopen(self, dbg, path, near_of=None):
+        """(handle, bias) of the patch library at path, loaded.  near_of:
+        (extent, the library's file here): within 2 GiB of every byte of
+        extent (near.py), else OutOfReach, the library unloaded."""
         if not dbg.symbol_address("dlopen"):
             raise HotfixError("the program cannot load a patch: no dlopen in it (statically linked?).")
         thread = pick_calling_thread(dbg)
@@ -288,14 +291,42 @@ class Loader:
         data = path.encode() + b"\0"
         if len(data) > 4096:
             raise HotfixError("the patch path is too long.")
-        dbg.write_memory(page, data)
-        handle = self._call(dbg, Call("dlopen", (page, RTLD_NOW), params=("char *", "int")), thread)
+        if near_of:
+            extent, so_path = near_of
+            lo, hi, size = near.library_span(so_path)
+            handle = self._dlopen_near(dbg, thread, data, extent, size, (lo, hi))
+        else:
+            dbg.write_memory(page, data)
+            handle = self._call(dbg, Call("dlopen", (page, RTLD_NOW), params=("char *", "int")), thread)
         if not handle:
             err = self._call(dbg, Call("dlerror"), thread)
             text = read_c_string(dbg, err) if err else "unknown error"
             raise HotfixError("the program could not load the patch: %s" % text)
         bias = int.from_bytes(dbg.read_memory(handle, 8), "little")
+        if near_of and not near.in_reach(lo + bias, hi + bias, extent):
+            why = self.unload(dbg, handle, path)
+            raise OutOfReach("the patch library landed at 0x%x, beyond 2 GiB of the program%s."
+                             % (lo + bias, " (and stays in the process, unused: %s)" % why if why else ""))
         return handle, bias
+
+    def _dlopen_near(self, dbg, thread, data, extent, size, linked):
+        """dlopen through near.NEAR_DLOPEN, every gap that would take the
+        library above its place mapped for the call; the handle."""
+        state = self.session.process
+        if not state.near_call:
+            block = self.map_anywhere(dbg, near.BLOCK_SIZE, PROT_READ | PROT_WRITE)
+            code = self.map_anywhere(dbg, PAGE, PROT_READ_EXEC)
+            dbg.write_memory(code, near.NEAR_DLOPEN)
+            state.near_call = (code, block)
+        code, block = state.near_call
+        # Read after hotfix's own pages were mapped: they are in the map.
+        placement = near.place(near.read_maps(state.pid), extent, size, near.stack_limit(state.pid), linked)
+        if placement is None:
+            raise OutOfReach("there is no room for the patch library within 2 GiB of the program.")
+        dbg.write_memory(block + near.BLOCK_PATH, data)
+        dbg.write_memory(block, near.block(dbg.symbol_address("dlopen"), block + near.BLOCK_PATH, RTLD_NOW,
+                                           placement.reserved))
+        return self._call(dbg, Call(code, (block,)), thread)
 
     def trampolines(self, dbg, plan, arch=X86_64):
         """A 16-byte slot within reach of every small jump of the plan
@@ -558,6 +589,11 @@ def write_all(dbg, writes, verbose_out=None, protections=None):
     return written
 
 
+class OutOfReach(HotfixError):
+    """A patch built to load within 2 GiB of the program (near.py) landed
+    farther: it is unloaded and built to load anywhere."""
+
+
 def rebind_writes(plan, so_bias, moved=None):
     """The patch's references bound to the program; moved: {symbol: new
     address} of globals migrated in this hotfix (bound to their new
@@ -567,6 +603,13 @@ def rebind_writes(plan, so_bias, moved=None):
     for r in plan.rebinds:
         at = r.at + so_bias
         value = (moved[r.symbol] if moved and r.symbol in moved else r.target) + r.offset
+        if r.kind == "pc32":
+            value -= r.pc + so_bias
+            if not -(1 << 31) <= value < (1 << 31):
+                raise OutOfReach("the patch was loaded beyond 2 GiB of %s (0x%x), which it refers to."
+                                 % (r.what, r.target))
+            out.append(Write(at, (value & 0xFFFFFFFF).to_bytes(4, "little"), r.what, unreached=True))
+            continue
         if r.kind in ("gotoff64", "pltoff64"):
             value -= got       # the code adds the GOT's runtime address back
         # Into the new patch: nothing runs its code before the jumps.

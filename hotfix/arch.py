@@ -8,7 +8,9 @@ asks an Arch and never names a machine.
   * the landing pad kept at an entry (endbr64, bti), the gate (jump to self);
   * how a patch object is compiled so that every reference it makes to the
     unit's code and data can be pointed at the program's after loading:
-    x86-64 uses -mcmodel=large (64-bit GOT-relative immediates in the code);
+    x86-64 loads it within 2 GiB of the program where it can (near.py:
+    -fPIC, the small model's 32-bit PC-relative fields), else uses
+    -mcmodel=large (64-bit GOT-relative immediates in the code);
     AArch64 GCC has no large PIC model, so the patch is compiled -fPIC and
     its assembly rewritten to reach the unit's data and function addresses
     through the GOT (see gotasm.py), whose slots hotfix fills;
@@ -97,6 +99,9 @@ class Arch:
     flush_icache: bool
     call_wrapper: Optional[CallWrapper] = None   # for debuggers that cannot write every register
     moves_frames: bool = False                # running frames of -O0 code may move to new bodies (frames.py)
+    # How a patch loaded within 2 GiB of its image is compiled (near.py);
+    # None: every patch is built to load anywhere (load_flags).
+    near_load_flags: Optional[Tuple[str, ...]] = None
 
     def entry_skip(self, first_bytes):
         """Bytes of a landing pad at an entry that the jump keeps."""
@@ -129,6 +134,7 @@ X86_64 = Arch(
     flush_icache=False,
     call_wrapper=X86_64_CALL_WRAPPER,
     moves_frames=True,
+    near_load_flags=("-fPIC", "-fvisibility=hidden", "-falign-functions=16", "-fno-semantic-interposition"),
 )
 
 # bti c / bti j / bti jc are kept (the new body starts with its own landing

@@ -139,7 +139,7 @@ def _compile_via_got(argv, directory, what, compiler, asm, obj, runner=FOREGROUN
     _run([compiler, "-c", got_asm, "-o", obj], directory, what + " (assembling)", runner)
 
 
-def compile_unit(command, workdir, stem, arch=X86_64, first=True, runner=FOREGROUND, depfile=None):
+def compile_unit(command, workdir, stem, arch=X86_64, first=True, runner=FOREGROUND, depfile=None, near=False):
     """Compile one unit; raise CompileError with the compiler's diagnostics
     (once) when the source does not compile.
 
@@ -147,11 +147,13 @@ def compile_unit(command, workdir, stem, arch=X86_64, first=True, runner=FOREGRO
     program's own flags (to compare with the running code) and for loading.
     Later patches compile only for loading: the previous patch's object,
     built with the same flags, is what the new code is compared with.
-    depfile: where the compile for loading lists the files it read."""
+    depfile: where the compile for loading lists the files it read.
+    near: for loading within 2 GiB of the program (arch.near_load_flags)."""
     diff_o = os.path.join(workdir, stem + ".diff.o")
     patch_o = os.path.join(workdir, stem + ".patch.o")
     base = command.argv + list(arch.diff_flags)
-    load = _code_flags(base) + list(arch.load_flags) + _unloadable(command.argv[0]) + ["-w"]
+    flags = arch.near_load_flags if near and arch.near_load_flags else arch.load_flags
+    load = _code_flags(base) + list(flags) + _unloadable(command.argv[0]) + ["-w"]
     if depfile:
         load += ["-MD", "-MF", depfile]
     # A compile error is the user's: said the same way whichever compile saw it.
@@ -356,7 +358,7 @@ def direct_link_possible(command):
 
 
 def link_patch(patch_object, output, bindings, libraries, compiler, extra_objects=(), link_flags=("-Wl,-Bsymbolic",),
-               runner=FOREGROUND, providers=None):
+               runner=FOREGROUND, providers=None, base=None):
     """Link the patch .so.  bindings {name: address} define the program's
     own symbols the unit refers to (quoted in a linker script: ld's
     expression parser reads names like `dbAdd` as numbers otherwise).
@@ -369,7 +371,13 @@ def link_patch(patch_object, output, bindings, libraries, compiler, extra_object
     (a symbol no loaded library defines: the driver's own libgcc or
     libc_nonshared may; or ld refused), the compiler driver links against
     every loaded library (-z defs: a reference nothing satisfies fails
-    here, naming the symbol)."""
+    here, naming the symbol).
+
+    base: the address the library is linked at (near.link_base: its
+    32-bit PC-relative fields to the program's symbols fit; hotfix points
+    them again once the library is loaded)."""
+    if base is not None:
+        link_flags = list(link_flags) + ["-Wl,-Ttext-segment=0x%x" % base]
     script = output + ".bind.ld"
     with open(script, "w") as f:
         for name, address in sorted(bindings.items()):

@@ -42,7 +42,7 @@ def write_manifest(version, unit_path, number, originals):
             "version": {k: getattr(version, k) for k in ("so_path", "bias", "baseline", "functions", "redirected",
                                                          "unit", "when", "statics_kept", "globals_bound",
                                                          "entries", "loaded_from", "migrated", "moved",
-                                                         "added_statics")},
+                                                         "added_statics", "near")},
             "originals": {str(address): old.hex() for address, old in originals.items()},
             "reverted": False}
     try:

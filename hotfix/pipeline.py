@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from . import apply as applying
 from . import arch as arches
-from . import changes, frames, patches, report
+from . import changes, frames, near, patches, report
 from .build import (CLEAR_CACHE, FOREGROUND, compile_like_program, compile_unit, direct_link_possible,
                     driver_link_options, drop_initializers, link_patch, runtime_object)
 from .compdb import UnknownFile, find_compile_command, find_unit
@@ -81,6 +81,7 @@ class Prepared:
     ready: str = ""                 # built before the command (prepare.py): "" or how ("prepared ...")
     patch_info: tuple = None        # (ImageInfo, unit) of the linked patch, read while the objects were compared
     all_sites: bool = False         # its plan rebinds every site (a static migrated), not only the live ones
+    near: tuple = None              # (pid, extent of its image): built to load within 2 GiB of it (near.py)
 
 
 # Patch files are STEM-N-M: N the process's patch number, M unique in the
@@ -110,8 +111,11 @@ def build_unit(program, p, workdir, arch, number, moved, runner=FOREGROUND, depf
     try:
         p.stem = stem = "%s-%d-%d" % (os.path.splitext(os.path.basename(t.unit.name))[0], number, next(_serial))
         baseline = p.history[-1].baseline if p.history else ""
-        known = os.path.exists(baseline)
-        p.built = compile_unit(p.command, workdir, stem, arch, first=not known, runner=runner, depfile=depfile)
+        # The previous patch's object is compared with only if it was built
+        # the same way (near or not: other code).
+        known = os.path.exists(baseline) and p.history[-1].near == (p.near is not None)
+        p.built = compile_unit(p.command, workdir, stem, arch, first=not known, runner=runner, depfile=depfile,
+                               near=p.near is not None)
         p.times["compile"] = p.built.compile_seconds
         p.plan = Plan(t.unit, p.command)
         # The link needs only the compiler's output, like the comparison: it
@@ -165,7 +169,8 @@ def link_unit(program, p, workdir, arch, moved, runner=FOREGROUND, read=None, pa
         if direct_link_possible(p.command) else None
     try:
         p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
-                                     p.command.argv[0], extra, arch.link_flags, runner, providers)
+                                     p.command.argv[0], extra, arch.link_flags, runner, providers,
+                                     near.link_base(p.near[1]) if p.near else None)
     except HotfixError as e:
         # Several units' failures are said together: each names its unit.
         raise type(e)("%s: %s" % (t.label, e)) from e
@@ -472,6 +477,7 @@ class Hotfix:
         self.carried = None     # what migrating statics wrote (migrate.Carried)
         self._prepared = []         # the units being patched (what _frame_maps looks at)
         self._placed = False        # the new bodies of moved frames are laid out
+        self._retried = False       # built again after a patch landed out of reach (near.py)
 
     def say(self, text):
         self.dbg.write("hotfix: " + demangle_text(text))
@@ -514,7 +520,19 @@ class Hotfix:
                 raise HotfixError(demangle_text("%s: nothing was changed: %s" % (
                     changed[0].target.label, " ".join(changed[0].plan.refusals))))
             raise HotfixError(demangle_text("nothing was changed: %s" % " ".join(refusals)))
-        self._apply_all(changed)
+        try:
+            self._apply_all(changed)
+        except applying.OutOfReach as e:
+            # Nothing was changed; built again to load anywhere (once).
+            if self._retried:
+                raise
+            self._retried = True
+            for p in changed:
+                if p.near:
+                    self.session.process.far_units.add(p.target.unit.path)
+            self.say("%s; building it again to load anywhere." % str(e).rstrip("."))
+            self._program = program
+            self.run()
 
     # --- what to patch ---------------------------------------------------
     def _check_program(self, program):
@@ -577,6 +595,7 @@ class Hotfix:
                     "without -gsplit-dwarf." % t.label)
             command = find_compile_command(t.unit, self.dbg.executable())
             p = Prepared(t, command, s.history(t.unit))
+            p.near = near.choice(self.arch, s.process, t, p.history)
             if command.warning:
                 p.warnings.append(command.warning)
             prepared.append(p)
@@ -755,7 +774,7 @@ class Hotfix:
             places = []
             for p in prepared:
                 places.append(loader.place(dbg, p.plan.so_path))
-                loaded.append(loader.dlopen(dbg, places[-1]))
+                loaded.append(loader.dlopen(dbg, places[-1], p.near and (p.near[1], p.plan.so_path)))
             trampolines = {}
             for p in prepared:
                 trampolines.update(loader.trampolines(dbg, p.plan, arch))
@@ -866,7 +885,7 @@ class Hotfix:
                               time.time(), plan.statics_kept, plan.globals_bound, entries,
                               place if place != plan.so_path else "", migrated,
                               frames.manifest_entries(plan.placements, [m for m in frame_moves if m.map in plan.frame_maps]),
-                              added)
+                              added, p.near is not None)
             p.frame_moves = [m for m in frame_moves if m.map in plan.frame_maps]
             p.history.append(version)
             state.patches += 1

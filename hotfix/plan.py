@@ -53,11 +53,12 @@ class Redirect:
 class Rebind:
     """A field of the patch to point at the program's own storage/code."""
     at: int             # link-time address of the field in the patch
-    kind: str           # gotoff64 | got64 | pltoff64 | abs64
+    kind: str           # gotoff64 | got64 | pltoff64 | abs64 | pc32
     target: int         # runtime address in the program
     what: str           # for --verbose: "static counter", "function helper"
     offset: int = 0     # within the target
     symbol: str = ""    # the program's symbol it binds (a global another patch may migrate)
+    pc: int = 0         # pc32: link-time address the field is relative to (its instruction's end)
 
 
 @dataclass
@@ -273,6 +274,10 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
                                  "the program's copy (type %d); nothing would reach it." % (site["sym"], site["type"]))
             continue
         user_at = site["at"]        # where the code is that refers (a migrated static's user)
+        pc = site.get("pc", 0)
+        if kind == "gotpcrel":
+            # A GOT load of the small model (near.py): its slot, like got64's.
+            kind = "got64"
         if kind in ("got64", "pltoff64"):
             name = site["sym"]
             # A GOT slot is shared by every site that loads it: fill it once.
@@ -293,7 +298,7 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             if not site.get("unreached"):
                 slots.add((at, kind))
             site = dict(site, at=at, kind="abs64" if kind == "got64" else kind, target=own["value"])
-            kind, target = site["kind"], site["target"]
+            kind, target, pc = site["kind"], site["target"], 0
         name = site["sym"]
         if name in bindings:
             # The program's own symbol, which the link defined at its
@@ -302,7 +307,7 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             # computed against the patch's link-time GOT, so it is rebound
             # like any other (it was left pointing beside the program).
             offset = target - bindings[name] if target else site.get("addend", 0)
-            rebind(site, Rebind(site["at"], kind, bindings[name], "symbol %s" % name, offset, name))
+            rebind(site, Rebind(site["at"], kind, bindings[name], "symbol %s" % name, offset, name, pc))
             bound.add(name)
             continue
         if not target:
@@ -312,7 +317,7 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             orig = orig_funcs.get(f["name"])
             if orig is not None and not is_clone(f["name"]):
                 rebind(site, Rebind(site["at"], kind, orig["value"] + exe_bias,
-                                    "function %s" % f["name"], target - f["value"]))
+                                    "function %s" % f["name"], target - f["value"], pc=pc))
             continue
         obj = symbol_containing(objects, target)
         if obj is None or not obj["writable"]:
@@ -361,7 +366,7 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
         if address is None:
             fresh.add(label)
             continue
-        rebind(site, Rebind(site["at"], kind, address + exe_bias, "variable %s" % label, offset))
+        rebind(site, Rebind(site["at"], kind, address + exe_bias, "variable %s" % label, offset, pc=pc))
         # Where the program has the object the site is in (by its name in the patch).
         plan.data_bound[obj["name"]] = address + exe_bias - (var.address - obj["value"] if old is not None else 0)
         known = old or var

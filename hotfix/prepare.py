@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from . import arch as arches
-from . import changes
+from . import changes, near
 from .build import Runner, driver_link_options
 from .changes import parse_depfile
 from .errors import HotfixError
@@ -93,6 +93,7 @@ class Snapshot:
     workdir: str
     histories: Dict[str, list]      # unit path -> the versions applied (a copy)
     patches: int                    # patches applied in the process
+    process: object = None          # the session's ProcessState (near.choice reads it)
 
     def basis(self, unit_path):
         return basis_of(self.histories.get(unit_path, []))
@@ -119,7 +120,7 @@ def take_snapshot(dbg, session, program):
         return None
     state = session.process
     return Snapshot(state.pid, program.frozen(), dbg.executable() or "", arches.of_program(program),
-                    session.workdir, {path: list(v) for path, v in state.units.items()}, state.patches)
+                    session.workdir, {path: list(v) for path, v in state.units.items()}, state.patches, state)
 
 
 # --- results ------------------------------------------------------------------
@@ -238,7 +239,7 @@ class Preparer:
         with self._cond:
             result = self._results.get(path)
         if result is None or result.basis != basis_of(p.history) or result.prepared.command != p.command or \
-                result.moved != moved:
+                result.moved != moved or result.prepared.near != p.near:
             return None
         if not _prefix(result.images, [(im.path, im.bias) for im in program.images()],
                        exact=result.prepared.error is not None):
@@ -441,6 +442,7 @@ class Preparer:
             return None         # saved again as it was built
         started = time.time()
         p = Prepared(Target(image, unit, label(path)), command, list(history))
+        p.near = near.choice(snapshot.arch, snapshot.process, p.target, p.history) if snapshot.process else None
         depfile = os.path.join(snapshot.workdir, "prepare-%d.d" % id(job))
         moved = moved_globals(snapshot.histories)
         try:

@@ -35,6 +35,7 @@ class Version:
     # the program's): each {"scope", "name", "address" (runtime), "size",
     # "type", "external", "so_path"}.
     added_statics: List[dict] = field(default_factory=list)
+    near: bool = False               # built -fPIC with the small model, loaded within 2 GiB (near.py)
 
 
 @dataclass
@@ -56,6 +57,8 @@ class ProcessState:
     target_dir: str = ""
     shipped: Dict[str, str] = field(default_factory=dict)
     shares_files: bool = False       # a remote stub whose process sees this machine's files
+    near_call: tuple = ()            # (code, block) of near.NEAR_DLOPEN in the process
+    far_units: set = field(default_factory=set)    # units whose near patch landed out of reach
 
 
 class Session:

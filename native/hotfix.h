@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HF_ABI_VERSION 8
+#define HF_ABI_VERSION 9
 
 /* One table for every error: code, then the sentence hf_strerror gives. */
 #define HF_ERRORS(X)                                                   \
@@ -94,12 +94,17 @@ hf_status hf_diff_json(hf_image *newobj, hf_image *base, const char *base_funcs,
 
 /* The places in a linked patch where it refers to code or data, for
  * rebinding after load.  JSON array of
- *   {"at": address of the field, "kind": "gotoff64"|"got64"|"pltoff64"|"abs64",
+ *   {"at": address of the field, "kind": "gotoff64"|"got64"|"pltoff64"|"abs64"|
+ *    "pc32"|"gotpcrel"|"unhandled",
  *    "sym": symbol name or "", "target": address it refers to, or for got64
- *    the address of the GOT slot, or 0 when only the symbol is known,
- *    "addend": added to the symbol's address (abs64 sites naming a symbol)}
- * x86-64 (built with -mcmodel=large, linked with --emit-relocs): the
- * code's 64-bit GOT-relative immediates and GOT slots.  AArch64 (built
+ *    and gotpcrel the address of the GOT slot, or 0 when only the symbol is
+ *    known, "pc": for pc32 and gotpcrel the end of the instruction (what the
+ *    field is relative to), "type": the relocation's}
+ * x86-64 (linked with --emit-relocs): the code's 64-bit GOT-relative
+ * immediates and GOT slots (built with -mcmodel=large), the 32-bit
+ * PC-relative operands and calls of its functions (built -fPIC with the
+ * small model, loaded within 2 GiB of the program: near.py), pointers in
+ * data.  AArch64 (built
  * with -fPIC, every reference to data or to a function's address through
  * the GOT): every 64-bit address the dynamic loader writes (GOT and PLT
  * slots, pointers in data), as abs64 sites. */

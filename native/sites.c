@@ -85,14 +85,56 @@ static hf_status patch_relocs(hf_image *so, patch_reloc **out, size_t *count)
     return HF_OK;
 }
 
+/* The function of the patch whose code the last pc-relative field was in,
+ * decoded: a 32-bit pc-relative field is relative to the end of its
+ * instruction, which a trailing immediate puts past the field. */
+typedef struct {
+    const hf_image *so;
+    const symbol *part;
+    x86_stream s;
+    int ok;
+} decoder;
+
+/* The link-time address of the end of the instruction of part whose
+ * displacement or branch offset is the 4-byte field at `at`; 0 if none is. */
+static uint64_t insn_end(decoder *d, const symbol *part, uint64_t at)
+{
+    if (!part || part->type != STT_FUNC)
+        return 0;
+    if (d->part != part) {
+        x86_stream_free(&d->s);
+        d->part = part;
+        size_t avail;
+        const unsigned char *code = bytes_at(d->so, part->sym.st_value, &avail);
+        d->ok = code && avail >= part->sym.st_size &&
+                x86_decode_all(code, part->sym.st_size, &d->s) == HF_OK && !d->s.bad;
+    }
+    if (!d->ok)
+        return 0;
+    uint64_t off = at - part->sym.st_value;
+    const x86_insn *in = x86_insn_at(&d->s, off);
+    if (!in)
+        return 0;
+    int disp = in->rip_relative && in->disp_size == 4 && in->at + in->disp_at == off;
+    int branch = in->branch && in->len >= 4 && in->at + in->len - 4 == off;
+    return disp || branch ? part->sym.st_value + in->at + in->len : 0;
+}
+
+static void decoder_free(decoder *d)
+{
+    x86_stream_free(&d->s);
+}
+
 /* What a relocation makes of its place: a site of `kind` (NULL: none) and
- * the address it refers to (see hf_sites_json). */
-static const char *site_of(const hf_image *so, const patch_reloc *r, uint64_t *tgt)
+ * the address it refers to (see hf_sites_json).  part: the sized function
+ * or object the place is in (NULL: none). */
+static const char *site_of(const hf_image *so, const patch_reloc *r, const symbol *part, decoder *d, uint64_t *tgt,
+                           uint64_t *pc)
 {
     size_t avail;
     const unsigned char *field = bytes_at(so, r->at, &avail);
     int64_t v = field && avail >= 8 ? read_field(field, 8) : 0;
-    *tgt = 0;
+    *tgt = *pc = 0;
     switch (r->type) {
     case R_X86_64_GOTOFF64:
         *tgt = (uint64_t)v + so->got;
@@ -106,28 +148,53 @@ static const char *site_of(const hf_image *so, const patch_reloc *r, uint64_t *t
         if (r->s->sym.st_shndx != SHN_UNDEF)
             *tgt = r->s->sym.st_value + (uint64_t)r->addend;
         return "abs64";
-    default:
-        /* The program's own symbols are absolute in the patch (the
-         * link script defines them): any other kind of reference
-         * to one was computed for the patch's link-time address. */
-        if (r->s->sym.st_shndx != SHN_ABS || r->s->type == STT_SECTION || r->type == R_X86_64_NONE)
-            return NULL;
-        return "unhandled";
+    case R_X86_64_PC32:
+    case R_X86_64_PLT32:
+    case R_X86_64_GOTPCREL:
+    case R_X86_64_GOTPCRELX:
+    case R_X86_64_REX_GOTPCRELX: {
+        /* Code built for loading near the program (-fPIC, small model):
+         * an operand or call the instruction's end plus the field
+         * reaches (for a GOT load, the slot).  In data it is a label
+         * difference (a jump table), not a reference. */
+        uint64_t end = field && avail >= 4 ? insn_end(d, part, r->at) : 0;
+        if (end) {
+            *pc = end;
+            *tgt = end + (uint64_t)read_field(field, 4);
+            return is_gotpcrel(r->type) ? "gotpcrel" : "pc32";
+        }
+        if (part && part->type == STT_FUNC && r->s->sym.st_shndx != SHN_UNDEF)
+            return "unhandled";
+        break;
     }
+    default:
+        break;
+    }
+    /* The program's own symbols are absolute in the patch (the link
+     * script defines them): any other kind of reference to one was
+     * computed for the patch's link-time address. */
+    if (r->s->sym.st_shndx != SHN_ABS || r->s->type == STT_SECTION || r->type == R_X86_64_NONE)
+        return NULL;
+    return "unhandled";
 }
 
-static void emit_site(strbuf *sb, int *first, const patch_reloc *r, const char *kind, uint64_t tgt, int unreached)
+static void emit_site(strbuf *sb, int *first, const patch_reloc *r, const char *kind, uint64_t tgt, uint64_t pc,
+                      int unreached)
 {
     sb_printf(sb, "%s{\"at\":%" PRIu64 ",\"kind\":\"%s\",\"sym\":", *first ? "" : ",", r->at, kind);
     sb_json_string(sb, r->s->type == STT_SECTION ? "" : r->s->name);
-    sb_printf(sb, ",\"target\":%" PRIu64 ",\"type\":%u%s}", tgt, r->type, unreached ? ",\"unreached\":true" : "");
+    sb_printf(sb, ",\"target\":%" PRIu64 ",\"type\":%u", tgt, r->type);
+    if (pc)
+        sb_printf(sb, ",\"pc\":%" PRIu64, pc);
+    sb_printf(sb, "%s}", unreached ? ",\"unreached\":true" : "");
     *first = 0;
 }
 
 /* Every site of the patch, or (live) only those in its parts that can run or
  * be read: see hf_live_sites_json. */
 static hf_status sites_json(hf_image *so, const unsigned char *live_part, const symbol *const *parts, size_t nparts,
-                            uint64_t widest, const patch_reloc *rel, size_t nrel, char **out);
+                            uint64_t widest, const patch_reloc *rel, size_t nrel, decoder *d, char **out);
+static const symbol **collect_parts(const hf_image *so, size_t *count, uint64_t *widest);
 
 hf_status hf_sites_json(hf_image *so, char **out)
 {
@@ -138,7 +205,13 @@ hf_status hf_sites_json(hf_image *so, char **out)
     hf_status st = patch_relocs(so, &rel, &nrel);
     if (st)
         return st;
-    st = sites_json(so, NULL, NULL, 0, 0, rel, nrel, out);
+    size_t nparts = 0;
+    uint64_t widest = 0;
+    const symbol **parts = collect_parts(so, &nparts, &widest);
+    decoder d = {so, NULL, {0}, 0};
+    st = parts ? sites_json(so, NULL, parts, nparts, widest, rel, nrel, &d, out) : fail(HF_ENOMEM, so->path, NULL);
+    decoder_free(&d);
+    free(parts);
     free(rel);
     return st;
 }
@@ -176,6 +249,25 @@ static long part_at(const symbol *const *parts, size_t n, uint64_t widest, uint6
             break;
     }
     return -1;
+}
+
+/* The patch's parts by address (NULL: out of memory); widest: the largest
+ * part's size. */
+static const symbol **collect_parts(const hf_image *so, size_t *count, uint64_t *widest)
+{
+    const symbol **parts = calloc(so->nbyaddr ? so->nbyaddr : 1, sizeof *parts);
+    size_t n = 0;
+    *widest = 0;
+    for (size_t i = 0; parts && i < so->nbyaddr; i++)
+        if (is_part(so->byaddr[i])) {
+            parts[n++] = so->byaddr[i];
+            if (so->byaddr[i]->sym.st_size > *widest)
+                *widest = so->byaddr[i]->sym.st_size;
+        }
+    if (parts)
+        qsort(parts, n, sizeof *parts, by_value);
+    *count = n;
+    return parts;
 }
 
 /* The first relocation at or after address a. */
@@ -244,6 +336,7 @@ typedef struct {
     uint64_t widest;
     unsigned char *live, *bound;
     size_t *stack, nstack;
+    decoder *d;
 } reach;
 
 static void reach_part(reach *w, long i)
@@ -264,15 +357,16 @@ static int is_difference(uint32_t type)
     return type == R_X86_64_PC64 || type == R_X86_64_PC32 || type == R_X86_64_PC16 || type == R_X86_64_PC8;
 }
 
-static void reach_from(const hf_image *so, reach *w, const patch_reloc *r, int anonymous)
+static void reach_from(const hf_image *so, reach *w, const patch_reloc *r, const symbol *part)
 {
     const symbol *s = r->s;
+    int anonymous = part == NULL;
     if (s->sym.st_shndx == SHN_ABS || (s->sym.st_shndx == SHN_UNDEF && s->type != STT_SECTION))
         return;
-    uint64_t tgt;
-    const char *kind = site_of(so, r, &tgt);
+    uint64_t tgt, pc;
+    const char *kind = site_of(so, r, part, w->d, &tgt, &pc);
     if (kind && strcmp(kind, "unhandled")) {
-        if (!strcmp(kind, "got64") || !strcmp(kind, "pltoff64"))
+        if (!strcmp(kind, "got64") || !strcmp(kind, "gotpcrel") || !strcmp(kind, "pltoff64"))
             tgt = s->type == STT_SECTION ? 0 : s->sym.st_value;     /* the slot holds the symbol */
         if (!tgt)
             return;
@@ -309,23 +403,19 @@ hf_status hf_live_sites_json(hf_image *so, const char *roots, const char *bound,
     hf_status st = patch_relocs(so, &rel, &nrel);
     if (st)
         return st;
-    const symbol **parts = calloc(so->nbyaddr ? so->nbyaddr : 1, sizeof *parts);
     size_t nparts = 0;
-    for (size_t i = 0; parts && i < so->nbyaddr; i++)
-        if (is_part(so->byaddr[i]))
-            parts[nparts++] = so->byaddr[i];
-    reach w = {parts, nparts, 0, calloc(nparts + 1, 1), calloc(nparts + 1, 1),
-               calloc(nparts + 1, sizeof(size_t)), 0};
+    uint64_t widest = 0;
+    const symbol **parts = collect_parts(so, &nparts, &widest);
+    decoder d = {so, NULL, {0}, 0};
+    reach w = {parts, nparts, widest, calloc(nparts + 1, 1), calloc(nparts + 1, 1),
+               calloc(nparts + 1, sizeof(size_t)), 0, &d};
     name_set root_set, bound_set;
     int sets = names_of(roots, &root_set) & names_of(bound, &bound_set);
     if (!parts || !w.live || !w.bound || !w.stack || !sets) {
         st = fail(HF_ENOMEM, so->path, NULL);
         goto out;
     }
-    qsort(parts, nparts, sizeof *parts, by_value);
     for (size_t i = 0; i < nparts; i++) {
-        if (parts[i]->sym.st_size > w.widest)
-            w.widest = parts[i]->sym.st_size;
         w.bound[i] = (unsigned char)in_set(&bound_set, parts[i]->name);
         if (in_set(&root_set, parts[i]->name))
             reach_part(&w, (long)i);
@@ -334,15 +424,16 @@ hf_status hf_live_sites_json(hf_image *so, const char *roots, const char *bound,
      * may be read for live code: what they refer to is live too. */
     for (size_t j = 0; j < nrel; j++)
         if (part_at(parts, nparts, w.widest, rel[j].at) < 0)
-            reach_from(so, &w, &rel[j], 1);
+            reach_from(so, &w, &rel[j], NULL);
     while (w.nstack) {
         const symbol *p = parts[w.stack[--w.nstack]];
         uint64_t end = p->sym.st_value + p->sym.st_size;
         for (size_t j = first_reloc(rel, nrel, p->sym.st_value); j < nrel && rel[j].at < end; j++)
-            reach_from(so, &w, &rel[j], 0);
+            reach_from(so, &w, &rel[j], p);
     }
-    st = sites_json(so, w.live, parts, nparts, w.widest, rel, nrel, out);
+    st = sites_json(so, w.live, parts, nparts, w.widest, rel, nrel, &d, out);
 out:
+    decoder_free(&d);
     free_set(&root_set);
     free_set(&bound_set);
     free(rel);
@@ -354,7 +445,7 @@ out:
 }
 
 static hf_status sites_json(hf_image *so, const unsigned char *live_part, const symbol *const *parts, size_t nparts,
-                            uint64_t widest, const patch_reloc *rel, size_t nrel, char **out)
+                            uint64_t widest, const patch_reloc *rel, size_t nrel, decoder *d, char **out)
 {
     /* Of the sites no new code reaches, one per object of the patch they
      * name (and one per program symbol referred to in a way hotfix cannot
@@ -367,12 +458,12 @@ static hf_status sites_json(hf_image *so, const unsigned char *live_part, const 
     sb_printf(&sb, "[");
     int first = 1;
     for (size_t j = 0; j < nrel; j++) {
-        uint64_t tgt;
-        const char *kind = site_of(so, &rel[j], &tgt);
+        uint64_t tgt, pc;
+        long i = part_at(parts, nparts, widest, rel[j].at);
+        const char *kind = site_of(so, &rel[j], i >= 0 ? parts[i] : NULL, d, &tgt, &pc);
         if (!kind)
             continue;
         if (live_part) {
-            long i = part_at(parts, nparts, widest, rel[j].at);
             if (i >= 0 && !live_part[i]) {
                 size_t key;
                 if (rel[j].s->sym.st_shndx == SHN_ABS) {
@@ -390,11 +481,11 @@ static hf_status sites_json(hf_image *so, const unsigned char *live_part, const 
                 if (named[key])
                     continue;
                 named[key] = 1;
-                emit_site(&sb, &first, &rel[j], kind, tgt, 1);
+                emit_site(&sb, &first, &rel[j], kind, tgt, pc, 1);
                 continue;
             }
         }
-        emit_site(&sb, &first, &rel[j], kind, tgt, 0);
+        emit_site(&sb, &first, &rel[j], kind, tgt, pc, 0);
     }
     sb_printf(&sb, "]");
     free(named);

@@ -1,0 +1,9 @@
+#include <stdio.h>
+
+static long total;
+
+long report(int i)
+{
+    total += i;
+    return total;
+}
