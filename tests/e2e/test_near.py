@@ -3,8 +3,6 @@ references to the program's statics 32-bit fields (built -fPIC, the small
 model: the compile costs what the program's own does), even when dlopen's
 own wish for an address is not granted; built again to load anywhere, and
 still right, when there is no room near the program."""
-import re
-
 import pytest
 
 from driver import DEBUGGERS, Break, Continue, Copy, Delete, Hotfix, Run, exited_normally, hotfix_lines, run
