@@ -379,7 +379,7 @@ def plan_unit(p, image_of, arch, all_sites=False):
         bound = {name for name in plan.functions if name in originals and not is_clone(name)}
         p.sites = so.native.live_sites(set(plan.changed) | set(plan.new), bound)
     plan_rebinds(plan, p.sites, p.symbols, so_vars, exe_vars, p.functions,
-                 image.bias, plan.bindings, os.path.basename(unit.name), image.info)
+                 image.bias, plan.bindings, os.path.basename(unit.name), image.info, near=p.near is not None)
     if not all_sites:
         # Every program symbol the patch refers to is bound (native lists no
         # unreached place naming one: a unit calling 6,000 functions of other
@@ -506,6 +506,10 @@ class Hotfix:
                 self.say("%s: no function changed%s; nothing to do." % (p.target.label, _lines_only(p.plan)))
         if not changed:
             return
+        unreadable = [p for p in changed if p.plan.far and p.near]
+        if unreadable and not self._retried:
+            return self._again_anywhere(program, unreadable, "%s: hotfix cannot read every reference of the "
+                                        "patch to load it near the program" % unreadable[0].target.label)
         if self.args.dry_run:
             for p in changed:
                 threads = self.dbg.threads()
@@ -523,16 +527,20 @@ class Hotfix:
         try:
             self._apply_all(changed)
         except applying.OutOfReach as e:
-            # Nothing was changed; built again to load anywhere (once).
+            # Nothing was changed.
             if self._retried:
                 raise
-            self._retried = True
-            for p in changed:
-                if p.near:
-                    self.session.process.far_units.add(p.target.unit.path)
-            self.say("%s; building it again to load anywhere." % str(e).rstrip("."))
-            self._program = program
-            self.run()
+            self._again_anywhere(program, [p for p in changed if p.near], str(e))
+
+    def _again_anywhere(self, program, prepared, why):
+        """The command again (once), the units built to load anywhere
+        (-mcmodel=large) from now on in this session."""
+        self._retried = True
+        for p in prepared:
+            self.session.process.far_units.add(p.target.unit.path)
+        self.say("%s; building it again to load anywhere." % why.rstrip("."))
+        self._program = program
+        self.run()
 
     # --- what to patch ---------------------------------------------------
     def _check_program(self, program):

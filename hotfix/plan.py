@@ -114,6 +114,7 @@ class Plan:
     data_bound: Dict[str, int] = field(default_factory=dict)   # patch variable -> the program's (runtime)
     frame_maps: list = field(default_factory=list)             # frames.FrameMap: running frames that may move
     placements: dict = field(default_factory=dict)             # function -> frames.Placement
+    far: bool = False       # a near patch with a PC-relative field hotfix cannot point (plan_rebinds)
 
     @property
     def nothing_changed(self):
@@ -239,12 +240,23 @@ def site_users(sites, so_symbols, symbol):
             if f is not None}
 
 
+# R_X86_64_PC32, PLT32, GOTPCREL, GOTPCRELX, REX_GOTPCRELX
+PC_TYPES = (2, 4, 9, 41, 42)
+
+
 def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_bias,
-                 bindings, unit_file, exe_image):
+                 bindings, unit_file, exe_image, near=True):
     """Point every reference of the patch to something the program already
     has at the program's own copy: its functions (so function pointers
     compare equal and unchanged code is shared), its statics and globals
-    (one live instance, values continue)."""
+    (one live instance, values continue).
+
+    near: the patch is loaded within 2 GiB of the program (near.py), so its
+    32-bit PC-relative fields reach the program too.  Else (-mcmodel=large)
+    those refer to its own code and data (a jump table, a literal), which
+    it keeps; one naming the program's symbol cannot be pointed at it.  A
+    field of a near patch hotfix cannot read (code the decoder does not
+    know) sets plan.far: built again to load anywhere."""
     funcs = _functions(so_symbols)
     objects = sorted((s for s in so_symbols if s["type"] == "object" and s["size"]), key=lambda s: s["value"])
     so_var_by_addr = sorted(so_vars.values(), key=lambda v: v.address)
@@ -269,6 +281,12 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
 
     for site in sites:
         kind, target = site["kind"], site["target"]
+        if kind in ("pc32", "gotpcrel") and not near:
+            if site["sym"] not in bindings:
+                continue
+            kind = "unhandled"
+        if kind == "unhandled" and near and site["type"] in PC_TYPES:
+            plan.far = True
         if kind == "unhandled":
             plan.refusals.append("the patch refers to %s through a kind of relocation hotfix cannot point at "
                                  "the program's copy (type %d); nothing would reach it." % (site["sym"], site["type"]))

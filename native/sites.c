@@ -444,6 +444,29 @@ out:
     return st;
 }
 
+/* Whether a 32-bit pc-relative operand in code no new code reaches may
+ * name an object of the patch (what an unreached site is listed for), by
+ * the places a trailing immediate would put its target at, before its
+ * function is decoded: a call, or an operand that reaches no object (a
+ * literal, a function, the program's symbol, whose kind hotfix handles),
+ * is not. */
+static int names_object(const hf_image *so, const patch_reloc *r, const symbol *const *parts, size_t nparts,
+                        uint64_t widest)
+{
+    if (r->type != R_X86_64_PC32)
+        return r->type != R_X86_64_PLT32 && !is_gotpcrel(r->type);     /* a GOT slot is no object */
+    if (r->s->sym.st_shndx == SHN_ABS || r->s->sym.st_shndx == SHN_UNDEF)
+        return 0;
+    int64_t at = (int64_t)r->s->sym.st_value + r->addend + place_bias(so, r->type);
+    static const int extra[] = {0, 1, 2, 4};
+    for (size_t k = 0; k < sizeof extra / sizeof *extra; k++) {
+        long t = at + extra[k] >= 0 ? part_at(parts, nparts, widest, (uint64_t)(at + extra[k])) : -1;
+        if (t >= 0 && parts[t]->type == STT_OBJECT)
+            return 1;
+    }
+    return 0;
+}
+
 static hf_status sites_json(hf_image *so, const unsigned char *live_part, const symbol *const *parts, size_t nparts,
                             uint64_t widest, const patch_reloc *rel, size_t nrel, decoder *d, char **out)
 {
@@ -460,6 +483,8 @@ static hf_status sites_json(hf_image *so, const unsigned char *live_part, const 
     for (size_t j = 0; j < nrel; j++) {
         uint64_t tgt, pc;
         long i = part_at(parts, nparts, widest, rel[j].at);
+        if (live_part && i >= 0 && !live_part[i] && !names_object(so, &rel[j], parts, nparts, widest))
+            continue;
         const char *kind = site_of(so, &rel[j], i >= 0 ? parts[i] : NULL, d, &tgt, &pc);
         if (!kind)
             continue;

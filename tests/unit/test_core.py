@@ -444,6 +444,49 @@ def test_the_patchs_own_exported_function_in_a_got_slot_is_the_programs_even_aft
     assert [(r.at, r.kind, r.target) for r in p.rebinds] == [(0x8000, "abs64", 0x555555557000)]
 
 
+def test_pc_relative_fields_of_a_near_patch_are_pointed_at_the_program_and_written_as_displacements():
+    p = plan.Plan(None, None)
+    bias = 0x555555554000
+    bindings = {"other": 0x555555560000}
+    so_symbols = [{"name": "helper", "value": 0x2000, "size": 0x40, "type": "func", "bind": "local",
+                   "writable": False}]
+    originals = [{"name": "helper", "value": 0x3000, "size": 0x40}]
+    sites = [
+        # A call of the unit's unchanged helper, and a lea of another unit's
+        # variable the linker made of a GOT load (target: the instruction's
+        # end plus the field).
+        {"at": 0x1101, "kind": "pc32", "sym": "", "target": 0x2000, "pc": 0x1105, "type": 4},
+        {"at": 0x1203, "kind": "pc32", "sym": "other", "target": 0x555555560008, "pc": 0x1208, "type": 2},
+    ]
+    plan.plan_rebinds(p, sites, so_symbols, {}, {}, originals, bias, bindings, "main.c", None)
+    assert [(r.at, r.kind, r.target, r.offset, r.pc) for r in p.rebinds] == [
+        (0x1101, "pc32", bias + 0x3000, 0, 0x1105), (0x1203, "pc32", 0x555555560000, 8, 0x1208)]
+    so_bias = 0x555545500000
+    writes = applying.rebind_writes(p, so_bias)
+    assert [(w.address, int.from_bytes(w.data, "little", signed=True)) for w in writes] == [
+        (so_bias + 0x1101, bias + 0x3000 - (so_bias + 0x1105)),
+        (so_bias + 0x1203, 0x555555560008 - (so_bias + 0x1208))]
+    with pytest.raises(applying.OutOfReach):
+        applying.rebind_writes(p, 0x7ffff7d00000)
+
+
+def test_pc_relative_fields_of_a_patch_built_to_load_anywhere_keep_their_targets():
+    p = plan.Plan(None, None)
+    sites = [{"at": 0x1101, "kind": "pc32", "sym": "", "target": 0x4000, "pc": 0x1105, "type": 2},
+             {"at": 0x1203, "kind": "pc32", "sym": "other", "target": 0x555555560008, "pc": 0x1208, "type": 2}]
+    plan.plan_rebinds(p, sites, [], {}, {}, [], 0, {"other": 0x555555560000}, "main.c", None, near=False)
+    assert p.rebinds == [] and not p.far
+    assert p.refusals == ["the patch refers to other through a kind of relocation hotfix cannot point at the "
+                          "program's copy (type 2); nothing would reach it."]
+
+
+def test_a_field_of_a_near_patch_hotfix_cannot_read_builds_it_again_to_load_anywhere():
+    p = plan.Plan(None, None)
+    sites = [{"at": 0x1101, "kind": "unhandled", "sym": "", "target": 0, "type": 2}]
+    plan.plan_rebinds(p, sites, [], {}, {}, [], 0, {}, "main.c", None)
+    assert p.far
+
+
 def test_the_source_is_compiled_as_the_recorded_arguments_name_it(tmp_path):
     # bear: "file" absolute, the compiler given a relative name (__FILE__).
     src = tmp_path / "src"
