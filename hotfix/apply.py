@@ -333,19 +333,21 @@ class Loader:
         (x86-64 rel32, AArch64 b), from pages mapped near the code
         (MAP_FIXED_NOREPLACE at a hint: a plain hint silently lands far
         away)."""
+        return self.slots(dbg, [e.jump_start for r in plan.redirects for e in r.entries
+                                if e.kind == arch.near_kind], arch.near_reach)
+
+    def slots(self, dbg, places, reach):
+        """{place: a 16-byte slot within reach of it} from trampoline pages."""
         state = self.session.process
         slots = {}
-        for r in plan.redirects:
-            for e in r.entries:
-                if e.kind != arch.near_kind:
-                    continue
-                page = next((p for p in state.trampoline_pages
-                             if abs(p[0] - e.jump_start) < arch.near_reach and p[1] + 16 <= PAGE), None)
-                if page is None:
-                    page = [self._map_near(dbg, e.jump_start, arch.near_reach), 0]
-                    state.trampoline_pages.append(page)
-                slots[e.jump_start] = page[0] + page[1]
-                page[1] += 16
+        for at in places:
+            page = next((p for p in state.trampoline_pages
+                         if abs(p[0] - at) < reach and p[1] + 16 <= PAGE), None)
+            if page is None:
+                page = [self._map_near(dbg, at, reach), 0]
+                state.trampoline_pages.append(page)
+            slots[at] = page[0] + page[1]
+            page[1] += 16
         return slots
 
     def _map_near(self, dbg, address, reach, size=PAGE, prot=PROT_READ_EXEC, what="a trampoline page"):
@@ -594,18 +596,35 @@ class OutOfReach(HotfixError):
     farther: it is unloaded and built to load anywhere."""
 
 
-def rebind_writes(plan, so_bias, moved=None):
+def _fits32(value):
+    return -(1 << 31) <= value < (1 << 31)
+
+
+def far_branches(plan, so_bias):
+    """The calls and jumps of the patch (runtime addresses of their fields)
+    whose target is beyond 2 GiB: another image's functions, reached
+    through a slot near the patch (Loader.slots)."""
+    return [r.at + so_bias for r in plan.rebinds
+            if r.kind == "pc32" and r.branch and not _fits32(r.target + r.offset - (r.pc + so_bias))]
+
+
+def rebind_writes(plan, so_bias, moved=None, slots=None, arch=X86_64):
     """The patch's references bound to the program; moved: {symbol: new
     address} of globals migrated in this hotfix (bound to their new
-    storage, another patch's copy)."""
+    storage, another patch's copy); slots: {field: slot} for far_branches,
+    each slot given a jump to the branch's target."""
     got = plan.got + so_bias
     out = []
     for r in plan.rebinds:
         at = r.at + so_bias
         value = (moved[r.symbol] if moved and r.symbol in moved else r.target) + r.offset
         if r.kind == "pc32":
+            if slots and at in slots and not _fits32(value - (r.pc + so_bias)):
+                out.append(Write(slots[at], native.encode_jump(arch.far_kind, slots[at], value),
+                                 "slot for " + r.what, unreached=True))
+                value = slots[at]
             value -= r.pc + so_bias
-            if not -(1 << 31) <= value < (1 << 31):
+            if not _fits32(value):
                 raise OutOfReach("the patch was loaded beyond 2 GiB of %s (0x%x), which it refers to."
                                  % (r.what, r.target))
             out.append(Write(at, (value & 0xFFFFFFFF).to_bytes(4, "little"), r.what, unreached=True))

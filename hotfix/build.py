@@ -377,7 +377,9 @@ def link_patch(patch_object, output, bindings, libraries, compiler, extra_object
     32-bit PC-relative fields to the program's symbols fit; hotfix points
     them again once the library is loaded)."""
     if base is not None:
-        link_flags = list(link_flags) + ["-Wl,-Ttext-segment=0x%x" % base]
+        # GOT loads stay GOT loads: the slot holds the program's symbol's
+        # address, which reaches anywhere (ld would make a lea of one).
+        link_flags = list(link_flags) + ["-Wl,-Ttext-segment=0x%x" % base, "-Wl,--no-relax"]
     script = output + ".bind.ld"
     with open(script, "w") as f:
         for name, address in sorted(bindings.items()):

@@ -231,6 +231,15 @@ def link_base(extent):
     return (lo - (256 << 20)) & ~0xFFFFF if lo > (1 << 30) else (hi + (256 << 20)) & ~0xFFFFF
 
 
+def stand_ins(bindings, base):
+    """{name: address} for the program's symbols (bindings) beyond reach of
+    a patch linked at base (another image's: a shared library's function):
+    the link defines them at base, so that its 32-bit fields fit; after the
+    load hotfix points every field that runs at the real address, a call
+    through a slot (apply.far_branches), a GOT slot with the address."""
+    return {name: base for name, address in bindings.items() if not -REACH + MARGIN < address - base < REACH - MARGIN}
+
+
 def library_span(path):
     """(lowest, highest) link-time address of a library's loaded segments,
     and the size dlopen maps for it (its largest alignment added)."""

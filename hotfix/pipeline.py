@@ -168,9 +168,10 @@ def link_unit(program, p, workdir, arch, moved, runner=FOREGROUND, read=None, pa
     providers = _providers(program, patch_symbols["undefined"], p.plan.bindings, extra) \
         if direct_link_possible(p.command) else None
     try:
-        p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, p.plan.bindings, libraries,
-                                     p.command.argv[0], extra, arch.link_flags, runner, providers,
-                                     near.link_base(p.near[1]) if p.near else None)
+        base = near.link_base(p.near[1]) if p.near else None
+        p.plan.linked_at = near.stand_ins(p.plan.bindings, base) if p.near else {}
+        p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, dict(p.plan.bindings, **p.plan.linked_at),
+                                     libraries, p.command.argv[0], extra, arch.link_flags, runner, providers, base)
     except HotfixError as e:
         # Several units' failures are said together: each names its unit.
         raise type(e)("%s: %s" % (t.label, e)) from e
@@ -379,7 +380,8 @@ def plan_unit(p, image_of, arch, all_sites=False):
         bound = {name for name in plan.functions if name in originals and not is_clone(name)}
         p.sites = so.native.live_sites(set(plan.changed) | set(plan.new), bound)
     plan_rebinds(plan, p.sites, p.symbols, so_vars, exe_vars, p.functions,
-                 image.bias, plan.bindings, os.path.basename(unit.name), image.info, near=p.near is not None)
+                 image.bias, plan.bindings, os.path.basename(unit.name), image.info, near=p.near is not None,
+                 linked_at=plan.linked_at)
     if not all_sites:
         # Every program symbol the patch refers to is bound (native lists no
         # unreached place naming one: a unit calling 6,000 functions of other
@@ -790,7 +792,8 @@ class Hotfix:
             moved = {mv.migration.symbol: mv.new_address for mv in moves if mv.migration.external}
             rebinds, jumps, bodies = [], [], []
             for p, (_, bias) in zip(prepared, loaded):
-                rebinds += applying.rebind_writes(p.plan, bias, moved)
+                slots = loader.slots(dbg, applying.far_branches(p.plan, bias), (1 << 31) - applying.PAGE)
+                rebinds += applying.rebind_writes(p.plan, bias, moved, slots, arch)
                 jumps += applying.jump_writes(p.plan, bias, trampolines, arch)
                 bodies += self._place_bodies(p, bias, loader)
             self._placed = True

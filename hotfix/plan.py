@@ -59,6 +59,7 @@ class Rebind:
     offset: int = 0     # within the target
     symbol: str = ""    # the program's symbol it binds (a global another patch may migrate)
     pc: int = 0         # pc32: link-time address the field is relative to (its instruction's end)
+    branch: bool = False    # pc32: a call's or jump's (a far target is reached through a slot)
 
 
 @dataclass
@@ -108,6 +109,7 @@ class Plan:
     refusals: List[str] = field(default_factory=list)
     got: int = 0        # link-time address of the patch's GOT
     bindings: Dict[str, int] = field(default_factory=dict)     # program symbols the patch uses
+    linked_at: Dict[str, int] = field(default_factory=dict)    # those the link gave a stand-in address (near.stand_ins)
     functions: Dict[str, dict] = field(default_factory=dict)   # patch symbols by name
     migrations: List[Migration] = field(default_factory=list)
     refs: Dict[str, List[str]] = field(default_factory=dict)   # functions each function calls (diff)
@@ -245,7 +247,7 @@ PC_TYPES = (2, 4, 9, 41, 42)
 
 
 def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_bias,
-                 bindings, unit_file, exe_image, near=True):
+                 bindings, unit_file, exe_image, near=True, linked_at=None):
     """Point every reference of the patch to something the program already
     has at the program's own copy: its functions (so function pointers
     compare equal and unchanged code is shared), its statics and globals
@@ -256,7 +258,11 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
     those refer to its own code and data (a jump table, a literal), which
     it keeps; one naming the program's symbol cannot be pointed at it.  A
     field of a near patch hotfix cannot read (code the decoder does not
-    know) sets plan.far: built again to load anywhere."""
+    know) sets plan.far: built again to load anywhere.  linked_at: the
+    program's symbols the link defined at a stand-in address (beyond 2 GiB
+    of where the patch was linked: near.stand_ins), which the link's
+    fields are relative to."""
+    linked_at = linked_at or {}
     funcs = _functions(so_symbols)
     objects = sorted((s for s in so_symbols if s["type"] == "object" and s["size"]), key=lambda s: s["value"])
     so_var_by_addr = sorted(so_vars.values(), key=lambda v: v.address)
@@ -292,7 +298,7 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
                                  "the program's copy (type %d); nothing would reach it." % (site["sym"], site["type"]))
             continue
         user_at = site["at"]        # where the code is that refers (a migrated static's user)
-        pc = site.get("pc", 0)
+        pc, branch = site.get("pc", 0), site.get("branch", False)
         if kind == "gotpcrel":
             # A GOT load of the small model (near.py): its slot, like got64's.
             kind = "got64"
@@ -316,7 +322,7 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             if not site.get("unreached"):
                 slots.add((at, kind))
             site = dict(site, at=at, kind="abs64" if kind == "got64" else kind, target=own["value"])
-            kind, target, pc = site["kind"], site["target"], 0
+            kind, target, pc, branch = site["kind"], site["target"], 0, False
         name = site["sym"]
         if name in bindings:
             # The program's own symbol, which the link defined at its
@@ -324,8 +330,8 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             # variable of another unit, as -mcmodel=large reaches it) was
             # computed against the patch's link-time GOT, so it is rebound
             # like any other (it was left pointing beside the program).
-            offset = target - bindings[name] if target else site.get("addend", 0)
-            rebind(site, Rebind(site["at"], kind, bindings[name], "symbol %s" % name, offset, name, pc))
+            offset = target - linked_at.get(name, bindings[name]) if target else site.get("addend", 0)
+            rebind(site, Rebind(site["at"], kind, bindings[name], "symbol %s" % name, offset, name, pc, branch))
             bound.add(name)
             continue
         if not target:
@@ -335,7 +341,7 @@ def plan_rebinds(plan, sites, so_symbols, so_vars, exe_vars, exe_functions, exe_
             orig = orig_funcs.get(f["name"])
             if orig is not None and not is_clone(f["name"]):
                 rebind(site, Rebind(site["at"], kind, orig["value"] + exe_bias,
-                                    "function %s" % f["name"], target - f["value"], pc=pc))
+                                    "function %s" % f["name"], target - f["value"], pc=pc, branch=branch))
             continue
         obj = symbol_containing(objects, target)
         if obj is None or not obj["writable"]:

@@ -99,7 +99,8 @@ hf_status hf_diff_json(hf_image *newobj, hf_image *base, const char *base_funcs,
  *    "sym": symbol name or "", "target": address it refers to, or for got64
  *    and gotpcrel the address of the GOT slot, or 0 when only the symbol is
  *    known, "pc": for pc32 and gotpcrel the end of the instruction (what the
- *    field is relative to), "type": the relocation's}
+ *    field is relative to), "branch": true for a call's or jump's field,
+ *    "type": the relocation's}
  * x86-64 (linked with --emit-relocs): the code's 64-bit GOT-relative
  * immediates and GOT slots (built with -mcmodel=large), the 32-bit
  * PC-relative operands and calls of its functions (built -fPIC with the

@@ -96,9 +96,11 @@ typedef struct {
 } decoder;
 
 /* The link-time address of the end of the instruction of part whose
- * displacement or branch offset is the 4-byte field at `at`; 0 if none is. */
-static uint64_t insn_end(decoder *d, const symbol *part, uint64_t at)
+ * displacement or branch offset is the 4-byte field at `at`; 0 if none is.
+ * *branch: it is a call or jump's. */
+static uint64_t insn_end(decoder *d, const symbol *part, uint64_t at, int *branch)
 {
+    *branch = 0;
     if (!part || part->type != STT_FUNC)
         return 0;
     if (d->part != part) {
@@ -116,8 +118,8 @@ static uint64_t insn_end(decoder *d, const symbol *part, uint64_t at)
     if (!in)
         return 0;
     int disp = in->rip_relative && in->disp_size == 4 && in->at + in->disp_at == off;
-    int branch = in->branch && in->len >= 4 && in->at + in->len - 4 == off;
-    return disp || branch ? part->sym.st_value + in->at + in->len : 0;
+    *branch = in->branch && in->len >= 4 && in->at + in->len - 4 == off;
+    return disp || *branch ? part->sym.st_value + in->at + in->len : 0;
 }
 
 static void decoder_free(decoder *d)
@@ -129,12 +131,13 @@ static void decoder_free(decoder *d)
  * the address it refers to (see hf_sites_json).  part: the sized function
  * or object the place is in (NULL: none). */
 static const char *site_of(const hf_image *so, const patch_reloc *r, const symbol *part, decoder *d, uint64_t *tgt,
-                           uint64_t *pc)
+                           uint64_t *pc, int *branch)
 {
     size_t avail;
     const unsigned char *field = bytes_at(so, r->at, &avail);
     int64_t v = field && avail >= 8 ? read_field(field, 8) : 0;
     *tgt = *pc = 0;
+    *branch = 0;
     switch (r->type) {
     case R_X86_64_GOTOFF64:
         *tgt = (uint64_t)v + so->got;
@@ -157,7 +160,7 @@ static const char *site_of(const hf_image *so, const patch_reloc *r, const symbo
          * an operand or call the instruction's end plus the field
          * reaches (for a GOT load, the slot).  In data it is a label
          * difference (a jump table), not a reference. */
-        uint64_t end = field && avail >= 4 ? insn_end(d, part, r->at) : 0;
+        uint64_t end = field && avail >= 4 ? insn_end(d, part, r->at, branch) : 0;
         if (end) {
             *pc = end;
             *tgt = end + (uint64_t)read_field(field, 4);
@@ -179,13 +182,13 @@ static const char *site_of(const hf_image *so, const patch_reloc *r, const symbo
 }
 
 static void emit_site(strbuf *sb, int *first, const patch_reloc *r, const char *kind, uint64_t tgt, uint64_t pc,
-                      int unreached)
+                      int branch, int unreached)
 {
     sb_printf(sb, "%s{\"at\":%" PRIu64 ",\"kind\":\"%s\",\"sym\":", *first ? "" : ",", r->at, kind);
     sb_json_string(sb, r->s->type == STT_SECTION ? "" : r->s->name);
     sb_printf(sb, ",\"target\":%" PRIu64 ",\"type\":%u", tgt, r->type);
     if (pc)
-        sb_printf(sb, ",\"pc\":%" PRIu64, pc);
+        sb_printf(sb, ",\"pc\":%" PRIu64 "%s", pc, branch ? ",\"branch\":true" : "");
     sb_printf(sb, "%s}", unreached ? ",\"unreached\":true" : "");
     *first = 0;
 }
@@ -364,7 +367,8 @@ static void reach_from(const hf_image *so, reach *w, const patch_reloc *r, const
     if (s->sym.st_shndx == SHN_ABS || (s->sym.st_shndx == SHN_UNDEF && s->type != STT_SECTION))
         return;
     uint64_t tgt, pc;
-    const char *kind = site_of(so, r, part, w->d, &tgt, &pc);
+    int branch;
+    const char *kind = site_of(so, r, part, w->d, &tgt, &pc, &branch);
     if (kind && strcmp(kind, "unhandled")) {
         if (!strcmp(kind, "got64") || !strcmp(kind, "gotpcrel") || !strcmp(kind, "pltoff64"))
             tgt = s->type == STT_SECTION ? 0 : s->sym.st_value;     /* the slot holds the symbol */
@@ -482,10 +486,11 @@ static hf_status sites_json(hf_image *so, const unsigned char *live_part, const 
     int first = 1;
     for (size_t j = 0; j < nrel; j++) {
         uint64_t tgt, pc;
+        int branch;
         long i = part_at(parts, nparts, widest, rel[j].at);
         if (live_part && i >= 0 && !live_part[i] && !names_object(so, &rel[j], parts, nparts, widest))
             continue;
-        const char *kind = site_of(so, &rel[j], i >= 0 ? parts[i] : NULL, d, &tgt, &pc);
+        const char *kind = site_of(so, &rel[j], i >= 0 ? parts[i] : NULL, d, &tgt, &pc, &branch);
         if (!kind)
             continue;
         if (live_part) {
@@ -506,11 +511,11 @@ static hf_status sites_json(hf_image *so, const unsigned char *live_part, const 
                 if (named[key])
                     continue;
                 named[key] = 1;
-                emit_site(&sb, &first, &rel[j], kind, tgt, pc, 1);
+                emit_site(&sb, &first, &rel[j], kind, tgt, pc, branch, 1);
                 continue;
             }
         }
-        emit_site(&sb, &first, &rel[j], kind, tgt, pc, 0);
+        emit_site(&sb, &first, &rel[j], kind, tgt, pc, branch, 0);
     }
     sb_printf(&sb, "]");
     free(named);

@@ -2,7 +2,10 @@
 references to the program's statics 32-bit fields (built -fPIC, the small
 model: the compile costs what the program's own does), even when dlopen's
 own wish for an address is not granted; built again to load anywhere, and
-still right, when there is no room near the program."""
+still right, when there is no room near the program.  Its calls of a
+shared library's functions (far away) go through slots near it."""
+import re
+
 import pytest
 
 from driver import DEBUGGERS, Break, Continue, Copy, Delete, Hotfix, Run, exited_normally, hotfix_lines, run
@@ -14,7 +17,7 @@ def expected(n, patched_at, where):
     for i in range(n):
         total += i
         if i >= patched_at:
-            out.append("v2 %s fresh=%d" % (where, i - patched_at + 1))
+            out.append("v2 %s fresh=%d far=%d" % (where, i - patched_at + 1, 1000 + i))
             out.append("frame %d: %d" % (i, total * 10))
         else:
             out.append("frame %d: %d" % (i, total))
@@ -22,10 +25,10 @@ def expected(n, patched_at, where):
 
 
 def session(tmp_path, debugger, opt, mode, env=None):
-    prog = build("near", tmp_path, ["main.c", "near.c"], opt=opt)
+    prog = build("near", tmp_path, ["main.c", "near.c"], opt=opt, library="far.c")
     return run(debugger, prog, [
         Break("checkpoint"), Run(6, mode), Continue(3),
-        Copy("near_v2.c", "near.c"), Hotfix("near.c"),
+        Copy("near_v2.c", "near.c"), Hotfix("--verbose near.c"),
         Delete(), Continue(),
     ], cwd=tmp_path, env=env)
 
@@ -42,6 +45,9 @@ def test_the_patch_lands_within_reach_of_the_program(tmp_path, debugger, opt, mo
     assert any(l.startswith("hotfix: near.c: 1 function redirected (report), 1 static kept, "
                             "1 new static") for l in lines), result.transcript
     assert not any("anywhere" in l for l in lines), result.transcript
+    # libunit.so's far_add, beyond 2 GiB: called through a slot.
+    assert re.search(r"write 0x[0-9a-f]+ ff25[0-9a-f]+ \(slot for symbol far_add\)", result.transcript), \
+        result.transcript
     assert result.lines() == expected(6, 3, "near"), result.output
     assert exited_normally(result, debugger), result.transcript
 

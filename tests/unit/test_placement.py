@@ -67,3 +67,10 @@ def test_the_place_the_library_is_linked_at_is_never_where_it_goes():
     p = place(maps, extent, 64 * 1024, STACK, linked)
     assert p.reserved[0] == (linked[0], 64 * 1024)
     assert p.base + 64 * 1024 <= linked[0]
+
+
+def test_symbols_beyond_reach_of_where_the_patch_is_linked_get_a_stand_in():
+    from hotfix.near import stand_ins
+    base = 0x555545500000
+    bindings = {"counter": 0x555555558010, "far_add": 0x7ffff7fb7100}
+    assert stand_ins(bindings, base) == {"far_add": base}
