@@ -5,9 +5,11 @@ Two compiles of the same source run side by side:
     -fdata-sections, so that its functions can be compared with the code
     the program runs (same flags, same code) and with earlier patches;
   * the *patch object*: the same plus what loading needs (arch.py).  On
-    x86-64 -fPIC -mcmodel=large makes every reference to the unit's own
-    code and data a 64-bit GOT-relative immediate (GOTOFF64) and every
-    outside reference a GOT slot; on AArch64 the patch is compiled -fPIC to
+    x86-64, for a library loaded within 2 GiB of the program (near.py),
+    -fPIC: references to the unit's own code and data are 32-bit
+    PC-relative fields, outside ones GOT slots; for one loaded anywhere,
+    -fPIC -mcmodel=large makes every reference to the unit's own code and
+    data a 64-bit GOT-relative immediate (GOTOFF64); on AArch64 the patch is compiled -fPIC to
     assembly and its references to the unit's data and function addresses
     are routed through GOT slots (gotasm.py).  Either way, after loading
     every one of them can be pointed at the program's live function or

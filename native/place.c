@@ -3,9 +3,10 @@
  *
  * A frame moved into the new body of a function must find the frame it
  * had: the same slots, the same saved registers.  The patch library's
- * copy is compiled for loading (-fPIC -mcmodel=large on x86-64), which
- * changes the frame (a GOT pointer kept in a callee-saved register or a
- * slot), so moved frames go on in the function as the program's own flags
+ * copy is compiled for loading (-fPIC, or -mcmodel=large on x86-64 where
+ * it cannot load within 2 GiB of the program), which may change the frame
+ * (a GOT pointer kept in a callee-saved register or a slot), so moved
+ * frames go on in the function as the program's own flags
  * compile it (the diff object), placed in memory hotfix maps within 2 GiB
  * of the program: its 32-bit PC-relative references reach the program's
  * functions and variables where they are.  With it go the read-only
