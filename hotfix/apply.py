@@ -283,7 +283,8 @@ class Loader:
         """(handle, bias) of the patch library at path, loaded.  near_of:
         (extent, the library's file here): within 2 GiB of every byte of
         extent (near.py), else OutOfReach, the library unloaded."""
-        if not dbg.symbol_address("dlopen"):
+        dlopen = dbg.symbol_address("dlopen")
+        if not dlopen:
             raise HotfixError("the program cannot load a patch: no dlopen in it (statically linked?).")
         thread = pick_calling_thread(dbg)
         page = self.scratch(dbg, thread)
@@ -294,7 +295,7 @@ class Loader:
         if near_of:
             extent, so_path = near_of
             lo, hi, size = near.library_span(so_path)
-            handle = self._dlopen_near(dbg, thread, data, extent, size, (lo, hi))
+            handle = self._dlopen_near(dbg, thread, dlopen, data, extent, size, (lo, hi))
         else:
             dbg.write_memory(page, data)
             handle = self._call(dbg, Call("dlopen", (page, RTLD_NOW), params=("char *", "int")), thread)
@@ -309,7 +310,7 @@ class Loader:
                              % (lo + bias, " (and stays in the process, unused: %s)" % why if why else ""))
         return handle, bias
 
-    def _dlopen_near(self, dbg, thread, data, extent, size, linked):
+    def _dlopen_near(self, dbg, thread, dlopen, data, extent, size, linked):
         """dlopen through near.NEAR_DLOPEN, every gap that would take the
         library above its place mapped for the call; the handle."""
         state = self.session.process
@@ -324,8 +325,7 @@ class Loader:
         if placement is None:
             raise OutOfReach("there is no room for the patch library within 2 GiB of the program.")
         dbg.write_memory(block + near.BLOCK_PATH, data)
-        dbg.write_memory(block, near.block(dbg.symbol_address("dlopen"), block + near.BLOCK_PATH, RTLD_NOW,
-                                           placement.reserved))
+        dbg.write_memory(block, near.block(dlopen, block + near.BLOCK_PATH, RTLD_NOW, placement.reserved))
         return self._call(dbg, Call(code, (block,)), thread)
 
     def trampolines(self, dbg, plan, arch=X86_64):
@@ -619,7 +619,7 @@ def rebind_writes(plan, so_bias, moved=None, slots=None, arch=X86_64):
         at = r.at + so_bias
         value = (moved[r.symbol] if moved and r.symbol in moved else r.target) + r.offset
         if r.kind == "pc32":
-            if slots and at in slots and not _fits32(value - (r.pc + so_bias)):
+            if slots and at in slots:
                 out.append(Write(slots[at], native.encode_jump(arch.far_kind, slots[at], value),
                                  "slot for " + r.what, unreached=True))
                 value = slots[at]

@@ -92,8 +92,6 @@ NEAR_DLOPEN = bytes.fromhex(
     "4531c9b8090000000f05488943104883c31849ffcdebce498b7c2408418b74241031c041ff14244989c6498d5c24204d8b"
     "6c24184d85ed7433488b7b10483b3b750d488b7308b80b0000000f05eb144881ff00f0ffff730b488b7308b80b0000000f"
     "054883c31849ffcdebc84c89f0415f415e415d415c5bc3")
-BLOCK_HEADER = 32
-RANGE = 24
 BLOCK_PATH = 4096            # where the path goes in the block
 BLOCK_SIZE = 3 * PAGE
 
@@ -272,19 +270,17 @@ def library_span(path):
 
 
 def choice(arch, state, target, history):
-    """(pid, extent) when the unit's next patch is built to load near its
-    image, else None: another machine, a unit whose patch landed out of
+    """The extent of the unit's image when its next patch is built to load
+    near it, else None: another machine, a unit whose patch landed out of
     reach before or was built to load anywhere, HOTFIX_FAR=1 in hotfix's
     environment (tests of the other way)."""
     if not arch.near_load_flags or not state.local or not state.pid or os.environ.get("HOTFIX_FAR") == "1":
         return None
     if target.unit.path in state.far_units or any(not getattr(v, "near", False) for v in history):
         return None
-    image = target.image
     if stack_limit(state.pid) is None:
         return None
-    extent = image_extent(image.path, image.bias)
-    return (state.pid, extent) if extent else None
+    return image_extent(target.image.path, target.image.bias)
 
 
 def block(dlopen, path_address, flags, reserved):

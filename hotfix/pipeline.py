@@ -81,7 +81,7 @@ class Prepared:
     ready: str = ""                 # built before the command (prepare.py): "" or how ("prepared ...")
     patch_info: tuple = None        # (ImageInfo, unit) of the linked patch, read while the objects were compared
     all_sites: bool = False         # its plan rebinds every site (a static migrated), not only the live ones
-    near: tuple = None              # (pid, extent of its image): built to load within 2 GiB of it (near.py)
+    near: tuple = None              # the extent of its image: built to load within 2 GiB of it (near.py)
 
 
 # Patch files are STEM-N-M: N the process's patch number, M unique in the
@@ -168,7 +168,7 @@ def link_unit(program, p, workdir, arch, moved, runner=FOREGROUND, read=None, pa
     providers = _providers(program, patch_symbols["undefined"], p.plan.bindings, extra) \
         if direct_link_possible(p.command) else None
     try:
-        base = near.link_base(p.near[1]) if p.near else None
+        base = near.link_base(p.near) if p.near else None
         p.plan.linked_at = near.stand_ins(p.plan.bindings, base) if p.near else {}
         p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, dict(p.plan.bindings, **p.plan.linked_at),
                                      libraries, p.command.argv[0], extra, arch.link_flags, runner, providers, base)
@@ -784,7 +784,7 @@ class Hotfix:
             places = []
             for p in prepared:
                 places.append(loader.place(dbg, p.plan.so_path))
-                loaded.append(loader.dlopen(dbg, places[-1], p.near and (p.near[1], p.plan.so_path)))
+                loaded.append(loader.dlopen(dbg, places[-1], p.near and (p.near, p.plan.so_path)))
             trampolines = {}
             for p in prepared:
                 trampolines.update(loader.trampolines(dbg, p.plan, arch))
@@ -792,7 +792,7 @@ class Hotfix:
             moved = {mv.migration.symbol: mv.new_address for mv in moves if mv.migration.external}
             rebinds, jumps, bodies = [], [], []
             for p, (_, bias) in zip(prepared, loaded):
-                slots = loader.slots(dbg, applying.far_branches(p.plan, bias), (1 << 31) - applying.PAGE)
+                slots = loader.slots(dbg, applying.far_branches(p.plan, bias), arch.near_reach)
                 rebinds += applying.rebind_writes(p.plan, bias, moved, slots, arch)
                 jumps += applying.jump_writes(p.plan, bias, trampolines, arch)
                 bodies += self._place_bodies(p, bias, loader)

@@ -273,6 +273,20 @@ static const symbol **collect_parts(const hf_image *so, size_t *count, uint64_t 
     return parts;
 }
 
+/* The parts a pc-relative field may refer to, from its relocation alone
+ * (its instruction not decoded): the symbol plus addend, plus the field's
+ * 4 bytes and an immediate after it of 0, 1, 2 or 4 bytes; -1 for none. */
+enum { GUESSES = 4 };
+
+static void parts_guessed(const hf_image *so, const patch_reloc *r, const symbol *const *parts, size_t nparts,
+                          uint64_t widest, long out[GUESSES])
+{
+    static const int extra[GUESSES] = {0, 1, 2, 4};
+    int64_t at = (int64_t)r->s->sym.st_value + r->addend + place_bias(so, r->type);
+    for (size_t k = 0; k < GUESSES; k++)
+        out[k] = at + extra[k] >= 0 ? part_at(parts, nparts, widest, (uint64_t)(at + extra[k])) : -1;
+}
+
 /* The first relocation at or after address a. */
 static size_t first_reloc(const patch_reloc *rel, size_t n, uint64_t a)
 {
@@ -386,12 +400,10 @@ static void reach_from(const hf_image *so, reach *w, const patch_reloc *r, const
      * pc-relative entry of a table in no part that points into code is a
      * switch's jump table (`.quad .L3-.L5`): only the function it points
      * into reads it, and that function is live or not by itself. */
-    int64_t at = (int64_t)s->sym.st_value + r->addend + place_bias(so, r->type);
-    static const int extra[] = {0, 1, 2, 4};
-    for (size_t k = 0; k < sizeof extra / sizeof *extra; k++) {
-        if (at + extra[k] < 0)
-            continue;
-        long i = part_at(w->parts, w->nparts, w->widest, (uint64_t)(at + extra[k]));
+    long guessed[GUESSES];
+    parts_guessed(so, r, w->parts, w->nparts, w->widest, guessed);
+    for (size_t k = 0; k < GUESSES; k++) {
+        long i = guessed[k];
         if (anonymous && i >= 0 && w->parts[i]->type != STT_OBJECT && is_difference(r->type))
             continue;
         reach_part(w, i);
@@ -461,13 +473,11 @@ static int names_object(const hf_image *so, const patch_reloc *r, const symbol *
         return r->type != R_X86_64_PLT32 && !is_gotpcrel(r->type);     /* a GOT slot is no object */
     if (r->s->sym.st_shndx == SHN_ABS || r->s->sym.st_shndx == SHN_UNDEF)
         return 0;
-    int64_t at = (int64_t)r->s->sym.st_value + r->addend + place_bias(so, r->type);
-    static const int extra[] = {0, 1, 2, 4};
-    for (size_t k = 0; k < sizeof extra / sizeof *extra; k++) {
-        long t = at + extra[k] >= 0 ? part_at(parts, nparts, widest, (uint64_t)(at + extra[k])) : -1;
-        if (t >= 0 && parts[t]->type == STT_OBJECT)
+    long guessed[GUESSES];
+    parts_guessed(so, r, parts, nparts, widest, guessed);
+    for (size_t k = 0; k < GUESSES; k++)
+        if (guessed[k] >= 0 && parts[guessed[k]]->type == STT_OBJECT)
             return 1;
-    }
     return 0;
 }
 
