@@ -79,7 +79,13 @@ static hf_status patch_relocs(hf_image *so, patch_reloc **out, size_t *count)
             v[n++] = (patch_reloc){r.r_offset, GELF_R_TYPE(r.r_info), r.r_addend, &so->sym[GELF_R_SYM(r.r_info)]};
         }
     }
-    qsort(v, n, sizeof *v, by_place);
+    /* A link writes each section's relocations in address order: sorted
+     * already, mostly. */
+    for (size_t i = 1; i < n; i++)
+        if (v[i].at < v[i - 1].at) {
+            qsort(v, n, sizeof *v, by_place);
+            break;
+        }
     *out = v;
     *count = n;
     return HF_OK;
@@ -195,9 +201,19 @@ static void emit_site(strbuf *sb, int *first, const patch_reloc *r, const char *
 
 /* Every site of the patch, or (live) only those in its parts that can run or
  * be read: see hf_live_sites_json. */
-static hf_status sites_json(hf_image *so, const unsigned char *live_part, const symbol *const *parts, size_t nparts,
-                            uint64_t widest, const patch_reloc *rel, size_t nrel, decoder *d, char **out);
-static const symbol **collect_parts(const hf_image *so, size_t *count, uint64_t *widest);
+/* The patch's parts (its sized functions and objects) by address, and for
+ * each the furthest end of it and the parts before it: a place past that
+ * is in none of them. */
+typedef struct {
+    const symbol **v;
+    uint64_t *reach;
+    size_t n;
+} parts_index;
+
+static hf_status sites_json(hf_image *so, const unsigned char *live_part, const parts_index *parts,
+                            const parts_index *objects, const patch_reloc *rel, size_t nrel, decoder *d, char **out);
+static int collect_parts(const hf_image *so, parts_index *parts, int objects_only);
+static void free_parts(parts_index *parts);
 
 hf_status hf_sites_json(hf_image *so, char **out)
 {
@@ -208,13 +224,11 @@ hf_status hf_sites_json(hf_image *so, char **out)
     hf_status st = patch_relocs(so, &rel, &nrel);
     if (st)
         return st;
-    size_t nparts = 0;
-    uint64_t widest = 0;
-    const symbol **parts = collect_parts(so, &nparts, &widest);
+    parts_index parts;
     decoder d = {so, NULL, {0}, 0};
-    st = parts ? sites_json(so, NULL, parts, nparts, widest, rel, nrel, &d, out) : fail(HF_ENOMEM, so->path, NULL);
+    st = collect_parts(so, &parts, 0) ? sites_json(so, NULL, &parts, NULL, rel, nrel, &d, out) : fail(HF_ENOMEM, so->path, NULL);
     decoder_free(&d);
-    free(parts);
+    free_parts(&parts);
     free(rel);
     return st;
 }
@@ -233,44 +247,73 @@ static int is_part(const symbol *s)
     return s->sym.st_size && (s->type == STT_FUNC || s->type == STT_GNU_IFUNC || s->type == STT_OBJECT);
 }
 
-/* The part holding address a, or -1.  widest: the largest part's size
- * (no part starting further back than that reaches a). */
-static long part_at(const symbol *const *parts, size_t n, uint64_t widest, uint64_t a)
+/* The part holding address a, or -1. */
+static long part_at(const parts_index *parts, uint64_t a)
 {
-    size_t lo = 0, hi = n;
+    size_t lo = 0, hi = parts->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (parts[mid]->sym.st_value <= a)
+        if (parts->v[mid]->sym.st_value <= a)
             lo = mid + 1;
         else
             hi = mid;
     }
-    for (size_t i = lo; i-- > 0;) {
-        if (a < parts[i]->sym.st_value + parts[i]->sym.st_size)
+    for (size_t i = lo; i-- > 0 && a < parts->reach[i];)
+        if (a < parts->v[i]->sym.st_value + parts->v[i]->sym.st_size)
             return (long)i;
-        if (parts[i]->sym.st_value + widest <= a)
-            break;
-    }
     return -1;
 }
 
-/* The patch's parts by address (NULL: out of memory); widest: the largest
- * part's size. */
-static const symbol **collect_parts(const hf_image *so, size_t *count, uint64_t *widest)
+/* part_at for places in increasing order (the sorted relocations): the
+ * parts that start at or before the last place asked are passed once. */
+typedef struct {
+    const parts_index *parts;
+    size_t next;
+} part_walk;
+
+static long part_along(part_walk *w, uint64_t a)
 {
-    const symbol **parts = calloc(so->nbyaddr ? so->nbyaddr : 1, sizeof *parts);
+    const parts_index *parts = w->parts;
+    while (w->next < parts->n && parts->v[w->next]->sym.st_value <= a)
+        w->next++;
+    for (size_t i = w->next; i-- > 0 && a < parts->reach[i];)
+        if (a < parts->v[i]->sym.st_value + parts->v[i]->sym.st_size)
+            return (long)i;
+    return -1;
+}
+
+/* The patch's parts (or its objects only), by address (0: out of memory). */
+static int collect_parts(const hf_image *so, parts_index *parts, int objects_only)
+{
+    parts->v = calloc(so->nbyaddr ? so->nbyaddr : 1, sizeof *parts->v);
+    parts->reach = calloc(so->nbyaddr ? so->nbyaddr : 1, sizeof *parts->reach);
+    parts->n = 0;
+    if (!parts->v || !parts->reach)
+        return 0;
     size_t n = 0;
-    *widest = 0;
-    for (size_t i = 0; parts && i < so->nbyaddr; i++)
-        if (is_part(so->byaddr[i])) {
-            parts[n++] = so->byaddr[i];
-            if (so->byaddr[i]->sym.st_size > *widest)
-                *widest = so->byaddr[i]->sym.st_size;
+    int sorted = 1;
+    for (size_t i = 0; i < so->nbyaddr; i++)
+        if (is_part(so->byaddr[i]) && (!objects_only || so->byaddr[i]->type == STT_OBJECT)) {
+            parts->v[n] = so->byaddr[i];
+            sorted &= !n || parts->v[n - 1]->sym.st_value <= parts->v[n]->sym.st_value;
+            n++;
         }
-    if (parts)
-        qsort(parts, n, sizeof *parts, by_value);
-    *count = n;
-    return parts;
+    if (!sorted)
+        qsort(parts->v, n, sizeof *parts->v, by_value);
+    uint64_t furthest = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t end = parts->v[i]->sym.st_value + parts->v[i]->sym.st_size;
+        furthest = end > furthest ? end : furthest;
+        parts->reach[i] = furthest;
+    }
+    parts->n = n;
+    return 1;
+}
+
+static void free_parts(parts_index *parts)
+{
+    free(parts->v);
+    free(parts->reach);
 }
 
 /* The parts a pc-relative field may refer to, from its relocation alone
@@ -278,13 +321,12 @@ static const symbol **collect_parts(const hf_image *so, size_t *count, uint64_t 
  * 4 bytes and an immediate after it of 0, 1, 2 or 4 bytes; -1 for none. */
 enum { GUESSES = 4 };
 
-static void parts_guessed(const hf_image *so, const patch_reloc *r, const symbol *const *parts, size_t nparts,
-                          uint64_t widest, long out[GUESSES])
+static void parts_guessed(const hf_image *so, const patch_reloc *r, const parts_index *parts, long out[GUESSES])
 {
     static const int extra[GUESSES] = {0, 1, 2, 4};
     int64_t at = (int64_t)r->s->sym.st_value + r->addend + place_bias(so, r->type);
     for (size_t k = 0; k < GUESSES; k++)
-        out[k] = at + extra[k] >= 0 ? part_at(parts, nparts, widest, (uint64_t)(at + extra[k])) : -1;
+        out[k] = at + extra[k] >= 0 ? part_at(parts, (uint64_t)(at + extra[k])) : -1;
 }
 
 /* The first relocation at or after address a. */
@@ -348,9 +390,7 @@ static void free_set(name_set *set)
 }
 
 typedef struct {
-    const symbol *const *parts;
-    size_t nparts;
-    uint64_t widest;
+    const parts_index *parts;
     unsigned char *live, *bound;
     size_t *stack, nstack;
     decoder *d;
@@ -388,8 +428,8 @@ static void reach_from(const hf_image *so, reach *w, const patch_reloc *r, const
             tgt = s->type == STT_SECTION ? 0 : s->sym.st_value;     /* the slot holds the symbol */
         if (!tgt)
             return;
-        long i = part_at(w->parts, w->nparts, w->widest, tgt);
-        if (i >= 0 && w->parts[i]->type != STT_OBJECT && w->bound[i])
+        long i = part_at(w->parts, tgt);
+        if (i >= 0 && w->parts->v[i]->type != STT_OBJECT && w->bound[i])
             return;
         reach_part(w, i);
         return;
@@ -401,10 +441,10 @@ static void reach_from(const hf_image *so, reach *w, const patch_reloc *r, const
      * switch's jump table (`.quad .L3-.L5`): only the function it points
      * into reads it, and that function is live or not by itself. */
     long guessed[GUESSES];
-    parts_guessed(so, r, w->parts, w->nparts, w->widest, guessed);
+    parts_guessed(so, r, w->parts, guessed);
     for (size_t k = 0; k < GUESSES; k++) {
         long i = guessed[k];
-        if (anonymous && i >= 0 && w->parts[i]->type != STT_OBJECT && is_difference(r->type))
+        if (anonymous && i >= 0 && w->parts->v[i]->type != STT_OBJECT && is_difference(r->type))
             continue;
         reach_part(w, i);
     }
@@ -419,41 +459,42 @@ hf_status hf_live_sites_json(hf_image *so, const char *roots, const char *bound,
     hf_status st = patch_relocs(so, &rel, &nrel);
     if (st)
         return st;
-    size_t nparts = 0;
-    uint64_t widest = 0;
-    const symbol **parts = collect_parts(so, &nparts, &widest);
+    parts_index parts, objects;
+    int have_parts = collect_parts(so, &parts, 0) & collect_parts(so, &objects, 1);
+    size_t nparts = parts.n;
     decoder d = {so, NULL, {0}, 0};
-    reach w = {parts, nparts, widest, calloc(nparts + 1, 1), calloc(nparts + 1, 1),
-               calloc(nparts + 1, sizeof(size_t)), 0, &d};
+    reach w = {&parts, calloc(nparts + 1, 1), calloc(nparts + 1, 1), calloc(nparts + 1, sizeof(size_t)), 0, &d};
     name_set root_set, bound_set;
     int sets = names_of(roots, &root_set) & names_of(bound, &bound_set);
-    if (!parts || !w.live || !w.bound || !w.stack || !sets) {
+    if (!have_parts || !w.live || !w.bound || !w.stack || !sets) {
         st = fail(HF_ENOMEM, so->path, NULL);
         goto out;
     }
     for (size_t i = 0; i < nparts; i++) {
-        w.bound[i] = (unsigned char)in_set(&bound_set, parts[i]->name);
-        if (in_set(&root_set, parts[i]->name))
+        w.bound[i] = (unsigned char)in_set(&bound_set, parts.v[i]->name);
+        if (in_set(&root_set, parts.v[i]->name))
             reach_part(&w, (long)i);
     }
     /* Places in no part (exception tables, jump tables, anonymous data)
      * may be read for live code: what they refer to is live too. */
+    part_walk along = {&parts, 0};
     for (size_t j = 0; j < nrel; j++)
-        if (part_at(parts, nparts, w.widest, rel[j].at) < 0)
+        if (part_along(&along, rel[j].at) < 0)
             reach_from(so, &w, &rel[j], NULL);
     while (w.nstack) {
-        const symbol *p = parts[w.stack[--w.nstack]];
+        const symbol *p = parts.v[w.stack[--w.nstack]];
         uint64_t end = p->sym.st_value + p->sym.st_size;
         for (size_t j = first_reloc(rel, nrel, p->sym.st_value); j < nrel && rel[j].at < end; j++)
             reach_from(so, &w, &rel[j], p);
     }
-    st = sites_json(so, w.live, parts, nparts, w.widest, rel, nrel, &d, out);
+    st = sites_json(so, w.live, &parts, &objects, rel, nrel, &d, out);
 out:
     decoder_free(&d);
     free_set(&root_set);
     free_set(&bound_set);
     free(rel);
-    free(parts);
+    free_parts(&parts);
+    free_parts(&objects);
     free(w.live);
     free(w.bound);
     free(w.stack);
@@ -461,46 +502,47 @@ out:
 }
 
 /* Whether a 32-bit pc-relative operand in code no new code reaches may
- * name an object of the patch (what an unreached site is listed for), by
- * the places a trailing immediate would put its target at, before its
- * function is decoded: a call, or an operand that reaches no object (a
- * literal, a function, the program's symbol, whose kind hotfix handles),
- * is not. */
-static int names_object(const hf_image *so, const patch_reloc *r, const symbol *const *parts, size_t nparts,
-                        uint64_t widest)
+ * name an object of the patch no earlier site named (what an unreached
+ * site is listed for: named[] by symbol), by the places a trailing
+ * immediate would put its target at, before its function is decoded: a
+ * call, or an operand that reaches no object (a literal, a function, the
+ * program's symbol, whose kind hotfix handles), is not. */
+static int names_object(const hf_image *so, const patch_reloc *r, const parts_index *objects,
+                        const unsigned char *named)
 {
     if (r->type != R_X86_64_PC32)
         return r->type != R_X86_64_PLT32 && !is_gotpcrel(r->type);     /* a GOT slot is no object */
     if (r->s->sym.st_shndx == SHN_ABS || r->s->sym.st_shndx == SHN_UNDEF)
         return 0;
     long guessed[GUESSES];
-    parts_guessed(so, r, parts, nparts, widest, guessed);
+    parts_guessed(so, r, objects, guessed);
     for (size_t k = 0; k < GUESSES; k++)
-        if (guessed[k] >= 0 && parts[guessed[k]]->type == STT_OBJECT)
+        if (guessed[k] >= 0 && !named[objects->v[guessed[k]] - so->sym])
             return 1;
-    return 0;
+    return 0;      /* or only objects an earlier site named: its instruction need not be decoded */
 }
 
-static hf_status sites_json(hf_image *so, const unsigned char *live_part, const symbol *const *parts, size_t nparts,
-                            uint64_t widest, const patch_reloc *rel, size_t nrel, decoder *d, char **out)
+static hf_status sites_json(hf_image *so, const unsigned char *live_part, const parts_index *parts,
+                            const parts_index *objects, const patch_reloc *rel, size_t nrel, decoder *d, char **out)
 {
     /* Of the sites no new code reaches, one per object of the patch they
      * name (and one per program symbol referred to in a way hotfix cannot
      * rebind), "unreached": what the patch shares with the program (and
      * whether it can) is said of the whole unit. */
-    unsigned char *named = live_part ? calloc(so->nsym + nparts + 1, 1) : NULL;
+    unsigned char *named = live_part ? calloc(so->nsym + 1, 1) : NULL;
     if (live_part && !named)
         return fail(HF_ENOMEM, so->path, NULL);
     strbuf sb = {0};
     sb_printf(&sb, "[");
     int first = 1;
+    part_walk along = {parts, 0};
     for (size_t j = 0; j < nrel; j++) {
         uint64_t tgt, pc;
         int branch;
-        long i = part_at(parts, nparts, widest, rel[j].at);
-        if (live_part && i >= 0 && !live_part[i] && !names_object(so, &rel[j], parts, nparts, widest))
+        long i = part_along(&along, rel[j].at);
+        if (live_part && i >= 0 && !live_part[i] && !names_object(so, &rel[j], objects, named))
             continue;
-        const char *kind = site_of(so, &rel[j], i >= 0 ? parts[i] : NULL, d, &tgt, &pc, &branch);
+        const char *kind = site_of(so, &rel[j], i >= 0 ? parts->v[i] : NULL, d, &tgt, &pc, &branch);
         if (!kind)
             continue;
         if (live_part) {
@@ -513,10 +555,10 @@ static hf_status sites_json(hf_image *so, const unsigned char *live_part, const 
                         continue;
                     key = (size_t)(rel[j].s - so->sym);
                 } else {
-                    long t = tgt ? part_at(parts, nparts, widest, tgt) : -1;
-                    if (t < 0 || parts[t]->type != STT_OBJECT)
+                    long t = tgt ? part_at(parts, tgt) : -1;
+                    if (t < 0 || parts->v[t]->type != STT_OBJECT)
                         continue;
-                    key = so->nsym + (size_t)t;
+                    key = (size_t)(parts->v[t] - so->sym);
                 }
                 if (named[key])
                     continue;
