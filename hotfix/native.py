@@ -21,7 +21,7 @@ _PLACES = [
 
 JUMP_ABS14, JUMP_R11, JUMP_REL32, JUMP_SELF = 1, 2, 3, 4
 JUMP_A64_LDR, JUMP_A64_B, JUMP_A64_SELF = 5, 6, 7
-ABI_VERSION = 9
+ABI_VERSION = 10
 DIES_PARAMETERS = 1      # HF_DIES_PARAMETERS
 
 
@@ -43,6 +43,7 @@ _PROTOTYPES = {
     "hf_open": (_c.c_int, [_c.c_char_p, _c.POINTER(_c.c_void_p)]),
     "hf_close": (None, [_c.c_void_p]),
     "hf_symbols_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
+    "hf_link_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_diff_json": (_c.c_int, [_c.c_void_p, _c.c_void_p, _c.c_char_p, _c.POINTER(_c.c_void_p)]),
     "hf_sites_json": (_c.c_int, [_c.c_void_p, _c.POINTER(_c.c_void_p)]),
     "hf_live_sites_json": (_c.c_int, [_c.c_void_p, _c.c_char_p, _c.c_char_p, _c.POINTER(_c.c_void_p)]),
@@ -113,6 +114,7 @@ class Image:
         _check(lib().hf_open(os.fsencode(path), ctypes.byref(handle)))
         self._handle = handle
         self._symbols = None
+        self._link = None
         self._header = None
 
     def close(self):
@@ -135,6 +137,15 @@ class Image:
         if self._symbols is None:
             self._symbols = self._ask(lib().hf_symbols_json)
         return self._symbols
+
+    def link_needs(self):
+        """{"sections", "undefined"} (hf_link_json): what a link asks, without
+        reading every symbol."""
+        if self._symbols is not None:
+            return self._symbols
+        if self._link is None:
+            self._link = self._ask(lib().hf_link_json)
+        return self._link
 
     def header(self):
         """{"type", "machine", "dynamic", "entry", "dynamic_address"} (hf_header_json)."""

@@ -3,14 +3,15 @@
  * (hf_units_json).  lines.c and dies.c read with these. */
 #include "internal.h"
 
+static size_t section_index(const hf_image *img, const char *name);
+
 const char *section_string(const hf_image *img, const char *name, uint64_t off)
 {
-    for (size_t i = 1; i < img->nsec; i++)
-        if (!strcmp(img->sec[i].name, name)) {
-            const unsigned char *b = section_bytes(img, i);
-            if (b && off < img->sec[i].sh.sh_size && memchr(b + off, 0, img->sec[i].sh.sh_size - off))
-                return (const char *)b + off;
-        }
+    size_t i = !strcmp(name, ".debug_str") ? img->debug_str :
+               !strcmp(name, ".debug_line_str") ? img->debug_line_str : section_index(img, name);
+    const unsigned char *b = i ? section_bytes(img, i) : NULL;
+    if (b && off < img->sec[i].sh.sh_size && memchr(b + off, 0, img->sec[i].sh.sh_size - off))
+        return (const char *)b + off;
     return "";
 }
 

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HF_ABI_VERSION 9
+#define HF_ABI_VERSION 10
 
 /* One table for every error: code, then the sentence hf_strerror gives. */
 #define HF_ERRORS(X)                                                   \
@@ -70,6 +70,10 @@ void hf_close(hf_image *img);
  *   {the fields of hf_header_json, "got": N, "symbols": [...],
  *    "sections": [...], "undefined": [...]} */
 hf_status hf_symbols_json(hf_image *img, char **out);
+
+/* Only what a link asks of an object, as hf_symbols_json gives it:
+ *   {"sections": [...], "undefined": [...]} */
+hf_status hf_link_json(hf_image *img, char **out);
 
 /* The file's kind without its symbols: {"type": "rel"|"dyn"|"exec",
  * "machine", "dynamic": has a .dynamic section, "entry": e_entry,

@@ -162,6 +162,10 @@ hf_status hf_open(const char *path, hf_image **out)
         s->data = elf_getdata(scn, NULL);
         if (s->sh.sh_type == SHT_SYMTAB)
             img->symtab = i;
+        if (!img->debug_str && !strcmp(s->name, ".debug_str"))
+            img->debug_str = i;
+        if (!img->debug_line_str && !strcmp(s->name, ".debug_line_str"))
+            img->debug_line_str = i;
     }
     if (!img->symtab) {
         st = fail(HF_ENOSYMTAB, path, NULL);
@@ -375,6 +379,28 @@ hf_status hf_header_json(hf_image *img, char **out)
     return sb_finish(&sb, out, img->path);
 }
 
+/* What linking an object asks of it: its sections' names, and the names
+ * it needs from elsewhere (those a patch must bind). */
+static void emit_link_fields(strbuf *sb, const hf_image *img)
+{
+    sb_printf(sb, "\"sections\":[");
+    for (size_t i = 1; i < img->nsec; i++) {
+        sb_printf(sb, "%s", i > 1 ? "," : "");
+        sb_json_string(sb, img->sec[i].name);
+    }
+    sb_printf(sb, "],\"undefined\":[");
+    int first = 1;
+    for (size_t i = 1; i < img->nsym; i++) {
+        const symbol *s = &img->sym[i];
+        if (s->sym.st_shndx != SHN_UNDEF || s->bind == STB_LOCAL || !s->name[0])
+            continue;
+        sb_printf(sb, "%s", first ? "" : ",");
+        sb_json_string(sb, s->name);
+        first = 0;
+    }
+    sb_printf(sb, "]");
+}
+
 hf_status hf_symbols_json(hf_image *img, char **out)
 {
     strbuf sb = {0};
@@ -395,22 +421,17 @@ hf_status hf_symbols_json(hf_image *img, char **out)
         sb_json_string(&sb, s->file);
         sb_printf(&sb, ",\"room\":%" PRIu64 "}", s->type == STT_FUNC ? room_of(img, i) : 0);
     }
-    sb_printf(&sb, "],\"sections\":[");
-    for (size_t i = 1; i < img->nsec; i++) {
-        sb_printf(&sb, "%s", i > 1 ? "," : "");
-        sb_json_string(&sb, img->sec[i].name);
-    }
-    /* What the file needs from elsewhere: the names a patch must bind. */
-    sb_printf(&sb, "],\"undefined\":[");
-    int first = 1;
-    for (size_t i = 1; i < img->nsym; i++) {
-        const symbol *s = &img->sym[i];
-        if (s->sym.st_shndx != SHN_UNDEF || s->bind == STB_LOCAL || !s->name[0])
-            continue;
-        sb_printf(&sb, "%s", first ? "" : ",");
-        sb_json_string(&sb, s->name);
-        first = 0;
-    }
-    sb_printf(&sb, "]}");
+    sb_printf(&sb, "],");
+    emit_link_fields(&sb, img);
+    sb_printf(&sb, "}");
+    return sb_finish(&sb, out, img->path);
+}
+
+hf_status hf_link_json(hf_image *img, char **out)
+{
+    strbuf sb = {0};
+    sb_printf(&sb, "{");
+    emit_link_fields(&sb, img);
+    sb_printf(&sb, "}");
     return sb_finish(&sb, out, img->path);
 }

@@ -47,6 +47,7 @@ typedef struct {
 
 void sb_printf(strbuf *sb, const char *fmt, ...);
 void sb_json_string(strbuf *sb, const char *s);
+void sb_append(strbuf *sb, const char *text, size_t n);
 hf_status sb_finish(strbuf *sb, char **out, const char *path);
 
 /* -------------------------------------------------------------- image.c */
@@ -89,6 +90,7 @@ struct hf_image {
     size_t nsec;
     section *sec;
     size_t symtab;   /* section index of .symtab (0: none) */
+    size_t debug_str, debug_line_str; /* of those sections (0: none): every DIE's name is in one */
     symbol *sym;     /* indexed like .symtab */
     size_t nsym;
     symbol **byaddr; /* defined, non-section symbols sorted by (section, value) */

@@ -19,19 +19,35 @@ static void sb_grow(strbuf *sb, size_t more)
 
 void sb_printf(strbuf *sb, const char *fmt, ...)
 {
+    /* Written where it goes, and again only if it did not fit. */
+    sb_grow(sb, 64);
+    if (sb->oom)
+        return;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
     va_end(ap);
     if (n < 0)
         return;
-    sb_grow(sb, (size_t)n);
+    if ((size_t)n >= sb->cap - sb->len) {
+        sb_grow(sb, (size_t)n);
+        if (sb->oom)
+            return;
+        va_start(ap, fmt);
+        vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
+        va_end(ap);
+    }
+    sb->len += (size_t)n;
+}
+
+void sb_append(strbuf *sb, const char *text, size_t n)
+{
+    sb_grow(sb, n);
     if (sb->oom)
         return;
-    va_start(ap, fmt);
-    vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
-    va_end(ap);
-    sb->len += (size_t)n;
+    memcpy(sb->buf + sb->len, text, n);
+    sb->len += n;
+    sb->buf[sb->len] = 0;
 }
 
 void sb_json_string(strbuf *sb, const char *s)
