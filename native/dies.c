@@ -10,8 +10,10 @@
  * elsewhere); they are most of a unit's DIEs and come with their type only.
  * Unless parameters are asked for, so are a function's own variables that
  * live on its stack or in registers (most DIEs of a large unit): only its
- * statics have an address to share; its blocks (their statics are given as
- * the function's) and its declarations of other functions. */
+ * statics have an address to share; its blocks and the functions inlined
+ * into it (their statics are given as the function's) and its declarations
+ * of other functions.  And so is a function with none of these (see
+ * held_die). */
 
 typedef struct {
     uint64_t code, tag;
@@ -345,16 +347,75 @@ static void emit_die(strbuf *sb, const hf_image *img, const unit_ctx *u, uint64_
     sb_printf(sb, "}");
 }
 
+/* A function with nothing kept below it (no static, no type of its own)
+ * is listed only if a DIE listed refers to it (DW_AT_specification,
+ * DW_AT_abstract_origin: a definition's declaration, whose name is its
+ * statics' scope): a unit of 6,000 functions has 6,000 such, and their
+ * declarations of the other units' functions as many.  Each is held,
+ * written, until the walk knows. */
+typedef struct {
+    size_t at, len;                      /* its text in held_text */
+    uint64_t offset;
+    uint64_t refs[2];                    /* what it refers to (UINT64_MAX: nothing) */
+    int listed;
+} held_die;
+
 /* hf_unit_dies_json's visitor: each DIE kept, with its parent's index in
  * the list. */
+enum { PARENT_HELD = -2 };
 typedef struct {
     strbuf sb;
     long parents[512];
+    uint64_t tags[512];
     long emitted;
     uint64_t cu_offset;
     unsigned flags;
     int in_function;                     /* the depth of the function the walk is in, or -1 */
+    int holding;                         /* the depth of the function held now, or -1 */
+    strbuf held_text;
+    held_die *held;
+    size_t nheld, capheld;
+    uint64_t *refs;                      /* every DIE listed refers to these (unsorted) */
+    size_t nrefs, caprefs;
+    int oom;
 } dies_list;
+
+static uint64_t ref_target(const attr_value *v, uint64_t cu_offset)
+{
+    if (v->form >= 0x11 && v->form <= 0x15)
+        return cu_offset + v->num;
+    return v->form == 0x10 ? v->num : UINT64_MAX;
+}
+
+static void note_refs(dies_list *l, const uint64_t refs[2])
+{
+    for (int k = 0; k < 2; k++) {
+        if (refs[k] == UINT64_MAX)
+            continue;
+        uint64_t *r = grow(l->refs, &l->caprefs, l->nrefs, sizeof *l->refs, 256);
+        if (!r) {
+            l->oom = 1;
+            return;
+        }
+        l->refs = r;
+        l->refs[l->nrefs++] = refs[k];
+    }
+}
+
+/* The held function is listed: its children are. */
+static void list_held(dies_list *l, int below)
+{
+    held_die *h = &l->held[l->nheld - 1];
+    sb_append(&l->sb, l->held_text.buf + h->at, h->len);
+    l->held_text.len = h->at;
+    note_refs(l, h->refs);
+    l->nheld--;
+    for (int k = l->holding; k < below; k++)
+        if (l->parents[k] == PARENT_HELD)
+            l->parents[k] = l->emitted;
+    l->emitted++;
+    l->holding = -1;
+}
 
 static int list_die(void *ctx, const hf_image *img, const unit_ctx *u, const die_entry *d)
 {
@@ -362,6 +423,9 @@ static int list_die(void *ctx, const hf_image *img, const unit_ctx *u, const die
     uint64_t address;
     if (d->depth <= l->in_function)
         l->in_function = -1;
+    if (d->depth <= l->holding)
+        l->holding = -1;                 /* nothing below it was kept: it stays held */
+    l->tags[d->depth] = d->tag;
     if (left_out(d->tag, l->flags))
         return WALK_SKIP;
     if (!(l->flags & HF_DIES_PARAMETERS) && d->tag == 0x34 && l->in_function >= 0 && !d->has[DIE_DECLARATION] &&
@@ -371,31 +435,89 @@ static int list_die(void *ctx, const hf_image *img, const unit_ctx *u, const die
         l->in_function = d->depth;
     if (!(l->flags & HF_DIES_PARAMETERS) && l->in_function >= 0 && d->depth > l->in_function) {
         /* Inside a function: a declaration of another function (a local
-         * extern) is nothing to share; a block only holds the function's
-         * statics and types, which are listed as the function's own. */
+         * extern) is nothing to share; a block, or a function inlined
+         * there, only holds the function's statics and types, which are
+         * listed as the function's own. */
         if (d->tag == 0x2e && d->has[DIE_DECLARATION])
             return WALK_SKIP;
-        if (d->tag == 0x0b) {
+        if (d->tag == 0x0b || d->tag == 0x1d) {
             l->parents[d->depth] = l->parents[d->depth - 1];
             return WALK_ON;
         }
     }
-    emit_die(&l->sb, img, u, l->cu_offset, d->offset, d->tag, d->depth ? l->parents[d->depth - 1] : -1, d->a,
-             d->has);
+    if (l->holding >= 0)
+        list_held(l, d->depth);
+    long parent = d->depth ? l->parents[d->depth - 1] : -1;
+    uint64_t refs[2] = {d->has[DIE_SPEC] ? ref_target(&d->a[DIE_SPEC], l->cu_offset) : UINT64_MAX,
+                        d->has[DIE_ORIGIN] ? ref_target(&d->a[DIE_ORIGIN], l->cu_offset) : UINT64_MAX};
+    if (!(l->flags & HF_DIES_PARAMETERS) && d->tag == 0x2e && d->depth &&
+        (l->tags[d->depth - 1] == 0x11 || l->tags[d->depth - 1] == 0x39)) {
+        held_die *h = grow(l->held, &l->capheld, l->nheld, sizeof *l->held, 256);
+        if (!h) {
+            l->oom = 1;
+            return WALK_STOP;
+        }
+        l->held = h;
+        h = &l->held[l->nheld++];
+        h->at = l->held_text.len;
+        emit_die(&l->held_text, img, u, l->cu_offset, d->offset, d->tag, parent, d->a, d->has);
+        h->len = l->held_text.len - h->at;
+        h->offset = d->offset;
+        h->refs[0] = refs[0];
+        h->refs[1] = refs[1];
+        h->listed = 0;
+        l->holding = d->depth;
+        l->parents[d->depth] = PARENT_HELD;
+        return WALK_ON;
+    }
+    emit_die(&l->sb, img, u, l->cu_offset, d->offset, d->tag, parent, d->a, d->has);
+    note_refs(l, refs);
     l->parents[d->depth] = l->emitted++;
     return WALK_ON;
 }
 
+static int by_offset(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The held functions a DIE listed refers to, after the others (their
+ * parents were listed before them), until none is left. */
+static void list_referred(dies_list *l)
+{
+    for (int more = 1; more && !l->oom;) {
+        more = 0;
+        qsort(l->refs, l->nrefs, sizeof *l->refs, by_offset);
+        size_t n = l->nrefs;
+        for (size_t i = 0; i < l->nheld; i++) {
+            held_die *h = &l->held[i];
+            if (h->listed || !bsearch(&h->offset, l->refs, n, sizeof *l->refs, by_offset))
+                continue;
+            sb_append(&l->sb, l->held_text.buf + h->at, h->len);
+            h->listed = 1;
+            l->emitted++;
+            note_refs(l, h->refs);
+            more = 1;
+        }
+    }
+}
+
 hf_status hf_unit_dies_json(hf_image *img, uint64_t cu_offset, unsigned flags, char **out)
 {
-    dies_list l = {.cu_offset = cu_offset, .flags = flags, .in_function = -1};
+    dies_list l = {.cu_offset = cu_offset, .flags = flags, .in_function = -1, .holding = -1};
     unit_ctx u;
     sb_printf(&l.sb, "[");
     hf_status st = walk_dies(img, cu_offset, &u, list_die, &l);
+    list_referred(&l);
     sb_printf(&l.sb, "]");
-    if (st) {
+    int oom = l.oom || l.held_text.oom;
+    free(l.held_text.buf);
+    free(l.held);
+    free(l.refs);
+    if (st || oom) {
         free(l.sb.buf);
-        return st;
+        return st ? st : fail(HF_ENOMEM, img->path, NULL);
     }
     return sb_finish(&l.sb, out, img->path);
 }
