@@ -9,7 +9,7 @@ import argparse
 import os
 
 from . import arch as arches
-from . import patches, prepare, report
+from . import gcpause, patches, prepare, report
 from .compdb import find_unit
 from .errors import HotfixError
 from .names import demangle_text
@@ -255,9 +255,10 @@ def _dispatch(dbg, argv):
         from .watch import watch        # watch.py uses this module's parser and session
         return watch(dbg, argv[1:])
     args = PARSER.parse_args(_wait_value_given(argv))
-    if args.json:
-        return report.run_json(dbg, lambda recorder: _run(recorder, args), session(), error_text)
-    return _run(dbg, args)
+    with gcpause.paused():      # `hotfix watch` pauses it for each patch
+        if args.json:
+            return report.run_json(dbg, lambda recorder: _run(recorder, args), session(), error_text)
+        return _run(dbg, args)
 
 
 def _run(dbg, args):

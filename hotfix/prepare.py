@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from . import arch as arches
-from . import changes, near
+from . import changes, gcpause, near
 from .build import Runner, driver_link_options
 from .changes import parse_depfile
 from .errors import HotfixError
@@ -433,6 +433,10 @@ class Preparer:
                     self._cond.notify_all()
 
     def _build(self, job, snapshot, entry):
+        with gcpause.paused():
+            return self._build_paused(job, snapshot, entry)
+
+    def _build_paused(self, job, snapshot, entry):
         image, unit, command, _ = entry
         path = unit.path
         history = snapshot.histories.get(path, [])

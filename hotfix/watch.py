@@ -2,7 +2,7 @@
 import os
 import time
 
-from . import patches
+from . import gcpause, patches
 from .cli import PARSER, ArgumentError, refresh_preparer, session
 from .errors import HotfixError
 from .pipeline import Hotfix
@@ -55,7 +55,8 @@ def watch(dbg, argv):
         seen = mtimes()
         command = Hotfix(dbg, s, args)
         try:
-            command.run()
+            with gcpause.paused():
+                command.run()
         except HotfixError as e:
             dbg.write("hotfix: %s" % e)
             dbg.write("hotfix: the program goes on with its current code.")
