@@ -121,10 +121,9 @@ def build_unit(program, p, workdir, arch, number, moved, runner=FOREGROUND, depf
         # The link needs only the compiler's output, like the comparison: it
         # runs on a thread of its own meanwhile, and reads the linked
         # patch's debug information for the plan (a link nobody needs,
-        # when nothing changed, costs only that thread).  Both read the
-        # object's symbols: once.
+        # when nothing changed, costs only that thread).  It starts with
+        # the names the object needs; the comparison reads all its symbols.
         patch = Image(p.built.patch_object)
-        patch.symbols()
         link = _Thread(lambda: link_unit(program, p, workdir, arch, moved, runner, read=image_of, patch=patch))
         try:
             decide_changes(_diff(p, baseline if known else "", patch), p.plan)
@@ -155,7 +154,7 @@ def link_unit(program, p, workdir, arch, moved, runner=FOREGROUND, read=None, pa
     image_of: and read what the plan asks of its debug information; patch:
     the object, opened already)."""
     t = p.target
-    patch_symbols = (patch or Image(p.built.patch_object)).symbols()
+    patch_symbols = (patch or Image(p.built.patch_object)).link_needs()
     if drop_initializers(p.built.patch_object, patch_symbols["sections"], p.command.argv[0], runner):
         p.warnings.append("%s has constructors or destructors: the patch does not run them "
                           "(they ran when the program started)." % t.label)
@@ -280,17 +279,19 @@ def _check_command(typed, plan, image, history, runner=FOREGROUND):
 def _bindings(program, wanted, moved):
     """Runtime addresses of the program's own symbols the unit uses."""
     out = {}
-    for name in wanted:
-        base = name.split("@")[0]
-        if base in LINKER_DEFINED or base.startswith(("__start_", "__stop_")):
+    left = [base for base in dict.fromkeys(name.split("@")[0] for name in wanted)
+            if base not in LINKER_DEFINED and not base.startswith(("__start_", "__stop_"))]
+    for im in program.images():
+        if im.info is None or not left:
             continue
-        for im in program.images():
-            if im.info is None:
-                continue
-            sym = im.info.lookup(base)
+        lookup, bias, rest = im.info.lookup, im.bias, []
+        for base in left:
+            sym = lookup(base)
             if sym is not None and sym["type"] in ("func", "object"):
-                out[base] = sym["value"] + im.bias
-                break
+                out[base] = sym["value"] + bias
+            else:
+                rest.append(base)
+        left = rest
     # A global an earlier patch migrated lives in that patch's copy.
     for name in set(out) & set(moved):
         out[name] = moved[name]
@@ -322,12 +323,14 @@ def _providers(program, undefined, bindings, extra):
              not n.startswith(("__start_", "__stop_"))}
     libraries = [im.path for im in program.program_images()[1:]]
     used = set()
+    tables = []
     for name in names:
-        for path in libraries:
-            exported = exported_symbols(path)
-            if exported is None:
+        for i, path in enumerate(libraries):
+            if i == len(tables):
+                tables.append(exported_symbols(path))      # each file stat'ed once
+            if tables[i] is None:
                 return None
-            if name in exported:
+            if name in tables[i]:
                 used.add(path)
                 break
         else:

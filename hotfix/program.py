@@ -83,6 +83,7 @@ class ImageInfo:
         self.native = native.Image(path)
         self._units = None
         self._by_name = None
+        self._found = {}            # lookup(name) without unit_file, once per name
         self._line_files = None
         self._memo = {}             # (what, cu_offset) -> types or variables
         self._last_dies = None      # (cu_offset, _Dies)
@@ -100,25 +101,35 @@ class ImageInfo:
         return self._by_name
 
     def unit_functions(self, unit) -> List[dict]:
-        """Function symbols whose address lies in the unit's ranges."""
-        out = []
-        for s in self.symbol_table()["symbols"]:
-            if s["type"] == "func" and s["size"] and any(lo <= s["value"] < hi for lo, hi in unit.ranges):
-                out.append(s)
-        return out
+        """Function symbols whose address lies in the unit's ranges (a new
+        list each time)."""
+        return list(self._memoized("functions", unit, self._unit_functions))
+
+    def _unit_functions(self, unit):
+        return [s for s in self.symbol_table()["symbols"]
+                if s["type"] == "func" and s["size"] and any(lo <= s["value"] < hi for lo, hi in unit.ranges)]
 
     def lookup(self, name, unit_file=None) -> Optional[dict]:
         """A defined symbol by name: a global one, or a local one that is
         unique (or unique within unit_file)."""
+        if unit_file is None:
+            # A patch binds every name its unit refers to (6,000 and more).
+            try:
+                return self._found[name]
+            except KeyError:
+                pass
         cands = [s for s in self.functions_by_name().get(name, ()) if s["type"] in ("func", "object", "notype")]
         globals_ = [s for s in cands if s["bind"] != "local"]
         if globals_:
-            return globals_[0]
-        if unit_file is not None:
+            found = globals_[0]
+        elif unit_file is not None:
             mine = [s for s in cands if s["file"] == unit_file]
-            if len(mine) == 1:
-                return mine[0]
-        return cands[0] if len(cands) == 1 else None
+            return mine[0] if len(mine) == 1 else (cands[0] if len(cands) == 1 else None)
+        else:
+            found = cands[0] if len(cands) == 1 else None
+        if unit_file is None:
+            self._found[name] = found
+        return found
 
     def users(self, lo, hi) -> List[dict]:
         """The functions whose code refers into [lo, hi) (link-time
