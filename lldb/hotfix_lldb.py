@@ -11,6 +11,7 @@ import os
 import shlex
 import sys
 import threading
+import time
 import traceback
 
 import lldb
@@ -329,11 +330,15 @@ class LldbDebugger(Debugger):
         # re-enabling gives a breakpoint new site ids, and `process continue
         # -i N` finds the breakpoint to ignore by the site id in the thread's
         # stop reason (it would silently ignore nothing).
+        before = (process.GetProcessID(), process.GetStopID(True))
+        unwound, threads = self._threads_at, [t.GetIndexID() for t in process]
         try:
             with self._user_breakpoints_paused(keep=self._breakpoints_stopped_at(process)), \
                     self._async_signals_passed(process):
                 process.SetSelectedThread(thread)
+                started = time.monotonic()
                 value = thread.GetFrameAtIndex(0).EvaluateExpression(call.expression(), options)
+                alone = not others_run or time.monotonic() - started < 0.9 * CALL_ALONE
         finally:
             if selected.IsValid():
                 process.SetSelectedThread(selected)
@@ -341,6 +346,14 @@ class LldbDebugger(Debugger):
         error = value.GetError()
         if not value.IsValid() or error.Fail():
             raise CallFailed(_error_text(error))
+        # LLDB lets the other threads run only once the call has run alone
+        # for CALL_ALONE: a call that returned sooner moved none of them,
+        # and the calling thread is back where it was, so the stacks
+        # unwound before it still hold (LLDB may take a second to unwind a
+        # thread whose frames it profiles by their instructions: a
+        # jemalloc thread of redis, every stop).
+        if alone and unwound and unwound[0] == before and [t.GetIndexID() for t in process] == threads:
+            self._threads_at = ((process.GetProcessID(), process.GetStopID(True)), unwound[1])
         return call.result(value.GetValueAsUnsigned())
 
     @staticmethod

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from driver import DEBUGGERS, Break, Continue, Copy, Delete, Hotfix, Run, exited_normally, hotfix_lines, run
+from driver import DEBUGGERS, Break, Command, Continue, Copy, Delete, Hotfix, Run, exited_normally, hotfix_lines, run
 from programs import build
 
 
@@ -22,3 +22,51 @@ def test_tight_loops_in_eight_threads(tmp_path, debugger, opt):
         result.transcript
     assert result.lines()[-1] == "threads=8 updates_lost=0 switched=8 went_back=0", result.output
     assert exited_normally(result, debugger), result.transcript
+
+
+# In the debugger's Python: hotfix's adapter unwinds every thread, makes an
+# inferior call on the main thread, unwinds again.
+_STACKS_AROUND_A_CALL = """
+import sys
+from hotfix.debugger import Call
+if "gdb" in sys.modules:
+    import __main__
+    d = __main__.GdbDebugger()
+else:
+    import lldb
+    d = sys.modules["hotfix_lldb"].LldbDebugger(lldb.debugger)
+def worker_in(threads):
+    names = [f.function for t in threads for f in t.frames]
+    return "moved" if "moved" in names else "parked" if "parked" in names else "?"
+caller = [t.id for t in d.threads() if any(f.function == "checkpoint" for f in t.frames)][0]
+print("BEFORE-CALL worker in " + worker_in(d.threads()))
+d.call(Call("getpid", returns="int"), caller, 10.0)
+print("AFTER-QUICK-CALL worker in " + worker_in(d.threads()))
+try:
+    d.call(Call("release_and_wait", returns="int"), caller, 10.0)
+except Exception as e:
+    print("CALL-FAILED %s" % e)
+print("AFTER-LONG-CALL worker in " + worker_in(d.threads()))
+"""
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_the_stacks_after_a_call_are_those_the_threads_have(tmp_path, debugger):
+    """LLDB lets the other threads run during an inferior call that has run
+    alone for CALL_ALONE (GDB never does): the stacks hotfix sees after such
+    a call must be unwound again, while after a quick call (LLDB runs no
+    other thread) the ones unwound before hold (LLDB takes up to a second
+    to unwind some threads)."""
+    prog = build("parked", tmp_path, ["main.c"], link_flags=["-pthread"])
+    script = tmp_path / "around.py"
+    script.write_text(_STACKS_AROUND_A_CALL)
+    result = run(debugger, prog, [
+        Break("checkpoint"), Run(),
+        Command("python exec(open(%r).read())" % str(script), "script exec(open(%r).read())" % str(script)),
+        Delete(), Continue(),
+    ], cwd=tmp_path)
+    lines = [l.strip() for l in result.transcript.splitlines() if "-CALL worker in " in l and "print" not in l]
+    moved_on = "moved" if debugger == "lldb" else "parked"
+    assert lines == ["BEFORE-CALL worker in parked", "AFTER-QUICK-CALL worker in parked",
+                     "AFTER-LONG-CALL worker in " + moved_on], result.transcript
+    assert "done" in result.lines(), result.output
