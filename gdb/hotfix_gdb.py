@@ -308,6 +308,19 @@ class GdbDebugger(Debugger):
                                                  "stop" if stop else "nostop"), to_string=True)
 
     def call(self, call, thread_id, timeout, others_run=True):
+        # Only the calling thread runs, and it comes back with its
+        # registers: the stacks unwound before the call still hold after it
+        # (a thread created meanwhile would show in the ids).
+        inferior = self._inferior()
+        unwound = _threads_seen.get("threads") if _threads_seen.get("key") == (
+            inferior.num, self.pid(), _moves[0]) else None
+        ids = [t.num for t in inferior.threads()]
+        value = self._call(call, thread_id)
+        if unwound is not None and [t.num for t in inferior.threads()] == ids:
+            _threads_seen.update(key=(inferior.num, self.pid(), _moves[0]), threads=unwound)
+        return value
+
+    def _call(self, call, thread_id):
         # The other threads stay stopped (scheduler-locking on): a thread
         # the user stopped at a breakpoint must be there after hotfix.
         # The core lets a thread holding the loader or allocator lock leave

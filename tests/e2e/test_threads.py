@@ -37,7 +37,13 @@ else:
     d = sys.modules["hotfix_lldb"].LldbDebugger(lldb.debugger)
 def worker_in(threads):
     names = [f.function for t in threads for f in t.frames]
-    return "moved" if "moved" in names else "parked" if "parked" in names else "?"
+    place = "moved" if "moved" in names else "parked" if "parked" in names else "?"
+    # What the adapter gives (perhaps kept from before the call) against
+    # the threads unwound now.
+    fresh = d._unwind() if "gdb" in sys.modules else d._unwind(d._process())
+    def stacks(ts):
+        return [(t.id, [(f.function, f.pc) for f in t.frames]) for t in ts]
+    return place + (" (as unwound now)" if stacks(threads) == stacks(fresh) else " (STALE)")
 caller = [t.id for t in d.threads() if any(f.function == "checkpoint" for f in t.frames)][0]
 print("BEFORE-CALL worker in " + worker_in(d.threads()))
 d.call(Call("getpid", returns="int"), caller, 10.0)
@@ -54,9 +60,10 @@ print("AFTER-LONG-CALL worker in " + worker_in(d.threads()))
 def test_the_stacks_after_a_call_are_those_the_threads_have(tmp_path, debugger):
     """LLDB lets the other threads run during an inferior call that has run
     alone for CALL_ALONE (GDB never does): the stacks hotfix sees after such
-    a call must be unwound again, while after a quick call (LLDB runs no
-    other thread) the ones unwound before hold (LLDB takes up to a second
-    to unwind some threads)."""
+    a call must be unwound again, while after a quick call (no other thread
+    ran) the adapters keep the ones unwound before (LLDB takes up to a
+    second to unwind some threads).  Each time they are those a fresh
+    unwind gives."""
     prog = build("parked", tmp_path, ["main.c"], link_flags=["-pthread"])
     script = tmp_path / "around.py"
     script.write_text(_STACKS_AROUND_A_CALL)
@@ -67,6 +74,7 @@ def test_the_stacks_after_a_call_are_those_the_threads_have(tmp_path, debugger):
     ], cwd=tmp_path)
     lines = [l.strip() for l in result.transcript.splitlines() if "-CALL worker in " in l and "print" not in l]
     moved_on = "moved" if debugger == "lldb" else "parked"
-    assert lines == ["BEFORE-CALL worker in parked", "AFTER-QUICK-CALL worker in parked",
-                     "AFTER-LONG-CALL worker in " + moved_on], result.transcript
+    assert lines == ["BEFORE-CALL worker in parked (as unwound now)",
+                     "AFTER-QUICK-CALL worker in parked (as unwound now)",
+                     "AFTER-LONG-CALL worker in %s (as unwound now)" % moved_on], result.transcript
     assert "done" in result.lines(), result.output
