@@ -27,6 +27,7 @@ import struct
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
+from .program import PT_LOAD, program_headers
 
 REACH = 1 << 31
 MARGIN = 64 << 20            # kept inside the reach (the patch's own data, rounding)
@@ -241,28 +242,10 @@ def stand_ins(bindings, base):
     return {name: base for name, address in bindings.items() if not -REACH + MARGIN < address - base < REACH - MARGIN}
 
 
-def _loads(path):
-    """(p_vaddr, p_memsz, p_align) of each PT_LOAD of an x86-64 ELF file,
-    from its program headers read directly (pyelftools takes 10 ms to open
-    a patch of 6,000 functions)."""
-    with open(path, "rb") as f:
-        header = f.read(64)
-        phoff, = struct.unpack_from("<Q", header, 0x20)
-        size, count = struct.unpack_from("<HH", header, 0x36)
-        f.seek(phoff)
-        table = f.read(size * count)
-    loads = []
-    for i in range(count):
-        p_type, _, _, vaddr, _, _, memsz, align = struct.unpack_from("<IIQQQQQQ", table, i * size)
-        if p_type == 1:         # PT_LOAD
-            loads.append((vaddr, memsz, align))
-    return loads
-
-
 def library_span(path):
     """(lowest, highest) link-time address of a library's loaded segments,
     and the size dlopen maps for it (its largest alignment added)."""
-    loads = _loads(path)
+    loads = [(vaddr, memsz, align) for p_type, _, vaddr, memsz, align in program_headers(path) if p_type == PT_LOAD]
     lo = min(v for v, _, _ in loads) & ~(PAGE - 1)
     hi = max(v + m for v, m, _ in loads)
     align = max(a for _, _, a in loads)

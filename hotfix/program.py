@@ -838,26 +838,47 @@ class Program:
         raise HotfixError("%s is not loaded in the process." % info.path)
 
 
+PT_LOAD, PT_GNU_RELRO = 1, 0x6474E552
+
+
+def program_headers(path):
+    """(p_type, p_flags, p_vaddr, p_memsz, p_align) of each program header
+    of a 64-bit little-endian ELF file, read directly (pyelftools takes 10
+    ms to open a patch of 6,000 functions); ValueError for another file."""
+    with open(path, "rb") as f:
+        ident = f.read(64)
+        if ident[:4] != b"\x7fELF" or ident[4] != 2 or ident[5] != 1:
+            raise ValueError("%s is not a 64-bit little-endian ELF file" % path)
+        phoff, = struct.unpack_from("<Q", ident, 0x20)
+        size, count = struct.unpack_from("<HH", ident, 0x36)
+        f.seek(phoff)
+        table = f.read(size * count)
+    out = []
+    for i in range(count):
+        p_type, flags, _, vaddr, _, _, memsz, align = struct.unpack_from("<IIQQQQQQ", table, i * size)
+        out.append((p_type, flags, vaddr, memsz, align))
+    return out
+
+
 def load_segments(path, bias, relro_only=False):
     """[(start, end, prot)] of an ELF file loaded at bias: its RELRO part
     (read-only once the loader has relocated it) first, then (unless
     relro_only) each PT_LOAD segment with the PROT_* bits its flags give,
     page-aligned."""
-    from elftools.elf.elffile import ELFFile
     relro, loads = [], []
     try:
-        with open(path, "rb") as f:
-            for seg in ELFFile(f).iter_segments():
-                lo = (seg["p_vaddr"] + bias) & ~0xFFF
-                hi = (seg["p_vaddr"] + seg["p_memsz"] + bias + 0xFFF) & ~0xFFF
-                if seg["p_type"] == "PT_GNU_RELRO":
-                    relro.append((lo, (seg["p_vaddr"] + seg["p_memsz"] + bias) & ~0xFFF, 1))
-                elif seg["p_type"] == "PT_LOAD":
-                    flags = seg["p_flags"]          # PF_X 1, PF_W 2, PF_R 4
-                    prot = (1 if flags & 4 else 0) | (2 if flags & 2 else 0) | (4 if flags & 1 else 0)
-                    loads.append((lo, hi, prot))
-    except (OSError, ValueError):
+        headers = program_headers(path)
+    except (OSError, ValueError, struct.error):
         return []
+    for p_type, flags, vaddr, memsz, _ in headers:
+        lo = (vaddr + bias) & ~0xFFF
+        hi = (vaddr + memsz + bias + 0xFFF) & ~0xFFF
+        if p_type == PT_GNU_RELRO:
+            relro.append((lo, (vaddr + memsz + bias) & ~0xFFF, 1))
+        elif p_type == PT_LOAD:
+            # PF_X 1, PF_W 2, PF_R 4
+            prot = (1 if flags & 4 else 0) | (2 if flags & 2 else 0) | (4 if flags & 1 else 0)
+            loads.append((lo, hi, prot))
     return relro if relro_only else relro + loads
 
 
