@@ -273,14 +273,22 @@ static hf_status walk_dies(hf_image *img, uint64_t cu_offset, unit_ctx *u, die_v
     return HF_OK;
 }
 
-static void emit_ref(strbuf *sb, const char *key, const attr_value *v, uint64_t cu_offset)
+/* The .debug_info offset a reference attribute gives, or UINT64_MAX
+ * (ref_sig8: a type unit; dwz's alternate file: there, but not followed). */
+static uint64_t ref_target(const attr_value *v, uint64_t cu_offset)
 {
     if (v->form >= 0x11 && v->form <= 0x15)
-        sb_printf(sb, ",\"%s\":%" PRIu64, key, cu_offset + v->num);
-    else if (v->form == 0x10)
-        sb_printf(sb, ",\"%s\":%" PRIu64, key, v->num);
-    else /* ref_sig8 (a type unit), dwz's alternate file: there, but not followed */
+        return cu_offset + v->num;
+    return v->form == 0x10 ? v->num : UINT64_MAX;
+}
+
+static void emit_ref(strbuf *sb, const char *key, const attr_value *v, uint64_t cu_offset)
+{
+    uint64_t target = ref_target(v, cu_offset);
+    if (target == UINT64_MAX)
         sb_printf(sb, ",\"%s\":-1", key);
+    else
+        sb_printf(sb, ",\"%s\":%" PRIu64, key, target);
 }
 
 /* A constant, or a block of the one operation op with its operand. */
@@ -379,13 +387,6 @@ typedef struct {
     size_t nrefs, caprefs;
     int oom;
 } dies_list;
-
-static uint64_t ref_target(const attr_value *v, uint64_t cu_offset)
-{
-    if (v->form >= 0x11 && v->form <= 0x15)
-        return cu_offset + v->num;
-    return v->form == 0x10 ? v->num : UINT64_MAX;
-}
 
 static void note_refs(dies_list *l, const uint64_t refs[2])
 {

@@ -199,8 +199,6 @@ static void emit_site(strbuf *sb, int *first, const patch_reloc *r, const char *
     *first = 0;
 }
 
-/* Every site of the patch, or (live) only those in its parts that can run or
- * be read: see hf_live_sites_json. */
 /* The patch's parts (its sized functions and objects) by address, and for
  * each the furthest end of it and the parts before it: a place past that
  * is in none of them. */
@@ -210,6 +208,8 @@ typedef struct {
     size_t n;
 } parts_index;
 
+/* Every site of the patch, or (live) only those in its parts that can run or
+ * be read: see hf_live_sites_json. */
 static hf_status sites_json(hf_image *so, const unsigned char *live_part, const parts_index *parts,
                             const parts_index *objects, const patch_reloc *rel, size_t nrel, decoder *d, char **out);
 static int collect_parts(const hf_image *so, parts_index *parts, int objects_only);
@@ -247,6 +247,16 @@ static int is_part(const symbol *s)
     return s->sym.st_size && (s->type == STT_FUNC || s->type == STT_GNU_IFUNC || s->type == STT_OBJECT);
 }
 
+/* The part holding address a among the first `after` parts (those that
+ * start at or before it), or -1. */
+static long part_before(const parts_index *parts, size_t after, uint64_t a)
+{
+    for (size_t i = after; i-- > 0 && a < parts->reach[i];)
+        if (a < parts->v[i]->sym.st_value + parts->v[i]->sym.st_size)
+            return (long)i;
+    return -1;
+}
+
 /* The part holding address a, or -1. */
 static long part_at(const parts_index *parts, uint64_t a)
 {
@@ -258,10 +268,7 @@ static long part_at(const parts_index *parts, uint64_t a)
         else
             hi = mid;
     }
-    for (size_t i = lo; i-- > 0 && a < parts->reach[i];)
-        if (a < parts->v[i]->sym.st_value + parts->v[i]->sym.st_size)
-            return (long)i;
-    return -1;
+    return part_before(parts, lo, a);
 }
 
 /* part_at for places in increasing order (the sorted relocations): the
@@ -276,10 +283,7 @@ static long part_along(part_walk *w, uint64_t a)
     const parts_index *parts = w->parts;
     while (w->next < parts->n && parts->v[w->next]->sym.st_value <= a)
         w->next++;
-    for (size_t i = w->next; i-- > 0 && a < parts->reach[i];)
-        if (a < parts->v[i]->sym.st_value + parts->v[i]->sym.st_size)
-            return (long)i;
-    return -1;
+    return part_before(parts, w->next, a);
 }
 
 /* The patch's parts (or its objects only), by address (0: out of memory). */
