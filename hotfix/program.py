@@ -112,24 +112,23 @@ class ImageInfo:
     def lookup(self, name, unit_file=None) -> Optional[dict]:
         """A defined symbol by name: a global one, or a local one that is
         unique (or unique within unit_file)."""
-        if unit_file is None:
-            # A patch binds every name its unit refers to (6,000 and more).
-            try:
-                return self._found[name]
-            except KeyError:
-                pass
+        if unit_file is not None:
+            return self._lookup(name, unit_file)
+        # A patch binds every name its unit refers to (6,000 and more).
+        if name not in self._found:
+            self._found[name] = self._lookup(name, None)
+        return self._found[name]
+
+    def _lookup(self, name, unit_file):
         cands = [s for s in self.functions_by_name().get(name, ()) if s["type"] in ("func", "object", "notype")]
         globals_ = [s for s in cands if s["bind"] != "local"]
         if globals_:
-            found = globals_[0]
-        elif unit_file is not None:
+            return globals_[0]
+        if unit_file is not None:
             mine = [s for s in cands if s["file"] == unit_file]
-            return mine[0] if len(mine) == 1 else (cands[0] if len(cands) == 1 else None)
-        else:
-            found = cands[0] if len(cands) == 1 else None
-        if unit_file is None:
-            self._found[name] = found
-        return found
+            if len(mine) == 1:
+                return mine[0]
+        return cands[0] if len(cands) == 1 else None
 
     def users(self, lo, hi) -> List[dict]:
         """The functions whose code refers into [lo, hi) (link-time
