@@ -200,10 +200,30 @@ class Loader:
         except CallFailed as e:
             raise HotfixError("calling %s in the program failed: %s" % (call.name, e))
 
+    def function(self, dbg, name):
+        """The address of a function of the C library hotfix calls (None if
+        there is none), looked up once per process: GDB takes milliseconds
+        to find one (it searches the program's debug information first).
+        It is used again while its first bytes are still there (an exec
+        would have mapped other code)."""
+        functions = self.session.process.functions
+        if name in functions:
+            address, first = functions[name]
+            try:
+                if dbg.read_memory(address, len(first)) == first:
+                    return address
+            except Exception:       # unmapped now: looked up again
+                pass
+            del functions[name]
+        address = dbg.symbol_address(name)
+        if address:
+            functions[name] = (address, dbg.read_memory(address, 16))
+        return address
+
     def scratch(self, dbg, thread):
         state = self.session.process
         if not state.scratch:
-            if not dbg.symbol_address("mmap"):
+            if not self.function(dbg, "mmap"):
                 raise HotfixError("the program has no mmap to call (is it statically linked?).")
             page = self._call(dbg, Call("mmap", (0, 4096, 3, 34, -1, 0), params=MMAP_PARAMS), thread)
             if page in (0, (1 << 64) - 1, -1):
@@ -283,7 +303,7 @@ class Loader:
         """(handle, bias) of the patch library at path, loaded.  near_of:
         (extent, the library's file here): within 2 GiB of every byte of
         extent (near.py), else OutOfReach, the library unloaded."""
-        dlopen = dbg.symbol_address("dlopen")
+        dlopen = self.function(dbg, "dlopen")
         if not dlopen:
             raise HotfixError("the program cannot load a patch: no dlopen in it (statically linked?).")
         thread = pick_calling_thread(dbg)

@@ -58,6 +58,9 @@ class ProcessState:
     shipped: Dict[str, str] = field(default_factory=dict)
     shares_files: bool = False       # a remote stub whose process sees this machine's files
     near_call: tuple = ()            # (code, block) of near.NEAR_DLOPEN in the process
+    # Functions of the C library hotfix calls: name -> (address, its first
+    # bytes), looked up once (apply.Loader.function).
+    functions: Dict[str, tuple] = field(default_factory=dict)
     far_units: set = field(default_factory=set)    # units whose near patch landed out of reach
 
 

@@ -340,6 +340,31 @@ def _loader(dbg):
     return applying.Loader(s), s
 
 
+class CountingDebugger(FakeDebugger):
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.lookups = []
+
+    def symbol_address(self, name):
+        self.lookups.append(name)
+        return super().symbol_address(name)
+
+
+def test_a_library_function_is_looked_up_once_while_its_code_is_there():
+    memory = bytearray(0x1000)
+    memory[0x400:0x410] = bytes(range(1, 17))
+    dbg = CountingDebugger(memory=bytes(memory), symbols={"dlopen": 0x400})
+    loader, _ = _loader(dbg)
+    assert [loader.function(dbg, "dlopen") for _ in range(3)] == [0x400] * 3
+    assert dbg.lookups == ["dlopen"]
+    dbg.memory[0x400:0x410] = bytes(16)         # other code there now (an exec): looked up again
+    dbg.symbols["dlopen"] = 0x800
+    assert loader.function(dbg, "dlopen") == 0x800
+    assert dbg.lookups == ["dlopen", "dlopen"]
+    assert loader.function(dbg, "mmap") is None and loader.function(dbg, "mmap") is None
+    assert dbg.lookups == ["dlopen", "dlopen", "mmap", "mmap"]      # a missing one is not remembered
+
+
 def test_a_local_patch_is_loaded_where_it_was_built():
     loader, s = _loader(FakeDebugger())
     assert loader.place(FakeDebugger(), "/host/work/p-1.so") == "/host/work/p-1.so"
