@@ -360,7 +360,7 @@ def direct_link_possible(command):
 
 
 def link_patch(patch_object, output, bindings, libraries, compiler, extra_objects=(), link_flags=("-Wl,-Bsymbolic",),
-               runner=FOREGROUND, providers=None, base=None):
+               runner=FOREGROUND, providers=None, base=None, started=False):
     """Link the patch .so.  bindings {name: address} define the program's
     own symbols the unit refers to (quoted in a linker script: ld's
     expression parser reads names like `dbAdd` as numbers otherwise).
@@ -374,6 +374,14 @@ def link_patch(patch_object, output, bindings, libraries, compiler, extra_object
     libc_nonshared may; or ld refused), the compiler driver links against
     every loaded library (-z defs: a reference nothing satisfies fails
     here, naming the symbol).
+
+    started: the providers are all libraries the program started with
+    (program.started_with).  A library the program loads later is bound
+    in their scope first, whatever its own entries say, and every name
+    the patch needs was found there: ld then reads none of them (libc
+    alone costs it 4 ms of a 7 ms link), so the patch names no library
+    it needs and no symbol version (the loader binds an unversioned
+    name to the default version, the one a link would have chosen).
 
     base: the address the library is linked at (near.link_base: its
     32-bit PC-relative fields to the program's symbols fit; hotfix points
@@ -393,8 +401,9 @@ def link_patch(patch_object, output, bindings, libraries, compiler, extra_object
     options = driver_link_options(compiler, runner) if providers is not None else None
     if options is not None:
         argv = [tool(compiler, "ld")] + list(options) + ["-o", partial, patch_object] + list(extra_objects) + [
-            script, "--emit-relocs", "-z", "now", "-z", "defs", "-soname", PATCH_SONAME] + [
-            f[len("-Wl,"):] for f in link_flags] + ["--as-needed"] + list(providers)
+            script, "--emit-relocs", "-z", "now"] + ([] if started else ["-z", "defs"]) + [
+            "-soname", PATCH_SONAME] + [f[len("-Wl,"):] for f in link_flags] + ["--as-needed"] + (
+            [] if started else list(providers))
         status, _ = runner.run(argv, os.path.dirname(output))
         if status == 0:
             os.replace(partial, output)

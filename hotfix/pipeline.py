@@ -20,7 +20,7 @@ from .native import Image
 from .names import demangle_text
 from .plan import (Plan, check_layouts, decide_changes, describe, fill_migration, is_clone, plan_redirects,
                    plan_rebinds, redirect_users, site_users, user_visible)
-from .program import Program, Variable, exported_symbols
+from .program import Program, Variable, exported_symbols, started_with
 from .session import Version
 
 # Symbols the linker makes for each output file: the patch has its own.
@@ -166,11 +166,15 @@ def link_unit(program, p, workdir, arch, moved, runner=FOREGROUND, read=None, pa
         extra.append(runtime_object(workdir, p.command.argv[0], runner))
     providers = _providers(program, patch_symbols["undefined"], p.plan.bindings, extra) \
         if direct_link_possible(p.command) else None
+    # No symbol of a named version (foo@VERS): ld must see its library.
+    started = providers is not None and not any("@" in n for n in patch_symbols["undefined"]) and \
+        set(providers) <= started_with(program.program_images())
     try:
         base = near.link_base(p.near) if p.near else None
         p.plan.linked_at = near.stand_ins(p.plan.bindings, base) if p.near else {}
         p.times["link"] = link_patch(p.built.patch_object, p.plan.so_path, dict(p.plan.bindings, **p.plan.linked_at),
-                                     libraries, p.command.argv[0], extra, arch.link_flags, runner, providers, base)
+                                     libraries, p.command.argv[0], extra, arch.link_flags, runner, providers, base,
+                                     started)
     except HotfixError as e:
         # Several units' failures are said together: each names its unit.
         raise type(e)("%s: %s" % (t.label, e)) from e

@@ -945,53 +945,71 @@ def read_c_string(debugger, address, limit=4096):
     return data.decode(errors="replace")
 
 
-_exported = {}
-_SHT_DYNSYM, _SHT_GNU_VERSYM = 11, 0x6fffffff
+_exported, _dynamic = {}, {}
+_SHT_DYNSYM, _SHT_DYNAMIC, _SHT_GNU_VERSYM = 11, 6, 0x6fffffff
 _VERSYM_HIDDEN = 0x8000
+_DT_NEEDED, _DT_SONAME = 1, 14
 
 
-def exported_symbols(path):
-    """The names a shared object defines for others: its dynamic symbols
-    that are defined, global or weak, and of the default version.  Read
-    once per file (path, time, size); None for a file that is not a 64-bit
-    little-endian ELF file (whoever asks then links the slow way).  Stripped
-    system libraries have only these symbols, which native/ does not read."""
+def _once(table, path, read):
+    """read(file) of the ELF file at path, once per file (path, time,
+    size); None for a file that is not a 64-bit little-endian ELF file or
+    cannot be read."""
     try:
         st = os.stat(path)
     except OSError:
         return None
     key = (os.path.realpath(path), st.st_mtime_ns, st.st_size)
-    if key not in _exported:
+    if key not in table:
         try:
             with open(path, "rb") as f:
-                _exported[key] = _read_exported(f)
+                table[key] = read(_ElfSections(f))
         except (OSError, struct.error, ValueError):
-            _exported[key] = None
-    return _exported[key]
+            table[key] = None
+    return table[key]
 
 
-def _read_exported(f):
-    ident = f.read(64)
-    if ident[:4] != b"\x7fELF" or ident[4] != 2 or ident[5] != 1:
-        return None
-    shoff, = struct.unpack_from("<Q", ident, 0x28)
-    shentsize, shnum = struct.unpack_from("<HH", ident, 0x3a)
-    f.seek(shoff)
-    table = f.read(shentsize * shnum)
-    sections = [struct.unpack_from("<IIQQQQIIQQ", table, i * shentsize) for i in range(shnum)]
+class _ElfSections:
+    """The section headers of a 64-bit little-endian ELF file, read with
+    struct: system libraries are stripped (native/ reads only files with
+    a symbol table), and pyelftools takes milliseconds to open one."""
 
-    def data(index):
-        _, _, _, _, offset, size, _, _, _, _ = sections[index]
-        f.seek(offset)
-        return f.read(size)
+    def __init__(self, f):
+        ident = f.read(64)
+        if ident[:4] != b"\x7fELF" or ident[4] != 2 or ident[5] != 1:
+            raise ValueError("not a 64-bit little-endian ELF file")
+        shoff, = struct.unpack_from("<Q", ident, 0x28)
+        shentsize, shnum = struct.unpack_from("<HH", ident, 0x3a)
+        f.seek(shoff)
+        table = f.read(shentsize * shnum)
+        self.f = f
+        self.sections = [struct.unpack_from("<IIQQQQIIQQ", table, i * shentsize) for i in range(shnum)]
 
-    dynsym = next((i for i, sec in enumerate(sections) if sec[1] == _SHT_DYNSYM), None)
+    def find(self, kind):
+        return next((i for i, sec in enumerate(self.sections) if sec[1] == kind), None)
+
+    def data(self, index):
+        _, _, _, _, offset, size, _, _, _, _ = self.sections[index]
+        self.f.seek(offset)
+        return self.f.read(size)
+
+
+def exported_symbols(path):
+    """The names a shared object defines for others: its dynamic symbols
+    that are defined, global or weak, and of the default version.  None
+    for a file that is not a 64-bit little-endian ELF file (whoever asks
+    then links the slow way)."""
+    return _once(_exported, path, _read_exported)
+
+
+def _read_exported(elf):
+    dynsym = elf.find(_SHT_DYNSYM)
     if dynsym is None:
         return frozenset()
-    strings = data(sections[dynsym][6])
-    symbols = data(dynsym)
-    versym = next((i for i, sec in enumerate(sections) if sec[1] == _SHT_GNU_VERSYM), None)
-    versions = data(versym) if versym is not None else b""
+    strings = elf.data(elf.sections[dynsym][6])
+    symbols = elf.data(dynsym)
+    versym = elf.find(_SHT_GNU_VERSYM)
+    versions = elf.data(versym) if versym is not None else b""
     out = set()
     for n, (name, info, _other, shndx, _value, _size) in enumerate(struct.iter_unpack("<IBBHQQ", symbols)):
         if not shndx or (info >> 4) not in (1, 2, 10):        # undefined; not global, weak or unique
@@ -1001,6 +1019,58 @@ def _read_exported(f):
         end = strings.index(b"\0", name)
         out.add(strings[name:end].decode(errors="replace"))
     return frozenset(out)
+
+
+def dynamic_names(path):
+    """(DT_SONAME or "", (DT_NEEDED, ...)) of an executable or shared
+    object; None if it cannot be read."""
+    return _once(_dynamic, path, _read_dynamic)
+
+
+def _read_dynamic(elf):
+    dynamic = elf.find(_SHT_DYNAMIC)
+    if dynamic is None:
+        return "", ()
+    strings = elf.data(elf.sections[dynamic][6])
+
+    def string(at):
+        return strings[at:strings.index(b"\0", at)].decode(errors="replace")
+
+    soname, needed = "", []
+    for tag, value in struct.iter_unpack("<qQ", elf.data(dynamic)):
+        if tag == _DT_NEEDED:
+            needed.append(string(value))
+        elif tag == _DT_SONAME:
+            soname = string(value)
+        elif tag == 0:
+            break
+    return soname, tuple(needed)
+
+
+def started_with(images):
+    """The paths of the libraries among images (LoadedImage, the program
+    first) that the dynamic loader loaded with the program: the closure
+    of its DT_NEEDED entries.  Their symbols are in the scope every
+    library the program loads later is bound in; a library loaded later
+    with dlopen may not be (RTLD_LOCAL, the default).  A library whose
+    entries cannot be read ends the search there (it and what only it
+    needs count as loaded later)."""
+    by_name = {}
+    for im in images[1:]:
+        names = dynamic_names(im.path)
+        for key in {os.path.basename(im.name), os.path.basename(im.path), names[0] if names else ""} - {""}:
+            by_name.setdefault(key, im.path)
+    first = dynamic_names(images[0].path) if images else None
+    todo, seen = list(first[1]) if first else [], set()
+    while todo:
+        path = by_name.get(os.path.basename(todo.pop()))
+        if path is None or path in seen:
+            continue
+        seen.add(path)
+        names = dynamic_names(path)
+        if names:
+            todo.extend(names[1])
+    return seen
 
 
 class ImageCache:
