@@ -217,7 +217,10 @@ class Loader:
             del functions[name]
         address = dbg.symbol_address(name)
         if address:
-            functions[name] = (address, dbg.read_memory(address, 16))
+            try:
+                functions[name] = (address, dbg.read_memory(address, 16))
+            except Exception:       # not readable: looked up every time
+                pass
         return address
 
     def scratch(self, dbg, thread):

@@ -365,6 +365,14 @@ def test_a_library_function_is_looked_up_once_while_its_code_is_there():
     assert dbg.lookups == ["dlopen", "dlopen", "mmap", "mmap"]      # a missing one is not remembered
 
 
+def test_a_library_function_whose_code_cannot_be_read_is_looked_up_each_time():
+    dbg = CountingDebugger(memory=bytes(0x100), symbols={"dlopen": 0x400})     # beyond the memory
+    dbg.read_memory = lambda address, size: (_ for _ in ()).throw(OSError("Cannot access memory"))
+    loader, _ = _loader(dbg)
+    assert [loader.function(dbg, "dlopen") for _ in range(2)] == [0x400] * 2
+    assert dbg.lookups == ["dlopen", "dlopen"]
+
+
 def test_a_local_patch_is_loaded_where_it_was_built():
     loader, s = _loader(FakeDebugger())
     assert loader.place(FakeDebugger(), "/host/work/p-1.so") == "/host/work/p-1.so"
