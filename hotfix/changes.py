@@ -6,10 +6,15 @@ does not matter) and, for headers with only macros, the compiler's own
 dependency list (`-M` with the unit's command), computed once per unit and
 command, in parallel, and kept for the session.
 
-The dependency lists are also kept on disk (~/.cache/hotfix/deps.json), each
-valid while none of its files is newer than the list: the first
-`--all-changed` of a session then costs no compiler run for units that did
-not change.
+The dependency lists are also kept on disk, one file per program
+(~/.cache/hotfix/deps/), each list valid while none of its files is newer
+than the list: the first `--all-changed` of a session then costs no
+compiler run for units that did not change.  A program's file holds only
+the units it has now, and files no program wrote for 30 days go: the
+lists are read in the background while the debugger runs the user's
+commands, and a large file read there slows every call into the debugger
+(GDB gives up Python's lock many times in one call and waits for it each
+time).
 
 A unit needs rebuilding when one of its files is newer than its object file
 (or, if that is unknown, the program), or than its last patch.
@@ -88,16 +93,55 @@ def parse_depfile(text, directory):
     return {os.path.normpath(os.path.join(directory, f)) for f in files}
 
 
-def cache_path():
+def cache_dir():
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "hotfix", "deps.json")
+    return os.path.join(base, "hotfix", "deps")
+
+
+def cache_path(executable):
+    """The file of the program at executable."""
+    name = hashlib.sha1(os.path.realpath(executable or "").encode()).hexdigest()
+    return os.path.join(cache_dir(), name + ".json")
+
+
+KEEP_DAYS = 30
+PARTIAL_MINUTES = 60
+
+
+def sweep(directory):
+    """Files of the cache folder no program wrote for KEEP_DAYS, and
+    half-written ones (".deps-*": a debugger killed while it wrote) older
+    than PARTIAL_MINUTES.  Earlier versions kept one file for every
+    program (deps.json) beside the folder: it goes."""
+    now = time.time()
+    places = [(directory, e) for e in _entries(directory)] + \
+        [(os.path.dirname(directory), e) for e in _entries(os.path.dirname(directory))
+         if e.name == "deps.json" or e.name.startswith(".deps-")]
+    for folder, entry in places:
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+            if entry.name == "deps.json" and folder != directory or \
+                    entry.name.startswith(".deps-") and age > PARTIAL_MINUTES * 60 or \
+                    entry.name.endswith(".json") and age > KEEP_DAYS * 86400:
+                os.unlink(os.path.join(folder, entry.name))
+        except OSError:
+            pass
+
+
+def _entries(directory):
+    try:
+        with os.scandir(directory) as it:
+            return [e for e in it if e.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
 
 
 class DepsCache:
-    """Dependency lists on disk: {key: {"time": when listed, "files": [...]}}."""
+    """A program's dependency lists on disk: {key: {"time": when listed,
+    "files": [...]}}."""
 
-    def __init__(self, path=None):
-        self.path = path or cache_path()
+    def __init__(self, path):
+        self.path = path
         self._data = None
         self._dirty = False
 
@@ -133,16 +177,30 @@ class DepsCache:
         self._load()[self._key(key)] = {"time": when, "files": sorted(files)}
         self._dirty = True
 
-    def save(self):
-        """Write atomically; a cache that cannot be written is only slower."""
+    def save(self, keep=None):
+        """Write atomically, with only the lists of the keys in keep (the
+        program's units now; None: all); a cache that cannot be written is
+        only slower."""
+        data = self._load()
+        if keep is not None:
+            wanted = {self._key(k) for k in keep}
+            if set(data) - wanted:
+                self._data = data = {k: v for k, v in data.items() if k in wanted}
+                self._dirty = True
         if not self._dirty:
             return
+        directory = os.path.dirname(self.path)
         try:
-            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), prefix=".deps-")
-            with os.fdopen(fd, "w") as f:
-                json.dump(self._data, f)
-            os.replace(tmp, self.path)
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            sweep(directory)
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".deps-")
+            try:
+                with os.fdopen(fd, "w") as f:
+                    json.dump(data, f)
+                os.replace(tmp, self.path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
             self._dirty = False
         except OSError:
             pass
@@ -153,7 +211,8 @@ class Files:
 
     def __init__(self, cache=None):
         self._deps = {}
-        self._cache = cache if cache is not None else DepsCache()
+        self._cache = cache             # one for every program (tests); else one per program
+        self._caches = {}
 
     def of(self, program, executable, mtime=None, runner=None):
         """[(image, unit, command, files)] for every user unit.  mtime (an
@@ -168,11 +227,12 @@ class Files:
             except HotfixError:
                 commands[unit.path] = None
         todo = []
+        cache = self._cache or self._caches.setdefault(executable, DepsCache(cache_path(executable)))
         for _, u in units:
             c = commands[u.path]
             if c is None or self._key(u, c) in self._deps:
                 continue
-            cached = self._cache.get(self._key(u, c), mtime)
+            cached = cache.get(self._key(u, c), mtime)
             if cached is not None:
                 self._deps[self._key(u, c)] = cached
             else:
@@ -183,8 +243,8 @@ class Files:
                 for (u, c), deps in zip(todo, pool.map(lambda uc: dependencies(*uc, runner=runner), todo)):
                     self._deps[self._key(u, c)] = deps
                     if deps:
-                        self._cache.put(self._key(u, c), deps, when)
-            self._cache.save()
+                        cache.put(self._key(u, c), deps, when)
+            cache.save(keep=[self._key(u, commands[u.path]) for _, u in units if commands[u.path] is not None])
         out = []
         for image, unit in units:
             command = commands[unit.path]

@@ -1,6 +1,7 @@
 """Unit tests of the core with a fake debugger: no process, no compiler."""
 import json
 import os
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -275,6 +276,35 @@ def test_a_kept_dependency_list_holds_until_one_of_its_files_changes(tmp_path):
     source.unlink()                                 # a file of the list is gone
     assert again.get(key, changes.Mtimes()) is None
     assert oct(os.stat(os.path.dirname(cache.path)).st_mode & 0o777) == "0o700"
+
+
+def test_a_programs_kept_lists_are_those_of_its_units_now(tmp_path):
+    from hotfix import changes
+    cache = changes.DepsCache(str(tmp_path / "deps" / "p.json"))
+    for n in range(3):
+        cache.put(("u%d.c" % n,), {"/src/u%d.c" % n}, 100.0)
+    cache.save(keep=[("u1.c",), ("u2.c",)])         # u0.c is no longer a unit of the program
+    with open(cache.path) as f:
+        kept = json.load(f)
+    assert sorted(v["files"][0] for v in kept.values()) == ["/src/u1.c", "/src/u2.c"]
+    assert changes.cache_path("/a/prog") != changes.cache_path("/b/prog")
+    assert os.path.dirname(changes.cache_path("/a/prog")) == changes.cache_dir()
+
+
+def test_the_cache_folder_loses_old_and_half_written_files(tmp_path):
+    from hotfix import changes
+    folder = tmp_path / "hotfix" / "deps"
+    folder.mkdir(parents=True)
+    now = time.time()
+    files = {folder / "old.json": now - 31 * 86400, folder / "recent.json": now - 86400,
+             folder / ".deps-killed": now - 2 * 3600, folder / ".deps-writing": now - 10,
+             tmp_path / "hotfix" / "deps.json": now, tmp_path / "hotfix" / ".deps-legacy": now - 2 * 3600,
+             tmp_path / "hotfix" / "other.txt": now - 40 * 86400}
+    for path, when in files.items():
+        path.write_text("{}")
+        os.utime(path, (when, when))
+    changes.sweep(str(folder))
+    assert sorted(p.name for p in files if p.exists()) == [".deps-writing", "other.txt", "recent.json"]
 
 
 # --- remote targets ------------------------------------------------------------
